@@ -1,0 +1,173 @@
+namespace Reelay.Providers;
+
+/// <summary>
+/// One upstream video service (or the local renderer) behind one small contract: submit a job,
+/// poll it, open its result, optionally cancel it. Adapters translate and call; they never touch
+/// the store, the ledger or retry policy — the engine decides what a failure means.
+/// </summary>
+public interface IVideoProvider
+{
+    /// <summary>The name configuration uses for this provider (<c>local</c>, <c>xai</c>, <c>veo</c>…).</summary>
+    string Name { get; }
+
+    /// <summary>What this provider can do, read by the engine and the catalog.</summary>
+    ProviderCapabilities Capabilities { get; }
+
+    /// <summary>
+    /// Sends the job upstream and returns the upstream's job id. Throws <see cref="UpstreamException"/>
+    /// with the stage the failure happened at, so the engine can tell "not accepted" from "unknown".
+    /// </summary>
+    Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken);
+
+    /// <summary>Asks the upstream how the job is doing. Transient failures throw <see cref="UpstreamException"/>.</summary>
+    Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken);
+
+    /// <summary>Opens the finished video as a stream, with whatever auth the upstream requires.</summary>
+    Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken);
+
+    /// <summary>Asks the upstream to stop the job. Only called when <see cref="ProviderCapabilities.SupportsCancel"/>.</summary>
+    Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken);
+}
+
+/// <summary>Declared abilities of a provider.</summary>
+/// <param name="MaxImages">How many reference images one request may carry (0: text only).</param>
+/// <param name="SupportsCancel">Whether <see cref="IVideoProvider.CancelAsync"/> reaches the upstream.</param>
+/// <param name="IdempotentSubmit">
+/// Whether submitting the same <see cref="VideoJobRequest.TaskId"/> twice yields one job at most
+/// (the upstream can be asked by client reference). Only then may the engine resubmit a task whose
+/// worker died mid-submit; otherwise such a task fails with <c>submit_interrupted</c>.
+/// </param>
+/// <param name="SupportsRemix">Whether a finished job can be remixed with a new prompt.</param>
+public sealed record ProviderCapabilities(
+    int MaxImages,
+    bool SupportsCancel = false,
+    bool IdempotentSubmit = false,
+    bool SupportsRemix = false)
+{
+    /// <summary>How long after a submission (and between polls) the first look is worth it; the engine backs off from here.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest gap between two polls once the engine has backed off.</summary>
+    public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>An upstream account the engine picked for this call (config record; no runtime state).</summary>
+/// <param name="Name">Channel name, for logs and the recorded route.</param>
+/// <param name="Provider">Provider name.</param>
+/// <param name="BaseUrl">Upstream base URL, or null for the provider's public endpoint.</param>
+/// <param name="ApiKey">Upstream secret. Never logged, never returned.</param>
+public sealed record ChannelSettings(string Name, string Provider, Uri? BaseUrl, string? ApiKey)
+{
+    /// <summary>Keeps the secret out of logs and exception messages that print the record.</summary>
+    public override string ToString() => $"{Name} ({Provider}{(BaseUrl is null ? "" : " at " + BaseUrl)})";
+}
+
+/// <summary>A normalized request, ready for an adapter to translate into its wire format.</summary>
+public sealed record VideoJobRequest
+{
+    /// <summary>Reelay's public task id: the client reference an upstream may be asked about.</summary>
+    public required string TaskId { get; init; }
+
+    /// <summary>The upstream's own model id (catalog-mapped).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Prompt with any trailing <c>--name=value</c> flags removed.</summary>
+    public required string Prompt { get; init; }
+
+    public string? NegativePrompt { get; init; }
+
+    /// <summary>Requested shape, e.g. <c>16:9</c>.</summary>
+    public required string AspectRatio { get; init; }
+
+    /// <summary>Requested size class, e.g. <c>720P</c> (names the short side).</summary>
+    public required string Size { get; init; }
+
+    /// <summary>Output width in pixels Reelay expects (derived from size, aspect ratio and the first image).</summary>
+    public required int Width { get; init; }
+
+    /// <summary>Output height in pixels Reelay expects.</summary>
+    public required int Height { get; init; }
+
+    /// <summary>Length in seconds.</summary>
+    public required int DurationSeconds { get; init; }
+
+    public long? Seed { get; init; }
+
+    /// <summary>Reference images, already downloaded and checked by the engine.</summary>
+    public IReadOnlyList<ReferenceImage> Images { get; init; } = [];
+
+    /// <summary>Prompt flags (<c>--mode=custom</c> → <c>mode: custom</c>) and other pass-through options.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyOptions = new Dictionary<string, string>();
+}
+
+/// <summary>A reference image, downloaded and sniffed.</summary>
+/// <param name="Content">The image bytes.</param>
+/// <param name="MediaType"><c>image/png</c>, <c>image/jpeg</c>, <c>image/webp</c> or <c>image/gif</c>.</param>
+/// <param name="Width">Pixel width read from the header.</param>
+/// <param name="Height">Pixel height read from the header.</param>
+/// <param name="SourceUrl">The http(s) URL the client gave, or null for a data URI.</param>
+public sealed record ReferenceImage(ReadOnlyMemory<byte> Content, string MediaType, int Width, int Height, string? SourceUrl)
+{
+    /// <summary>The image as a <c>data:</c> URI, the form most JSON upstreams accept.</summary>
+    public string ToDataUri() => $"data:{MediaType};base64,{Convert.ToBase64String(Content.Span)}";
+}
+
+/// <summary>What an upstream answered to a submission.</summary>
+/// <param name="UpstreamId">The upstream's job id.</param>
+/// <param name="Raw">The raw upstream answer, kept for diagnostics.</param>
+public sealed record SubmitResult(string UpstreamId, string? Raw = null);
+
+/// <summary>The job the engine asks about.</summary>
+/// <param name="UpstreamId">Id returned by <see cref="IVideoProvider.SubmitAsync"/>.</param>
+/// <param name="TaskId">Reelay's task id (client reference).</param>
+/// <param name="Model">Upstream model id the job was submitted with.</param>
+public sealed record UpstreamJob(string UpstreamId, string TaskId, string Model);
+
+/// <summary>Upstream job state mapped onto Reelay's.</summary>
+public enum UpstreamState
+{
+    /// <summary>Accepted, not started.</summary>
+    Queued,
+    /// <summary>Running.</summary>
+    Running,
+    /// <summary>Finished; <see cref="PollResult.ResultLocation"/> says where the video is.</summary>
+    Succeeded,
+    /// <summary>Finished without a video; <see cref="PollResult.Error"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>One poll's answer.</summary>
+public sealed record PollResult(UpstreamState State)
+{
+    /// <summary>0–100 when the upstream reports it.</summary>
+    public int? Progress { get; init; }
+
+    /// <summary>Where the finished video is (URL or provider-specific locator) when succeeded.</summary>
+    public string? ResultLocation { get; init; }
+
+    /// <summary>Why the job failed, when it did.</summary>
+    public UpstreamError? Error { get; init; }
+
+    /// <summary>The upstream's rewritten prompt, if any.</summary>
+    public string? EnhancedPrompt { get; init; }
+
+    /// <summary>How long the upstream asked us to wait before the next poll.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>The raw upstream answer, kept for diagnostics.</summary>
+    public string? Raw { get; init; }
+}
+
+/// <summary>An error with a stable snake_case code (<c>content_policy</c>, <c>invalid_argument</c>…).</summary>
+public sealed record UpstreamError(string Code, string Message);
+
+/// <summary>A result being streamed from the upstream.</summary>
+/// <param name="Content">The bytes; the caller disposes it.</param>
+/// <param name="ContentType">As the upstream declared it, if it did.</param>
+/// <param name="Length">Length when known.</param>
+public sealed record ResultContent(Stream Content, string? ContentType, long? Length) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Content.DisposeAsync();
+}
