@@ -1,6 +1,34 @@
+using Reelay.Api.Admin;
+using Reelay.Api.Errors;
+using Reelay.Api.Files;
+using Reelay.Api.Models;
+using Reelay.Api.Unified;
+using Reelay.Engine;
+using Reelay.Hosting;
+using Reelay.Images;
+using Reelay.Storage;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddReelayConfiguration();
+
+// Storage first: its migrator is a hosted service and must run before the engine's workers start.
+builder.Services.AddSqliteStorage();
+builder.Services.AddReelayCore();
+builder.Services.AddReferenceImages();
+builder.Services.AddEngine(builder.Configuration);
+builder.Services.AddApiErrors();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
+app.ValidateReelayConfiguration();
+app.UseApiErrors();
+
+app.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
+app.MapUnifiedVideoApi();
+app.MapModelsApi();
+app.MapAdminKeysApi();
+app.MapFilesApi();
+
 app.Run();
 
+/// <summary>Entry point, visible to the test host.</summary>
 public partial class Program;

@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+
+namespace Reelay.Api.Errors;
+
+/// <summary>
+/// The one error answer on every surface: OpenAI's envelope <c>{"error":{message,type,param,code}}</c>
+/// with the matching HTTP status, so official SDKs raise their typed exceptions.
+/// </summary>
+public sealed class ApiError(int status, string message, string? code = null, string? param = null) : IResult
+{
+    public int Status { get; } = status;
+
+    public string Message { get; } = message;
+
+    public string? Code { get; } = code;
+
+    public string? Param { get; } = param;
+
+    /// <summary>Seconds the client should wait (429/503).</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    public string Type => TypeFor(Status);
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = Status;
+        if (RetryAfterSeconds is { } seconds)
+        {
+            response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return response.WriteAsJsonAsync(new ErrorEnvelope(new ErrorBody(Message, Type, Param, Code)), ApiJsonContext.Default.ErrorEnvelope);
+    }
+
+    public static string TypeFor(int status) => status switch
+    {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        409 => "conflict_error",
+        413 or 415 or 422 or 400 => "invalid_request_error",
+        429 => "rate_limit_error",
+        503 => "service_unavailable_error",
+        _ when status >= 500 => "server_error",
+        _ => "invalid_request_error",
+    };
+
+    public static ApiError BadRequest(string message, string? param = null, string code = "invalid_request") => new(400, message, code, param);
+
+    public static ApiError NotFound(string message, string? param = null) => new(404, message, "not_found", param);
+
+    public override string ToString() => $"{Status} {Code}: {Message}";
+}
+
+/// <summary>The envelope on the wire.</summary>
+public sealed record ErrorEnvelope(ErrorBody Error);
+
+/// <summary>The envelope's body; <c>param</c> and <c>code</c> are always present, null when they do not apply.</summary>
+public sealed record ErrorBody(
+    string Message,
+    string Type,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Param,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Code);

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Reelay.Hosting;
+
+namespace Reelay.Api.Files;
+
+/// <summary>
+/// Signed, expiring links to stored files: <c>/files/{key}?exp={unix s}&amp;sig={HMAC}</c>. They play
+/// in a <c>&lt;video&gt;</c> tag with no header, and stop working after <c>FILE_URL_TTL</c>.
+/// </summary>
+public sealed class FileUrls
+{
+    private readonly byte[] _key;
+    private readonly TimeProvider _time;
+    private readonly ReelayOptions _options;
+
+    public FileUrls(IOptions<ReelayOptions> options, DataDirectory data, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+        var secret = string.IsNullOrWhiteSpace(_options.SigningKey)
+            ? data.ReadOrCreateSecret("signing-key", () => DataDirectory.NewSecret())
+            : _options.SigningKey;
+        _key = Encoding.UTF8.GetBytes(secret);
+    }
+
+    /// <summary>Absolute signed URL for a stored file, or null when there is none.</summary>
+    public string? For(string? key, HttpRequest request)
+    {
+        if (key is null)
+        {
+            return null;
+        }
+
+        var expires = RoundedExpiry().ToString(CultureInfo.InvariantCulture);
+        return string.Concat(BaseUrl(request), "/files/", key, "?exp=", expires, "&sig=", Sign(key, expires));
+    }
+
+    /// <summary>Whether a link is authentic and unexpired.</summary>
+    public bool Verify(string key, string? expires, string? signature)
+    {
+        if (expires is null || signature is null
+            || !long.TryParse(expires, NumberStyles.None, CultureInfo.InvariantCulture, out var exp)
+            || exp < _time.GetUtcNow().ToUnixTimeSeconds())
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, expires)), Encoding.ASCII.GetBytes(signature));
+    }
+
+    public string BaseUrl(HttpRequest request) =>
+        string.IsNullOrWhiteSpace(_options.PublicUrl)
+            ? string.Concat(request.Scheme, "://", request.Host.Value, request.PathBase.Value)
+            : _options.PublicUrl.TrimEnd('/');
+
+    /// <summary>Expiry rounded up to the minute so repeated queries hand out the same URL (browser caches stay warm).</summary>
+    private long RoundedExpiry()
+    {
+        var exp = (_time.GetUtcNow() + _options.FileUrlTtl).ToUnixTimeSeconds();
+        return (exp + 59) / 60 * 60;
+    }
+
+    private string Sign(string key, string expires)
+    {
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(string.Concat(key, "\n", expires)), mac);
+        return Base64UrlEncode(mac[..18]);
+    }
+
+    private static string Base64UrlEncode(ReadOnlySpan<byte> bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

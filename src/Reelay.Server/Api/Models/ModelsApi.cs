@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Reelay.Catalog;
+using Reelay.Channels;
+using Reelay.Keys;
+
+namespace Reelay.Api.Models;
+
+/// <summary>A catalog entry as <c>GET /v1/models</c> lists it, with the options a request may use.</summary>
+public sealed record ModelView(
+    string Id,
+    string Object,
+    string OwnedBy,
+    string? Description,
+    IReadOnlyList<string> Aliases,
+    IReadOnlyList<string> AspectRatios,
+    string DefaultAspectRatio,
+    IReadOnlyList<string> Sizes,
+    string DefaultSize,
+    IReadOnlyList<int> Durations,
+    int DefaultDuration,
+    int MaxImages);
+
+public sealed record ModelList(string Object, IReadOnlyList<ModelView> Data);
+
+/// <summary><c>GET /v1/models</c>: the models this key may use — each catalog entry once, with its aliases.</summary>
+public static class ModelsApi
+{
+    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/v1/models", List).RequireClientKey().WithTags("Models").WithName("ListModels").WithSummary("Models this key may use");
+        return routes;
+    }
+
+    private static Ok<ModelList> List(HttpContext http, ModelCatalog catalog, ChannelRouter router)
+    {
+        var caller = http.GetCaller();
+        var models = catalog.Entries
+            .Where(model => router.Candidates(model, caller.Mode).Count > 0)
+            .Select(model => new ModelView(
+                model.Name, "model", "reelay", model.Description, model.Aliases, model.AspectRatios, model.DefaultAspectRatio,
+                model.Sizes, model.DefaultSize,
+                model.Durations.Count > 0 ? model.Durations : [.. Enumerable.Range(model.MinDuration, model.MaxDuration - model.MinDuration + 1)],
+                model.DefaultDuration, model.MaxImages))
+            .ToList();
+        return TypedResults.Ok(new ModelList("list", models));
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Reelay.Api.Errors;
+using Reelay.Api.Files;
+using Reelay.Engine;
+using Reelay.Hosting;
+using Reelay.Keys;
+using Reelay.Storage;
+using Reelay.Tasks;
+
+namespace Reelay.Api.Unified;
+
+/// <summary>The relays' "unified video format": <c>POST /v1/video/create</c> and <c>GET /v1/video/query?id=</c>.</summary>
+public static class UnifiedVideoApi
+{
+    public static IEndpointRouteBuilder MapUnifiedVideoApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/video").RequireClientKey().WithTags("Unified video");
+        group.MapPost("/create", CreateAsync)
+            .WithName("UnifiedCreate")
+            .WithSummary("Create a video task");
+        group.MapGet("/query", QueryAsync)
+            .WithName("UnifiedQuery")
+            .WithSummary("Read a video task");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<UnifiedCreateResponse>, ApiError>> CreateAsync(
+        HttpContext http, TaskFactory factory, ITaskStore store, EngineSignals signals, IOptions<LimitsOptions> limits)
+    {
+        var (document, error) = await JsonBody.ReadObjectAsync(http.Request, limits.Value.MaxCreateBodyBytes);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (document)
+        {
+            error = ToDraft(document!.RootElement, out var draft);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            draft.IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
+            error = factory.TryCreate(draft, http.GetCaller(), out var task);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            var (stored, created) = await store.CreateAsync(task, http.RequestAborted);
+            if (created)
+            {
+                signals.TaskCreated();
+            }
+
+            return TypedResults.Ok(stored.AsCreateResponse());
+        }
+    }
+
+    private static async Task<Results<Ok<UnifiedQueryResponse>, ApiError>> QueryAsync(
+        HttpContext http, ITaskStore store, FileUrls urls, string? id)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return ApiError.BadRequest("Query parameter 'id' is required: pass the id that /v1/video/create returned.", "id", "missing_field");
+        }
+
+        var task = TaskIds.LooksValid(id) ? await store.GetAsync(id, http.GetCaller().KeyId, http.RequestAborted) : null;
+        return task is null
+            ? ApiError.NotFound($"No task with id '{(id.Length > 80 ? id[..80] + "…" : id)}' exists for this key.", "id")
+            : TypedResults.Ok(task.AsQueryResponse(urls, http.Request));
+    }
+
+    /// <summary>The unified body → a draft. Unknown fields are ignored: relay clients send extras.</summary>
+    private static ApiError? ToDraft(JsonElement body, out TaskDraft draft)
+    {
+        draft = new TaskDraft();
+        var error = JsonBody.String(body, "model", out var model)
+            ?? JsonBody.String(body, "prompt", out var prompt)
+            ?? JsonBody.String(body, "aspect_ratio", out var aspectRatio)
+            ?? JsonBody.String(body, "size", out var size)
+            ?? JsonBody.StringArray(body, "images", 16, out var images)
+            ?? JsonBody.Integer(body, "duration", 1, 600, out var duration)
+            ?? JsonBody.Integer(body, "seconds", 1, 600, out var seconds)
+            ?? JsonBody.Integer(body, "seed", 0, uint.MaxValue, out var seed)
+            ?? JsonBody.String(body, "negative_prompt", out var negativePrompt)
+            ?? JsonBody.String(body, "callback_url", out var callbackUrl)
+            ?? JsonBody.Boolean(body, "enhance_prompt", out var enhancePrompt)
+            ?? JsonBody.Boolean(body, "enable_upsample", out var enableUpsample);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        draft.Model = model;
+        draft.Prompt = prompt;
+        draft.AspectRatio = aspectRatio;
+        draft.Size = size;
+        draft.Images = images;
+        draft.Duration = (int?)(duration ?? seconds);
+        draft.Seed = seed;
+        draft.NegativePrompt = negativePrompt;
+        draft.CallbackUrl = callbackUrl;
+        if (enhancePrompt is { } enhance)
+        {
+            draft.Options["enhance_prompt"] = enhance ? "true" : "false";
+        }
+
+        if (enableUpsample is { } upsample)
+        {
+            draft.Options["enable_upsample"] = upsample ? "true" : "false";
+        }
+
+        return null;
+    }
+}

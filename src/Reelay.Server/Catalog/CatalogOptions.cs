@@ -1,0 +1,52 @@
+namespace Reelay.Catalog;
+
+/// <summary>The public model catalog: name → what clients may ask of it and which upstream model serves it.</summary>
+public sealed class CatalogOptions
+{
+    /// <summary>Entries keyed by public model name.</summary>
+    public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>One catalog entry.</summary>
+public sealed class ModelOptions
+{
+    /// <summary>Other names clients use for this model (upstream ids, older relay names).</summary>
+    public List<string> Aliases { get; set; } = [];
+
+    /// <summary>Prefix of the task ids this model issues (<c>grok</c> → <c>grok:…</c>). Default: the model name.</summary>
+    public string? IdPrefix { get; set; }
+
+    /// <summary>One line for <c>GET /v1/models</c>.</summary>
+    public string? Description { get; set; }
+
+    /// <summary>Accepted aspect ratios; the first is the default unless <see cref="DefaultAspectRatio"/> says otherwise.</summary>
+    public List<string> AspectRatios { get; set; } = [];
+
+    public string? DefaultAspectRatio { get; set; }
+
+    /// <summary>Accepted size classes (<c>480P</c>, <c>720P</c>, <c>1080P</c>, <c>4K</c>): each names the short side.</summary>
+    public List<string> Sizes { get; set; } = [];
+
+    public string? DefaultSize { get; set; }
+
+    /// <summary>Accepted durations in seconds, when only some are allowed; otherwise <see cref="MinDuration"/>–<see cref="MaxDuration"/>.</summary>
+    public List<int> Durations { get; set; } = [];
+
+    public int MinDuration { get; set; } = 1;
+
+    public int MaxDuration { get; set; } = 15;
+
+    public int DefaultDuration { get; set; } = 6;
+
+    /// <summary>Most reference images one request may carry.</summary>
+    public int MaxImages { get; set; } = 1;
+
+    /// <summary>A task of this model that has not finished after this long fails with <c>timeout</c>.</summary>
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Options every task of this model carries (e.g. <c>image_mode: components</c>), below the client's own.</summary>
+    public Dictionary<string, string> Options { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Upstream model id per provider name (<c>xai</c> → <c>grok-imagine-video</c>); the public name otherwise.</summary>
+    public Dictionary<string, string> UpstreamModels { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}

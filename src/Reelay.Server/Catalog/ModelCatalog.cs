@@ -1,0 +1,123 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Options;
+
+namespace Reelay.Catalog;
+
+/// <summary>A catalog entry, normalized and frozen.</summary>
+public sealed record ModelEntry(
+    string Name,
+    IReadOnlyList<string> Aliases,
+    string IdPrefix,
+    string? Description,
+    IReadOnlyList<string> AspectRatios,
+    string DefaultAspectRatio,
+    IReadOnlyList<string> Sizes,
+    string DefaultSize,
+    IReadOnlyList<int> Durations,
+    int MinDuration,
+    int MaxDuration,
+    int DefaultDuration,
+    int MaxImages,
+    TimeSpan MaxLifetime,
+    IReadOnlyDictionary<string, string> UpstreamModels,
+    IReadOnlyDictionary<string, string> Options)
+{
+    public bool AllowsDuration(int seconds) =>
+        Durations.Count > 0 ? Durations.Contains(seconds) : seconds >= MinDuration && seconds <= MaxDuration;
+
+    /// <summary>"4, 6 or 8" / "1–15": how error messages name the allowed durations.</summary>
+    public string DescribeDurations() =>
+        Durations.Count > 0 ? string.Join(", ", Durations) : $"{MinDuration}–{MaxDuration}";
+
+    /// <summary>The upstream model id for a provider.</summary>
+    public string UpstreamModelFor(string provider) => UpstreamModels.TryGetValue(provider, out var id) ? id : Name;
+}
+
+/// <summary>Looks models up by name or alias (case-insensitive). Built once from configuration.</summary>
+public sealed class ModelCatalog
+{
+    private readonly FrozenDictionary<string, ModelEntry> _byName;
+
+    public ModelCatalog(IOptions<CatalogOptions> options)
+    {
+        Entries = [.. options.Value.Models.Select(pair => ToEntry(pair.Key, pair.Value)).OrderBy(e => e.Name, StringComparer.Ordinal)];
+        var byName = new Dictionary<string, ModelEntry>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in Entries)
+        {
+            foreach (var name in entry.Aliases.Prepend(entry.Name))
+            {
+                if (!byName.TryAdd(name, entry))
+                {
+                    throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions),
+                        [$"Catalog name or alias '{name}' is used by both '{byName[name].Name}' and '{entry.Name}'."]);
+                }
+            }
+        }
+
+        _byName = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IReadOnlyList<ModelEntry> Entries { get; }
+
+    public ModelEntry? Find(string name) => _byName.GetValueOrDefault(name);
+
+    private static ModelEntry ToEntry(string name, ModelOptions o)
+    {
+        var errors = new List<string>();
+        if (o.AspectRatios.Count == 0)
+        {
+            errors.Add($"Catalog model '{name}' lists no AspectRatios.");
+        }
+
+        foreach (var ratio in o.AspectRatios)
+        {
+            if (!Shapes.TryParseRatio(ratio, out _, out _))
+            {
+                errors.Add($"Catalog model '{name}': aspect ratio '{ratio}' is not of the form W:H.");
+            }
+        }
+
+        if (o.Sizes.Count == 0)
+        {
+            errors.Add($"Catalog model '{name}' lists no Sizes.");
+        }
+
+        foreach (var size in o.Sizes)
+        {
+            if (Shapes.ShortSide(size) is null)
+            {
+                errors.Add($"Catalog model '{name}': size '{size}' is not one of {string.Join(", ", Shapes.SizeClasses)}.");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), errors);
+        }
+
+        var entry = new ModelEntry(
+            name,
+            o.Aliases.AsReadOnly(),
+            string.IsNullOrWhiteSpace(o.IdPrefix) ? name : o.IdPrefix,
+            o.Description,
+            o.AspectRatios.AsReadOnly(),
+            o.DefaultAspectRatio ?? o.AspectRatios[0],
+            o.Sizes.Select(s => s.ToUpperInvariant()).ToList().AsReadOnly(),
+            (o.DefaultSize ?? o.Sizes[0]).ToUpperInvariant(),
+            o.Durations.AsReadOnly(),
+            o.MinDuration,
+            o.MaxDuration,
+            o.DefaultDuration,
+            o.MaxImages,
+            o.MaxLifetime,
+            o.UpstreamModels.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
+            o.Options.ToFrozenDictionary(StringComparer.Ordinal));
+        if (!entry.AllowsDuration(entry.DefaultDuration))
+        {
+            throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions),
+                [$"Catalog model '{name}': DefaultDuration {entry.DefaultDuration} is not among its durations ({entry.DescribeDurations()})."]);
+        }
+
+        return entry;
+    }
+}

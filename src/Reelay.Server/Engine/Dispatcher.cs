@@ -1,0 +1,179 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Reelay.Catalog;
+using Reelay.Channels;
+using Reelay.Images;
+using Reelay.Providers;
+using Reelay.Storage;
+using Reelay.Tasks;
+
+namespace Reelay.Engine;
+
+/// <summary>
+/// Takes pending tasks upstream: fetches and checks the reference images, picks a channel,
+/// records the attempt, submits, records the upstream id. Fails over to the next channel only
+/// when the upstream provably did not take the job.
+/// </summary>
+public sealed partial class Dispatcher(
+    ITaskStore store,
+    ModelCatalog catalog,
+    ChannelRouter router,
+    ImageFetcher images,
+    EngineSignals signals,
+    TimeProvider time,
+    IOptions<EngineOptions> options,
+    ILogger<Dispatcher> logger)
+    : LeasedWorker(ClaimKind.Dispatch, store, time, options, logger)
+{
+    protected override int Concurrency => Options.DispatchConcurrency;
+
+    protected override System.Threading.Channels.ChannelReader<bool> Wakeups => signals.DispatchReader;
+
+    protected override async Task HandleAsync(VideoTask task, Lease lease, CancellationToken cancellationToken)
+    {
+        if (task.Stage == Stage.Submitting)
+        {
+            await RecoverInterruptedSubmitAsync(task, lease, cancellationToken);
+            return;
+        }
+
+        var model = catalog.Find(task.Model);
+        if (model is null)
+        {
+            await Store.FailAsync(lease, "model_not_found", $"Model '{task.Model}' is no longer in the catalog.", Now, cancellationToken);
+            return;
+        }
+
+        IReadOnlyList<ReferenceImage> referenceImages;
+        try
+        {
+            var references = JsonSerializer.Deserialize(task.ImagesJson, TaskJsonContext.Default.ListString) ?? [];
+            referenceImages = await images.FetchAllAsync(references, cancellationToken);
+        }
+        catch (ImageFetchException e)
+        {
+            await Store.FailAsync(lease, e.Code, e.Message, Now, cancellationToken);
+            return;
+        }
+
+        var (width, height) = referenceImages.Count > 0
+            ? Shapes.ForImage(task.Size, referenceImages[0].Width, referenceImages[0].Height)
+            : Shapes.For(task.Size, task.AspectRatio);
+        var candidates = router.Candidates(model, task.Mode == "test" ? Keys.KeyMode.Test : Keys.KeyMode.Live);
+        if (candidates.Count == 0)
+        {
+            await Store.FailAsync(lease, "model_not_configured", ChannelRouter.MissingSetting(model), Now, cancellationToken);
+            return;
+        }
+
+        var route = JsonSerializer.Deserialize(task.RouteJson, TaskJsonContext.Default.ListRouteStep) ?? [];
+        UpstreamException? lastRefusal = null;
+        foreach (var candidate in candidates)
+        {
+            var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages);
+            route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, "submitted", Now));
+
+            // Checkpoint: the attempt is on disk before the upstream hears of it. If this process
+            // dies during the call, recovery sees "submitting" and does not pay for a second job.
+            if (!await Store.RecordAttemptAsync(lease, candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, width, height, Serialize(route), Now, cancellationToken))
+            {
+                return;
+            }
+
+            try
+            {
+                var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
+                await MarkRunningAsync(lease, candidate, submitted.UpstreamId, cancellationToken);
+                return;
+            }
+            catch (UpstreamException e) when (e.ProvablyNotAccepted)
+            {
+                LogRefused(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code);
+                route[^1] = route[^1] with { Outcome = e.Code };
+                lastRefusal = e;
+            }
+            catch (UpstreamException e)
+            {
+                // Rejected (final: another account would refuse it too) or unknown after sending
+                // (the job may exist: resubmitting could pay twice).
+                var message = e.Stage == UpstreamFailureStage.UnknownAfterSend
+                    ? $"The upstream did not answer the submission clearly ({e.Message}); it was not resubmitted, to avoid paying for the video twice."
+                    : e.Message;
+                await Store.FailAsync(lease, e.Code, message, Now, cancellationToken);
+                return;
+            }
+        }
+
+        var rounds = route.Count(step => step.Outcome != "submitted") / candidates.Count;
+        if (rounds < Options.MaxDispatchRounds)
+        {
+            var wait = lastRefusal?.RetryAfter ?? Options.RetryDelay * Math.Pow(2, rounds - 1);
+            await Store.RetryLaterAsync(lease, Now + (long)wait.TotalMilliseconds, Serialize(route), cancellationToken);
+            return;
+        }
+
+        await Store.FailAsync(lease, lastRefusal!.Code, $"Every upstream refused the task ({lastRefusal.Message}).", Now, cancellationToken);
+    }
+
+    /// <summary>
+    /// A worker died between recording the attempt and recording the upstream id. Resubmit only if
+    /// the provider finds the earlier job by our task id; otherwise fail rather than pay twice.
+    /// </summary>
+    private async Task RecoverInterruptedSubmitAsync(VideoTask task, Lease lease, CancellationToken cancellationToken)
+    {
+        var candidate = task.Channel is null || task.UpstreamModel is null ? null : router.Find(task.Channel, task.UpstreamModel);
+        if (candidate is null || !candidate.Provider.Capabilities.IdempotentSubmit)
+        {
+            await Store.FailAsync(lease, "submit_interrupted",
+                "Reelay stopped while submitting this task upstream, so whether the upstream took it is unknown; it was not resubmitted, to avoid paying twice. Credits held for it are released.",
+                Now, cancellationToken);
+            return;
+        }
+
+        try
+        {
+            var referenceImages = await images.FetchAllAsync(JsonSerializer.Deserialize(task.ImagesJson, TaskJsonContext.Default.ListString) ?? [], cancellationToken);
+            var request = ToJobRequest(task, candidate.UpstreamModel, task.Width ?? 0, task.Height ?? 0, referenceImages);
+            var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
+            await MarkRunningAsync(lease, candidate, submitted.UpstreamId, cancellationToken);
+        }
+        catch (ImageFetchException e)
+        {
+            await Store.FailAsync(lease, e.Code, e.Message, Now, cancellationToken);
+        }
+        catch (UpstreamException e)
+        {
+            await Store.FailAsync(lease, e.Code, e.Message, Now, cancellationToken);
+        }
+    }
+
+    private async Task MarkRunningAsync(Lease lease, RouteCandidate candidate, string upstreamId, CancellationToken cancellationToken)
+    {
+        var firstPoll = Now + (long)candidate.Provider.Capabilities.PollInterval.TotalMilliseconds;
+        if (await Store.MarkRunningAsync(lease, upstreamId, firstPoll, Now, cancellationToken))
+        {
+            signals.TaskSubmitted();
+        }
+    }
+
+    private static VideoJobRequest ToJobRequest(VideoTask task, string upstreamModel, int width, int height, IReadOnlyList<ReferenceImage> images) => new()
+    {
+        TaskId = task.Id,
+        Model = upstreamModel,
+        Prompt = task.Prompt,
+        NegativePrompt = task.NegativePrompt,
+        AspectRatio = task.AspectRatio,
+        Size = task.Size,
+        Width = width,
+        Height = height,
+        DurationSeconds = task.Duration,
+        Seed = task.Seed,
+        Images = images,
+        Options = JsonSerializer.Deserialize(task.OptionsJson, TaskJsonContext.Default.DictionaryStringString) ?? [],
+    };
+
+    private static string Serialize(List<RouteStep> route) => JsonSerializer.Serialize(route, TaskJsonContext.Default.ListRouteStep);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: channel {Channel} refused the submission ({Stage}, {Code}); trying the next")]
+    private static partial void LogRefused(ILogger logger, string taskId, string channel, UpstreamFailureStage stage, string code);
+}

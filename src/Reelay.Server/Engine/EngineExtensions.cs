@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Options;
+
+namespace Reelay.Engine;
+
+public static class EngineExtensions
+{
+    /// <summary>The workers that carry tasks from pending to an end: dispatcher, poller, finisher, deadline sweeper.</summary>
+    public static IServiceCollection AddEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateOnStart();
+        services.TryAddSingleton<EngineSignals>();
+        services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
+            host.ShutdownTimeout = engine.Value.ShutdownGrace + TimeSpan.FromSeconds(10));
+        if (configuration.GetValue("Engine:Enabled", true))
+        {
+            services.AddHostedService<Dispatcher>();
+            services.AddHostedService<Poller>();
+            services.AddHostedService<Finisher>();
+            services.AddHostedService<DeadlineSweeper>();
+        }
+
+        return services;
+    }
+}

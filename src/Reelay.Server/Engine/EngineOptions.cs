@@ -1,0 +1,38 @@
+namespace Reelay.Engine;
+
+/// <summary>How the background workers run (section <c>Engine</c>).</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Run the workers in this process. Off for an API-only instance that shares its database with worker instances.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How long a claim holds a task before another instance may take it over; kept alive while work runs.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Longest a worker sleeps before looking for due work again when nothing woke it.</summary>
+    public TimeSpan IdleDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Tasks the dispatcher handles at once (image downloads and upstream submissions).</summary>
+    public int DispatchConcurrency { get; set; } = 8;
+
+    /// <summary>Polls in flight at once.</summary>
+    public int PollConcurrency { get; set; } = 16;
+
+    /// <summary>Videos being downloaded and checked at once.</summary>
+    public int FinishConcurrency { get; set; } = 2;
+
+    /// <summary>How often overdue tasks are looked for.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>First wait before dispatching again when every channel refused a task; doubles each time.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Dispatch rounds (every channel refused) before a task fails.</summary>
+    public int MaxDispatchRounds { get; set; } = 5;
+
+    /// <summary>Consecutive failed polls (or result downloads) before a task fails.</summary>
+    public int MaxConsecutiveFailures { get; set; } = 10;
+
+    /// <summary>On shutdown, how long work in flight may finish before it is cut off.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
+}

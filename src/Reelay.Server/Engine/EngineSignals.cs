@@ -1,0 +1,30 @@
+using System.Threading.Channels;
+
+namespace Reelay.Engine;
+
+/// <summary>
+/// In-process nudges so a worker wakes the moment work appears here instead of at its next idle
+/// check. Work made by other instances is still found by the idle check: the database is the truth.
+/// </summary>
+public sealed class EngineSignals
+{
+    private readonly Channel<bool> _dispatch = NewSignal();
+    private readonly Channel<bool> _poll = NewSignal();
+    private readonly Channel<bool> _finish = NewSignal();
+
+    public void TaskCreated() => _dispatch.Writer.TryWrite(true);
+
+    public void TaskSubmitted() => _poll.Writer.TryWrite(true);
+
+    public void ResultReady() => _finish.Writer.TryWrite(true);
+
+    internal ChannelReader<bool> DispatchReader => _dispatch.Reader;
+
+    internal ChannelReader<bool> PollReader => _poll.Reader;
+
+    internal ChannelReader<bool> FinishReader => _finish.Reader;
+
+    /// <summary>Capacity one, extra writes dropped: many nudges before a wake count as one.</summary>
+    private static Channel<bool> NewSignal() =>
+        Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+}

@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Options;
+using Reelay.Blobs;
+using Reelay.Channels;
+using Reelay.Hosting;
+using Reelay.Providers;
+using Reelay.Providers.Media;
+using Reelay.Storage;
+using Reelay.Tasks;
+
+namespace Reelay.Engine;
+
+/// <summary>
+/// Brings finished videos home: streams the result into Reelay's storage at once (upstream links
+/// expire), size-capped; checks with ffprobe that it really is a video and reads its size; makes a
+/// thumbnail; marks the task completed.
+/// </summary>
+public sealed partial class Finisher(
+    ITaskStore store,
+    ChannelRouter router,
+    IBlobStore blobs,
+    MediaToolkit media,
+    DataDirectory data,
+    EngineSignals signals,
+    TimeProvider time,
+    IOptions<EngineOptions> options,
+    IOptions<LimitsOptions> limits,
+    ILogger<Finisher> logger)
+    : LeasedWorker(ClaimKind.Finish, store, time, options, logger)
+{
+    protected override int Concurrency => Options.FinishConcurrency;
+
+    protected override System.Threading.Channels.ChannelReader<bool> Wakeups => signals.FinishReader;
+
+    protected override async Task HandleAsync(VideoTask task, Lease lease, CancellationToken cancellationToken)
+    {
+        var candidate = router.Find(task.Channel!, task.UpstreamModel!);
+        if (candidate is null)
+        {
+            await Store.FailAsync(lease, "channel_removed", $"Channel '{task.Channel}' that ran this task is no longer configured.", Now, cancellationToken);
+            return;
+        }
+
+        var scratch = Path.Combine(data.Work, "finishing", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var videoPath = Path.Combine(scratch, "video.mp4");
+            var thumbnailPath = Path.Combine(scratch, "thumbnail.jpg");
+            long bytes;
+            try
+            {
+                bytes = await DownloadAsync(candidate, task, videoPath, cancellationToken);
+            }
+            catch (UpstreamException e) when (e.Stage is not UpstreamFailureStage.Rejected && task.PollFailures + 1 < Options.MaxConsecutiveFailures)
+            {
+                LogDownloadRetry(logger, task.Id, e.Code);
+                var wait = e.RetryAfter ?? Poller.NextInterval(candidate.Provider.Capabilities, task.PollFailures + 1);
+                await Store.DeferFinishAsync(lease, task.PollFailures + 1, Now + (long)wait.TotalMilliseconds, cancellationToken);
+                return;
+            }
+            catch (UpstreamException e)
+            {
+                await Store.FailAsync(lease, "upstream_result_invalid", $"The finished video could not be downloaded: {e.Message}", Now, cancellationToken);
+                return;
+            }
+            catch (ResultTooLargeException e)
+            {
+                await Store.FailAsync(lease, "upstream_result_invalid", e.Message, Now, cancellationToken);
+                return;
+            }
+
+            VideoProbe probe;
+            try
+            {
+                probe = await media.ProbeAsync(videoPath, cancellationToken);
+                await media.ExtractThumbnailAsync(videoPath, thumbnailPath, cancellationToken);
+            }
+            catch (MediaException e)
+            {
+                await Store.FailAsync(lease, "upstream_result_invalid", $"The upstream's result is not a playable video: {e.Message}", Now, cancellationToken);
+                return;
+            }
+
+            var stored = new StoredVideo(BlobKeys.NewVideo(), BlobKeys.NewThumbnail(), probe.Width, probe.Height, probe.DurationSeconds, bytes);
+            await blobs.PutFileAsync(stored.VideoKey, videoPath, cancellationToken);
+            await blobs.PutFileAsync(stored.ThumbnailKey, thumbnailPath, cancellationToken);
+            if (!await Store.CompleteAsync(lease, stored, Now, cancellationToken))
+            {
+                // Cancelled or taken over meanwhile: the stored copy belongs to nobody.
+                await blobs.DeleteAsync(stored.VideoKey, CancellationToken.None);
+                await blobs.DeleteAsync(stored.ThumbnailKey, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private async Task<long> DownloadAsync(RouteCandidate candidate, VideoTask task, string path, CancellationToken cancellationToken)
+    {
+        var max = limits.Value.MaxVideoBytes;
+        await using var result = await candidate.Provider.OpenResultAsync(new UpstreamJob(task.UpstreamId!, task.Id, task.UpstreamModel!), task.ResultLocation!, candidate.Channel.Settings, cancellationToken);
+        if (result.Length > max)
+        {
+            throw new ResultTooLargeException(max);
+        }
+
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+        var buffer = new byte[81920];
+        long total = 0;
+        int read;
+        while ((read = await result.Content.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            total += read;
+            if (total > max)
+            {
+                throw new ResultTooLargeException(max);
+            }
+
+            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+
+        return total;
+    }
+
+    private sealed class ResultTooLargeException(long max) : Exception($"The finished video is larger than the {max / (1024 * 1024)} MiB limit.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: result download failed ({Code}); will retry")]
+    private static partial void LogDownloadRetry(ILogger logger, string taskId, string code);
+}

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Options;
+using Reelay.Channels;
+using Reelay.Providers;
+using Reelay.Storage;
+using Reelay.Tasks;
+
+namespace Reelay.Engine;
+
+/// <summary>
+/// Asks upstreams about running tasks when their next poll time comes: records progress, backs
+/// off with jitter, honours <c>Retry-After</c>, hands finished jobs to the finisher.
+/// </summary>
+public sealed partial class Poller(
+    ITaskStore store,
+    ChannelRouter router,
+    EngineSignals signals,
+    TimeProvider time,
+    IOptions<EngineOptions> options,
+    ILogger<Poller> logger)
+    : LeasedWorker(ClaimKind.Poll, store, time, options, logger)
+{
+    protected override int Concurrency => Options.PollConcurrency;
+
+    protected override System.Threading.Channels.ChannelReader<bool> Wakeups => signals.PollReader;
+
+    protected override async Task HandleAsync(VideoTask task, Lease lease, CancellationToken cancellationToken)
+    {
+        var candidate = router.Find(task.Channel!, task.UpstreamModel!);
+        if (candidate is null)
+        {
+            await Store.FailAsync(lease, "channel_removed", $"Channel '{task.Channel}' that runs this task is no longer configured.", Now, cancellationToken);
+            return;
+        }
+
+        var capabilities = candidate.Provider.Capabilities;
+        PollResult result;
+        try
+        {
+            result = await candidate.Provider.PollAsync(new UpstreamJob(task.UpstreamId!, task.Id, task.UpstreamModel!), candidate.Channel.Settings, cancellationToken);
+        }
+        catch (UpstreamException e)
+        {
+            var failures = task.PollFailures + 1;
+            LogPollFailed(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code, failures);
+            if (failures >= Options.MaxConsecutiveFailures || e.Stage == UpstreamFailureStage.Rejected)
+            {
+                await Store.FailAsync(lease, e.Code, $"The upstream could not be asked about this task: {e.Message}", Now, cancellationToken);
+                return;
+            }
+
+            var wait = e.RetryAfter ?? NextInterval(capabilities, task.Polls + failures);
+            await Store.SchedulePollAsync(lease, task.Progress, failures, Now + (long)wait.TotalMilliseconds, null, cancellationToken);
+            return;
+        }
+
+        switch (result.State)
+        {
+            case UpstreamState.Succeeded when !string.IsNullOrEmpty(result.ResultLocation):
+                if (await Store.MarkFinishingAsync(lease, result.ResultLocation, NullIfEmpty(result.EnhancedPrompt), Now, cancellationToken))
+                {
+                    signals.ResultReady();
+                }
+
+                break;
+            case UpstreamState.Succeeded:
+                await Store.FailAsync(lease, "upstream_result_invalid", "The upstream reported success but gave no video.", Now, cancellationToken);
+                break;
+            case UpstreamState.Failed:
+                var error = result.Error ?? new UpstreamError("upstream_failed", "The upstream reported the job failed without a reason.");
+                await Store.FailAsync(lease, error.Code, error.Message, Now, cancellationToken);
+                break;
+            default:
+                var wait = result.RetryAfter ?? NextInterval(capabilities, task.Polls + 1);
+                await Store.SchedulePollAsync(lease, Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt), cancellationToken);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The provider's interval, growing by half each poll up to its maximum, with ±20% jitter so
+    /// tasks submitted together do not poll in lockstep.
+    /// </summary>
+    public static TimeSpan NextInterval(ProviderCapabilities capabilities, int polls)
+    {
+        var grown = capabilities.PollInterval.TotalMilliseconds * Math.Pow(1.5, Math.Min(polls, 20));
+        var capped = Math.Min(grown, capabilities.MaxPollInterval.TotalMilliseconds);
+        var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+        return TimeSpan.FromMilliseconds(capped * jitter);
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: poll on channel {Channel} failed ({Stage}, {Code}), {Failures} in a row")]
+    private static partial void LogPollFailed(ILogger logger, string taskId, string channel, UpstreamFailureStage stage, string code, int failures);
+}

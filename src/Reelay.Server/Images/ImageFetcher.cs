@@ -1,0 +1,142 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Reelay.Hosting;
+using Reelay.Providers;
+
+namespace Reelay.Images;
+
+/// <summary>Why a reference image could not be used: <c>image_download_failed</c> or <c>image_invalid</c>.</summary>
+public sealed class ImageFetchException(string code, string message) : Exception(message)
+{
+    public string Code { get; } = code;
+}
+
+/// <summary>
+/// Turns the image references of a request (http(s) URLs or data URIs) into checked bytes: through
+/// the SSRF guard, within size and time limits, sniffed by magic bytes. Runs in the dispatcher,
+/// never on the request thread.
+/// </summary>
+public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOptions<LimitsOptions> limits, ILogger<ImageFetcher> logger)
+{
+    /// <summary>Name of the guarded HttpClient (connects through <see cref="NetworkPolicy"/>).</summary>
+    public const string HttpClientName = "reelay-client-urls";
+
+    public async Task<IReadOnlyList<ReferenceImage>> FetchAllAsync(IReadOnlyList<string> references, CancellationToken cancellationToken)
+    {
+        var images = new ReferenceImage[references.Count];
+        for (var i = 0; i < references.Count; i++)
+        {
+            images[i] = await FetchAsync(references[i], i, cancellationToken);
+        }
+
+        return images;
+    }
+
+    private async Task<ReferenceImage> FetchAsync(string reference, int index, CancellationToken cancellationToken)
+    {
+        var (bytes, sourceUrl) = reference.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
+            ? (DataUri.Decode(reference) ?? throw Invalid(index, "its data URI is not valid base64"), null)
+            : (await DownloadAsync(reference, index, cancellationToken), reference);
+        var header = ImageSniffer.Sniff(bytes)
+            ?? throw Invalid(index, "its bytes are not a PNG, JPEG, WebP or GIF image");
+        var maxSide = limits.Value.MaxImageSide;
+        if (header.Width <= 0 || header.Height <= 0)
+        {
+            throw Invalid(index, $"the {header.MediaType} header gives no pixel size");
+        }
+
+        if (header.Width > maxSide || header.Height > maxSide)
+        {
+            throw Invalid(index, $"it is {header.Width}×{header.Height} pixels; the largest side allowed is {maxSide}");
+        }
+
+        return new ReferenceImage(bytes, header.MediaType, header.Width, header.Height, sourceUrl);
+    }
+
+    private async Task<byte[]> DownloadAsync(string url, int index, CancellationToken cancellationToken)
+    {
+        var max = limits.Value.MaxImageBytes;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limits.Value.ImageDownloadTimeout);
+        var client = httpClients.CreateClient(HttpClientName);
+        try
+        {
+            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw Failed(index, url, $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            }
+
+            if (response.Content.Headers.ContentLength > max)
+            {
+                throw Invalid(index, $"it is {response.Content.Headers.ContentLength} bytes; the limit is {max}");
+            }
+
+            await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await body.ReadAsync(chunk, timeout.Token)) > 0)
+            {
+                if (buffer.Length + read > max)
+                {
+                    throw Invalid(index, $"it is larger than the limit of {max} bytes");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Failed(index, url, $"it did not arrive within {limits.Value.ImageDownloadTimeout.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException e)
+        {
+            LogDownloadFailed(logger, index, e.Message);
+            var reason = e.InnerException is BlockedAddressException blocked
+                ? blocked.Message
+                : e.HttpRequestError switch
+                {
+                    HttpRequestError.NameResolutionError => "its host name does not resolve",
+                    HttpRequestError.ConnectionError => "the connection to its host failed",
+                    HttpRequestError.SecureConnectionError => "the TLS handshake with its host failed",
+                    _ => "the download failed: " + e.Message,
+                };
+            throw Failed(index, url, reason);
+        }
+    }
+
+    private static ImageFetchException Failed(int index, string url, string reason) =>
+        new("image_download_failed", $"images[{index}] could not be downloaded from {Shorten(url)}: {reason}.");
+
+    private static ImageFetchException Invalid(int index, string reason) =>
+        new("image_invalid", $"images[{index}] cannot be used: {reason}.");
+
+    private static string Shorten(string url) => url.Length <= 200 ? url : url[..200] + "…";
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reference image {Index} download failed: {Reason}")]
+    private static partial void LogDownloadFailed(ILogger logger, int index, string reason);
+}
+
+/// <summary>Registers the guarded client and the fetcher.</summary>
+public static class ImageExtensions
+{
+    public static IServiceCollection AddReferenceImages(this IServiceCollection services)
+    {
+        services.TryAddSingleton<NetworkPolicy>();
+        services.TryAddSingleton<ImageFetcher>();
+        services.AddHttpClient(ImageFetcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                ConnectCallback = sp.GetRequiredService<NetworkPolicy>().ConnectAsync,
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                AllowAutoRedirect = true,
+                MaxAutomaticRedirections = 3,
+                AutomaticDecompression = DecompressionMethods.All,
+                UseProxy = false,
+            });
+        return services;
+    }
+}

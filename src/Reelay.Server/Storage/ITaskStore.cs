@@ -1,0 +1,92 @@
+using Reelay.Tasks;
+
+namespace Reelay.Storage;
+
+/// <summary>Which worker a claim is for; each claims a different kind of due work.</summary>
+public enum ClaimKind
+{
+    /// <summary>Pending tasks that are due, and submitting tasks whose worker's lease ran out (it died mid-submit).</summary>
+    Dispatch,
+    /// <summary>Running tasks whose next poll time has come.</summary>
+    Poll,
+    /// <summary>Tasks whose upstream finished, waiting to be stored.</summary>
+    Finish,
+}
+
+/// <summary>A lease on a claimed task: every later write names it, so a worker that lost its lease changes nothing.</summary>
+/// <param name="TaskId">The task.</param>
+/// <param name="Token">Random value stamped on the row by the claim.</param>
+public readonly record struct Lease(string TaskId, string Token);
+
+/// <summary>The finished video as stored.</summary>
+public sealed record StoredVideo(string VideoKey, string ThumbnailKey, int Width, int Height, double DurationSeconds, long Bytes);
+
+/// <summary>One page of a key's tasks, newest first unless <see cref="Ascending"/>.</summary>
+/// <param name="After">Id of the last task of the previous page.</param>
+public sealed record TaskPageRequest(int Limit, string? After, bool Ascending);
+
+/// <summary>
+/// Task storage, shaped by the engine's verbs. Status changes name the stages they may come from
+/// and do nothing otherwise; engine writes are fenced by the lease.
+/// </summary>
+public interface ITaskStore
+{
+    /// <summary>
+    /// Stores a new pending task. With an idempotency key already used by the same owner, stores
+    /// nothing and returns the earlier task instead.
+    /// </summary>
+    Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken);
+
+    /// <summary>The owner's task, or null: another key's task is as absent as a missing one.</summary>
+    Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken);
+
+    /// <summary>Cancels an unfinished task of the owner. Returns the task after the change, or null if none matched.</summary>
+    Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a finished task of the owner; returns the deleted row, or null.</summary>
+    Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
+
+    /// <summary>Takes a lease on up to <paramref name="limit"/> due tasks of one kind and returns them.</summary>
+    Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimKind kind, long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Pushes the lease out while long work runs. False when the lease was lost.</summary>
+    Task<bool> ExtendLeaseAsync(Lease lease, long leaseUntil, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The at-most-once checkpoint: records that an upstream submission is about to be made
+    /// (stage → submitting, attempts + 1, route). Must succeed before any upstream call.
+    /// </summary>
+    Task<bool> RecordAttemptAsync(Lease lease, string channel, string provider, string upstreamModel, int width, int height, string routeJson, long now, CancellationToken cancellationToken);
+
+    /// <summary>submitting → running with the upstream's id; releases the lease.</summary>
+    Task<bool> MarkRunningAsync(Lease lease, string upstreamId, long nextPollAt, long now, CancellationToken cancellationToken);
+
+    /// <summary>pending/submitting → pending, due again later (nothing was accepted upstream); releases the lease.</summary>
+    Task<bool> RetryLaterAsync(Lease lease, long nextAt, string routeJson, CancellationToken cancellationToken);
+
+    /// <summary>running: records a poll's progress and when to poll next; releases the lease.</summary>
+    Task<bool> SchedulePollAsync(Lease lease, int progress, int pollFailures, long nextPollAt, string? enhancedPrompt, CancellationToken cancellationToken);
+
+    /// <summary>running → finishing with where the upstream put the video; releases the lease.</summary>
+    Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken);
+
+    /// <summary>finishing: the result could not be fetched this time; try again at <paramref name="nextAt"/>. Releases the lease.</summary>
+    Task<bool> DeferFinishAsync(Lease lease, int failures, long nextAt, CancellationToken cancellationToken);
+
+    /// <summary>finishing → completed with the stored video; releases the lease.</summary>
+    Task<bool> CompleteAsync(Lease lease, StoredVideo video, long now, CancellationToken cancellationToken);
+
+    /// <summary>Any unfinished stage → failed; releases the lease.</summary>
+    Task<bool> FailAsync(Lease lease, string code, string message, long now, CancellationToken cancellationToken);
+
+    /// <summary>Gives a claimed task back untouched (shutdown), due at once for the next worker.</summary>
+    Task ReleaseAsync(Lease lease, CancellationToken cancellationToken);
+
+    /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>; returns their ids.</summary>
+    Task<IReadOnlyList<string>> ExpireOverdueAsync(long now, CancellationToken cancellationToken);
+
+    /// <summary>Unix ms when the next task of a kind falls due, or null if none is scheduled (lets workers sleep exactly).</summary>
+    Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken);
+}

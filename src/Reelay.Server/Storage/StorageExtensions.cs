@@ -1,0 +1,26 @@
+using Reelay.Hosting;
+using Reelay.Keys;
+using Reelay.Storage.Sqlite;
+
+namespace Reelay.Storage;
+
+public static class StorageExtensions
+{
+    /// <summary>The embedded default: one SQLite file in the data directory.</summary>
+    public static IServiceCollection AddSqliteStorage(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<DataDirectory>().Database));
+        services.AddSingleton<ITaskStore, SqliteTaskStore>();
+        services.AddSingleton<IKeyStore, SqliteKeyStore>();
+        services.AddHostedService<SqliteMigrator>();
+        return services;
+    }
+
+    /// <summary>Migrates before anything else starts: hosted services start in registration order.</summary>
+    private sealed class SqliteMigrator(SqliteDatabase database) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,30 @@
+namespace Reelay.Tasks;
+
+/// <summary>
+/// A create request as a surface parsed it, before the catalog checks it: field types are right,
+/// values are not yet validated. Both the unified and the OpenAI surfaces produce one.
+/// </summary>
+public sealed class TaskDraft
+{
+    public string? Model { get; set; }
+    public string? Prompt { get; set; }
+    public string? AspectRatio { get; set; }
+    public string? Size { get; set; }
+    public List<string> Images { get; set; } = [];
+    public int? Duration { get; set; }
+    public long? Seed { get; set; }
+    public string? NegativePrompt { get; set; }
+    public string? CallbackUrl { get; set; }
+    public Dictionary<string, string> Options { get; } = new(StringComparer.Ordinal);
+    public string? IdempotencyKey { get; set; }
+    public string? RemixedFrom { get; set; }
+
+    /// <summary>Wire name of each field on the surface that made the draft, for error messages (OpenAI says <c>seconds</c> where unified says <c>duration</c>).</summary>
+    public FieldNames Names { get; init; } = FieldNames.Unified;
+}
+
+/// <summary>How a surface names the draft's fields.</summary>
+public sealed record FieldNames(string Model, string Prompt, string AspectRatio, string Size, string Images, string Duration)
+{
+    public static readonly FieldNames Unified = new("model", "prompt", "aspect_ratio", "size", "images", "duration");
+}
