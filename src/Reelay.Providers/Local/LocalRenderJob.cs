@@ -1,0 +1,47 @@
+using System.Globalization;
+
+namespace Reelay.Providers.Local;
+
+/// <summary>One render this process is running or has finished: its status as a ready poll answer, and how to stop it.</summary>
+internal sealed class LocalRenderJob(string id, string directory, int durationSeconds, CancellationToken shutdown) : IDisposable
+{
+    private readonly CancellationTokenSource _cancellation = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+    private volatile PollResult _status = new(UpstreamState.Running) { Progress = 0 };
+
+    public string Id => id;
+
+    public string Directory => directory;
+
+    public CancellationToken Token => _cancellation.Token;
+
+    /// <summary>The render task; awaited by cancel and shutdown so nothing writes into a directory being deleted.</summary>
+    public Task Completion { get; set; } = Task.CompletedTask;
+
+    public PollResult Status => _status;
+
+    /// <summary>Reads one line of ffmpeg's <c>-progress</c> output; 100 is kept for the renamed, finished file.</summary>
+    public void ReportProgress(string line)
+    {
+        const string key = "out_time_us=";
+        if (!line.StartsWith(key, StringComparison.Ordinal)
+            || !long.TryParse(line.AsSpan(key.Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out var microseconds))
+        {
+            return;
+        }
+        var progress = (int)Math.Clamp(microseconds / (durationSeconds * 1_000_000.0) * 100, 0, 99);
+        if (_status.State == UpstreamState.Running && progress > (_status.Progress ?? 0))
+        {
+            _status = new PollResult(UpstreamState.Running) { Progress = progress };
+        }
+    }
+
+    public void Succeed(string outputPath) =>
+        _status = new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = outputPath };
+
+    public void Fail(string message) =>
+        _status = new PollResult(UpstreamState.Failed) { Error = new UpstreamError("render_failed", message) };
+
+    public void Cancel() => _cancellation.Cancel();
+
+    public void Dispose() => _cancellation.Dispose();
+}
