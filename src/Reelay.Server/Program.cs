@@ -8,7 +8,8 @@ using Reelay.Hosting;
 using Reelay.Images;
 using Reelay.Storage;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json ships beside the binary; the data directory stays relative to where Reelay is started.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddReelayConfiguration();
 
 // Storage first: its migrator is a hosted service and must run before the engine's workers start.

@@ -7,7 +7,7 @@ using Reelay.Api.Unified;
 namespace Reelay.Api;
 
 /// <summary>Source-generated serialization for every wire record: snake_case, nulls written.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(ErrorEnvelope))]
 [JsonSerializable(typeof(UnifiedCreateResponse))]
 [JsonSerializable(typeof(UnifiedQueryResponse))]

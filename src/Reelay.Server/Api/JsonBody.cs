@@ -66,113 +66,13 @@ public static class JsonBody
         }
     }
 
-    /// <summary>An optional string; null when absent or JSON null.</summary>
-    public static ApiError? String(JsonElement body, string name, out string? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
+    /// <summary>Typed reads of a body's fields; the first problem is kept in <see cref="JsonFields.Error"/>.</summary>
+    public static JsonFields Fields(JsonElement body) => new(body);
 
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return WrongType(name, "a string", element);
-        }
-
-        value = element.GetString();
-        return null;
-    }
-
-    /// <summary>An optional whole number; numeric strings ("8") are accepted since clients send both.</summary>
-    public static ApiError? Integer(JsonElement body, string name, long min, long max, out long? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        long number;
-        if (element.ValueKind == JsonValueKind.Number)
-        {
-            if (!element.TryGetInt64(out number))
-            {
-                return ApiError.BadRequest($"'{name}' must be a whole number, got {element.GetRawText()}.", name, "invalid_type");
-            }
-        }
-        else if (element.ValueKind != JsonValueKind.String
-            || !long.TryParse(element.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number))
-        {
-            return WrongType(name, "a whole number", element);
-        }
-
-        if (number < min || number > max)
-        {
-            return ApiError.BadRequest($"'{name}' must be between {min} and {max}, got {number}.", name, "out_of_range");
-        }
-
-        value = number;
-        return null;
-    }
-
-    /// <summary>An optional boolean.</summary>
-    public static ApiError? Boolean(JsonElement body, string name, out bool? value)
-    {
-        value = null;
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            return WrongType(name, "true or false", element);
-        }
-
-        value = element.GetBoolean();
-        return null;
-    }
-
-    /// <summary>An optional array of strings.</summary>
-    public static ApiError? StringArray(JsonElement body, string name, int maxItems, out List<string> values)
-    {
-        values = [];
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Array)
-        {
-            return WrongType(name, "an array of strings", element);
-        }
-
-        var count = element.GetArrayLength();
-        if (count > maxItems)
-        {
-            return ApiError.BadRequest($"'{name}' has {count} items; at most {maxItems} are accepted.", name, "too_many_images");
-        }
-
-        var index = 0;
-        foreach (var item in element.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.String)
-            {
-                return WrongType($"{name}[{index}]", "a string (an http(s) URL or a data:image/...;base64, URI)", item);
-            }
-
-            values.Add(item.GetString()!);
-            index++;
-        }
-
-        return null;
-    }
-
-    private static ApiError WrongType(string name, string expected, JsonElement element) =>
+    internal static ApiError WrongType(string name, string expected, JsonElement element) =>
         ApiError.BadRequest($"'{name}' must be {expected}, got {Describe(element.ValueKind)}.", name, "invalid_type");
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
@@ -190,4 +90,121 @@ public static class JsonBody
         contentType is not null
         && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
             || (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
+}
+
+/// <summary>
+/// Reads optional fields of a JSON object, each of one expected type. After the first mismatch
+/// every later read returns null and <see cref="Error"/> says what to fix.
+/// </summary>
+public sealed class JsonFields(JsonElement body)
+{
+    public ApiError? Error { get; private set; }
+
+    /// <summary>A string; null when absent or JSON null.</summary>
+    public string? String(string name) =>
+        Read(name, JsonValueKind.String, "a string") is { } element ? element.GetString() : null;
+
+    /// <summary>true or false.</summary>
+    public bool? Boolean(string name)
+    {
+        if (Find(name) is not { } element)
+        {
+            return null;
+        }
+
+        if (element.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return element.GetBoolean();
+        }
+
+        Error = JsonBody.WrongType(name, "true or false", element);
+        return null;
+    }
+
+    /// <summary>A whole number within a range; numeric strings ("8") are accepted since clients send both.</summary>
+    public long? Integer(string name, long min, long max)
+    {
+        if (Find(name) is not { } element)
+        {
+            return null;
+        }
+
+        long number;
+        if (element.ValueKind == JsonValueKind.Number)
+        {
+            if (!element.TryGetInt64(out number))
+            {
+                Error = ApiError.BadRequest($"'{name}' must be a whole number, got {element.GetRawText()}.", name, "invalid_type");
+                return null;
+            }
+        }
+        else if (element.ValueKind != JsonValueKind.String
+            || !long.TryParse(element.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out number))
+        {
+            Error = JsonBody.WrongType(name, "a whole number", element);
+            return null;
+        }
+
+        if (number < min || number > max)
+        {
+            Error = ApiError.BadRequest($"'{name}' must be between {min} and {max}, got {number}.", name, "out_of_range");
+            return null;
+        }
+
+        return number;
+    }
+
+    /// <summary>An array of strings (empty when absent).</summary>
+    public List<string> StringArray(string name, int maxItems, string itemDescription)
+    {
+        var values = new List<string>();
+        if (Read(name, JsonValueKind.Array, "an array of strings") is not { } element)
+        {
+            return values;
+        }
+
+        var count = element.GetArrayLength();
+        if (count > maxItems)
+        {
+            Error = ApiError.BadRequest($"'{name}' has {count} items; at most {maxItems} are accepted.", name, "too_many_items");
+            return values;
+        }
+
+        var index = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                Error = JsonBody.WrongType($"{name}[{index}]", $"a string ({itemDescription})", item);
+                return [];
+            }
+
+            values.Add(item.GetString()!);
+            index++;
+        }
+
+        return values;
+    }
+
+    /// <summary>An object (for nested fields), or null.</summary>
+    public JsonElement? Object(string name) => Read(name, JsonValueKind.Object, "an object");
+
+    private JsonElement? Read(string name, JsonValueKind kind, string expected)
+    {
+        if (Find(name) is not { } element)
+        {
+            return null;
+        }
+
+        if (element.ValueKind == kind)
+        {
+            return element;
+        }
+
+        Error = JsonBody.WrongType(name, expected, element);
+        return null;
+    }
+
+    private JsonElement? Find(string name) =>
+        Error is null && body.TryGetProperty(name, out var element) && element.ValueKind != JsonValueKind.Null ? element : null;
 }

@@ -1,3 +1,5 @@
+using Reelay.Providers;
+
 namespace Reelay.Channels;
 
 /// <summary>

@@ -43,14 +43,18 @@ public static class HostingExtensions
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<ChannelRouter>();
         services.TryAddSingleton<KeyAuthenticator>();
-        services.TryAddSingleton<TaskFactory>();
+        services.TryAddSingleton<VideoTaskFactory>();
         services.TryAddSingleton<FileUrls>();
         services.TryAddSingleton<IBlobStore, LocalDiskBlobStore>();
         services.AddOptions<MediaOptions>().BindConfiguration("Media");
         services.AddOptions<LocalRendererOptions>().BindConfiguration("LocalRenderer")
             .Configure<DataDirectory>((local, data) => local.WorkDirectory = Path.Combine(data.Work, "local"));
         services.AddLocalRenderer();
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+        });
         return services;
     }
 

@@ -39,11 +39,12 @@ public static class AdminKeysApi
 
         using (document)
         {
-            var body = document!.RootElement;
-            error = JsonBody.String(body, "name", out var name) ?? JsonBody.String(body, "mode", out var mode);
-            if (error is not null)
+            var fields = JsonBody.Fields(document!.RootElement);
+            var name = fields.String("name");
+            var mode = fields.String("mode");
+            if (fields.Error is not null)
             {
-                return error;
+                return fields.Error;
             }
 
             name = name?.Trim();

@@ -27,7 +27,7 @@ public static class UnifiedVideoApi
     }
 
     private static async Task<Results<Ok<UnifiedCreateResponse>, ApiError>> CreateAsync(
-        HttpContext http, TaskFactory factory, ITaskStore store, EngineSignals signals, IOptions<LimitsOptions> limits)
+        HttpContext http, VideoTaskFactory factory, ITaskStore store, EngineSignals signals, IOptions<LimitsOptions> limits)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, limits.Value.MaxCreateBodyBytes);
         if (error is not null)
@@ -77,43 +77,27 @@ public static class UnifiedVideoApi
     /// <summary>The unified body → a draft. Unknown fields are ignored: relay clients send extras.</summary>
     private static ApiError? ToDraft(JsonElement body, out TaskDraft draft)
     {
-        draft = new TaskDraft();
-        var error = JsonBody.String(body, "model", out var model)
-            ?? JsonBody.String(body, "prompt", out var prompt)
-            ?? JsonBody.String(body, "aspect_ratio", out var aspectRatio)
-            ?? JsonBody.String(body, "size", out var size)
-            ?? JsonBody.StringArray(body, "images", 16, out var images)
-            ?? JsonBody.Integer(body, "duration", 1, 600, out var duration)
-            ?? JsonBody.Integer(body, "seconds", 1, 600, out var seconds)
-            ?? JsonBody.Integer(body, "seed", 0, uint.MaxValue, out var seed)
-            ?? JsonBody.String(body, "negative_prompt", out var negativePrompt)
-            ?? JsonBody.String(body, "callback_url", out var callbackUrl)
-            ?? JsonBody.Boolean(body, "enhance_prompt", out var enhancePrompt)
-            ?? JsonBody.Boolean(body, "enable_upsample", out var enableUpsample);
-        if (error is not null)
+        var fields = JsonBody.Fields(body);
+        draft = new TaskDraft
         {
-            return error;
+            Model = fields.String("model"),
+            Prompt = fields.String("prompt"),
+            AspectRatio = fields.String("aspect_ratio"),
+            Size = fields.String("size"),
+            Images = fields.StringArray("images", 16, "an http(s) URL or a data:image/...;base64, URI"),
+            Duration = (int?)(fields.Integer("duration", 1, 600) ?? fields.Integer("seconds", 1, 600)),
+            Seed = fields.Integer("seed", 0, uint.MaxValue),
+            NegativePrompt = fields.String("negative_prompt"),
+            CallbackUrl = fields.String("callback_url"),
+        };
+        foreach (var flag in (string[])["enhance_prompt", "enable_upsample"])
+        {
+            if (fields.Boolean(flag) is { } on)
+            {
+                draft.Options[flag] = on ? "true" : "false";
+            }
         }
 
-        draft.Model = model;
-        draft.Prompt = prompt;
-        draft.AspectRatio = aspectRatio;
-        draft.Size = size;
-        draft.Images = images;
-        draft.Duration = (int?)(duration ?? seconds);
-        draft.Seed = seed;
-        draft.NegativePrompt = negativePrompt;
-        draft.CallbackUrl = callbackUrl;
-        if (enhancePrompt is { } enhance)
-        {
-            draft.Options["enhance_prompt"] = enhance ? "true" : "false";
-        }
-
-        if (enableUpsample is { } upsample)
-        {
-            draft.Options["enable_upsample"] = upsample ? "true" : "false";
-        }
-
-        return null;
+        return fields.Error;
     }
 }

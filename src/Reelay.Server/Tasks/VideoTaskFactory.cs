@@ -14,7 +14,7 @@ namespace Reelay.Tasks;
 /// limits, defaults filled in, prompt flags split off. Any problem is an <see cref="ApiError"/> that
 /// names the field and what to send instead; nothing is stored until all is well.
 /// </summary>
-public sealed class TaskFactory(ModelCatalog catalog, ChannelRouter router, IOptions<LimitsOptions> limits, TimeProvider time)
+public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router, IOptions<LimitsOptions> limits, TimeProvider time)
 {
     public ApiError? TryCreate(TaskDraft draft, Caller caller, out VideoTask task)
     {
