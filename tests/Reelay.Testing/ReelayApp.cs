@@ -1,0 +1,108 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Reelay.Testing;
+
+/// <summary>
+/// A whole Reelay on a real Kestrel socket (127.0.0.1, random port) with its own data directory and
+/// SQLite file, and the admin key it was started with. Speaks the domain: create keys, get clients.
+/// </summary>
+public sealed class ReelayApp : IAsyncDisposable
+{
+    private readonly Factory _factory;
+
+    private ReelayApp(Factory factory, string dataDir, string adminKey)
+    {
+        _factory = factory;
+        DataDir = dataDir;
+        AdminKey = adminKey;
+    }
+
+    public string DataDir { get; }
+
+    public string AdminKey { get; }
+
+    public Uri BaseAddress => _factory.ClientOptions.BaseAddress;
+
+    public IServiceProvider Services => _factory.Services;
+
+    /// <summary>
+    /// Starts an instance. <paramref name="settings"/> are configuration keys as appsettings.json names
+    /// them (<c>ALLOW_PRIVATE_NETWORKS</c>, <c>Engine:IdleDelay</c>, <c>Channels:0:Provider</c>…).
+    /// </summary>
+    public static ReelayApp Start(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null)
+    {
+        dataDir ??= Path.Combine(Path.GetTempPath(), "reelay-test-" + Guid.NewGuid().ToString("N"));
+        var adminKey = "sk-admin-test-" + Guid.NewGuid().ToString("N");
+        var all = new Dictionary<string, string?>
+        {
+            ["DATA_DIR"] = dataDir,
+            ["ADMIN_KEY"] = adminKey,
+            // Tests serve reference images from loopback; production refuses it unless told.
+            ["ALLOW_PRIVATE_NETWORKS"] = "loopback",
+            ["Engine:IdleDelay"] = "00:00:00.200",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        var factory = new Factory(all);
+        factory.UseKestrel(0);
+        factory.StartServer();
+        return new ReelayApp(factory, dataDir, adminKey);
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public HttpClient ClientFor(string key)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    public HttpClient AdminClient() => ClientFor(AdminKey);
+
+    /// <summary>Creates a client key through the admin API and returns its secret.</summary>
+    public async Task<string> CreateKeyAsync(string mode = "test", string name = "test", CancellationToken cancellationToken = default)
+    {
+        using var admin = AdminClient();
+        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name, mode }, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return body.RootElement.GetProperty("key").GetString()!;
+    }
+
+    /// <summary>Creates a key and returns a client that uses it.</summary>
+    public async Task<HttpClient> CreateClientWithKeyAsync(string mode = "test", CancellationToken cancellationToken = default) =>
+        ClientFor(await CreateKeyAsync(mode, cancellationToken: cancellationToken));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class Factory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+    }
+}
