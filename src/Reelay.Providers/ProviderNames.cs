@@ -1,11 +1,20 @@
 namespace Reelay.Providers;
 
-/// <summary>The names configuration uses for the providers.</summary>
+/// <summary>The names configuration uses to pick a provider for a channel.</summary>
 public static class ProviderNames
 {
-    public const string Local = "local";
+    /// <summary>xAI Grok Imagine (<c>POST /v1/videos/generations</c>).</summary>
     public const string Xai = "xai";
+
+    /// <summary>Google Veo on the Gemini API (<c>:predictLongRunning</c>).</summary>
     public const string Veo = "veo";
+
+    /// <summary>An upstream speaking OpenAI's Videos API (<c>POST /v1/videos</c>).</summary>
     public const string Sora = "sora";
+
+    /// <summary>Another relay speaking the unified format (<c>POST /v1/video/create</c>).</summary>
     public const string Unified = "unified";
+
+    /// <summary>Reelay's own ffmpeg preview renderer.</summary>
+    public const string Local = "local";
 }

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.Sora;
+
+/// <summary>
+/// An upstream speaking OpenAI's Videos API: multipart <c>POST /v1/videos</c>, poll
+/// <c>GET /v1/videos/{id}</c>, download <c>GET /v1/videos/{id}/content?variant=video</c>.
+/// </summary>
+internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<SoraProvider> logger) : IVideoProvider
+{
+    private static readonly Uri DefaultBaseUrl = new("https://api.openai.com");
+
+    // OpenAPI enum; the guide pairs plain sora-2 with the 720-class sizes only.
+    private static readonly (int Width, int Height)[] StandardSizes = [(720, 1280), (1280, 720)];
+    private static readonly (int Width, int Height)[] ProSizes = [(720, 1280), (1280, 720), (1024, 1792), (1792, 1024)];
+
+    public string Name => ProviderNames.Sora;
+
+    // One input_reference (first frame). The guide suggests polling every 10–20 s. DELETE only
+    // removes finished videos, so there is no cancel.
+    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 1, SupportsRemix: true)
+    {
+        PollInterval = TimeSpan.FromSeconds(10),
+    };
+
+    public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/videos"))
+        {
+            Content = ToCreateForm(request),
+        };
+        Authorize(message, channel);
+        LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
+
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var video = UpstreamClient.ReadJson(reply.Body, SoraJsonContext.Default.SoraVideo, channel);
+        if (string.IsNullOrEmpty(video?.Id))
+        {
+            throw UpstreamFailures.Malformed(channel, detail: "no video id");
+        }
+
+        LogSubmitted(logger, channel.Name, request.TaskId, video.Id);
+        return new SubmitResult(video.Id, reply.Body);
+    }
+
+    /// <summary>Starts a remix of a completed video with a new prompt; the answer is a new job.</summary>
+    internal async Task<SubmitResult> RemixAsync(string videoId, string prompt, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post,
+            UpstreamClient.Combine(BaseUrl(channel), $"/v1/videos/{Uri.EscapeDataString(videoId)}/remix"))
+        {
+            Content = JsonContent.Create(new SoraRemixRequest(prompt), SoraJsonContext.Default.SoraRemixRequest),
+        };
+        Authorize(message, channel);
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var video = UpstreamClient.ReadJson(reply.Body, SoraJsonContext.Default.SoraVideo, channel);
+        if (string.IsNullOrEmpty(video?.Id))
+        {
+            throw UpstreamFailures.Malformed(channel, detail: "no video id");
+        }
+
+        return new SubmitResult(video.Id, reply.Body);
+    }
+
+    public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, ContentBase(channel, job.UpstreamId));
+        Authorize(message, channel);
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var video = UpstreamClient.ReadJson(reply.Body, SoraJsonContext.Default.SoraVideo, channel)
+            ?? throw UpstreamFailures.Malformed(channel, detail: "empty video");
+        return FromVideo(video, reply.Body, ContentBase(channel, job.UpstreamId), channel);
+    }
+
+    public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        var location = new Uri(resultLocation.Contains('?', StringComparison.Ordinal) ? resultLocation : resultLocation + "?variant=video", UriKind.Absolute);
+        return upstream.OpenAsync(location, BaseUrl(channel), m =>
+        {
+            Authorize(m, channel);
+            m.Headers.Accept.ParseAdd("application/binary");
+        }, channel, cancellationToken);
+    }
+
+    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("OpenAI's Videos API cannot cancel a running job (DELETE removes finished videos only).");
+
+    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl;
+
+    private static Uri ContentBase(ChannelSettings channel, string videoId) =>
+        UpstreamClient.Combine(BaseUrl(channel), $"/v1/videos/{Uri.EscapeDataString(videoId)}");
+
+    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
+    {
+        if (!string.IsNullOrEmpty(channel.ApiKey))
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Sora channel {Channel} as {Model}")]
+    private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sora channel {Channel} accepted task {TaskId} as {VideoId}")]
+    private static partial void LogSubmitted(ILogger logger, string channel, string taskId, string videoId);
+
+    private static MultipartFormDataContent ToCreateForm(VideoJobRequest request)
+    {
+        var form = new MultipartFormDataContent
+        {
+            { new StringContent(request.Prompt), "prompt" },
+            { new StringContent(request.Model), "model" },
+            // The schema types seconds as a string enum ("4", "8", "12").
+            { new StringContent(request.DurationSeconds.ToString(CultureInfo.InvariantCulture)), "seconds" },
+            { new StringContent(ToSize(request.Model, request.Width, request.Height)), "size" },
+        };
+
+        if (request.Images.Count > 0)
+        {
+            var image = request.Images[0];
+            var file = new ByteArrayContent(image.Content.ToArray());
+            file.Headers.ContentType = new MediaTypeHeaderValue(image.MediaType);
+            form.Add(file, "input_reference", "input_reference" + ToExtension(image.MediaType));
+        }
+
+        return form;
+    }
+
+    /// <summary>Picks the allowed size closest in shape and scale to the requested width and height.</summary>
+    internal static string ToSize(string model, int width, int height)
+    {
+        var sizes = model.Contains("pro", StringComparison.OrdinalIgnoreCase) ? ProSizes : StandardSizes;
+        var best = sizes[0];
+        var bestDistance = double.MaxValue;
+        foreach (var size in sizes)
+        {
+            // Wrong orientation costs more than any scale difference.
+            var orientationPenalty = Math.Sign(size.Width - size.Height) == Math.Sign(width - height) || width == height ? 0 : 10;
+            var distance = orientationPenalty
+                + Math.Abs(Math.Log((double)size.Width / Math.Max(width, 1)))
+                + Math.Abs(Math.Log((double)size.Height / Math.Max(height, 1)));
+            if (distance < bestDistance)
+            {
+                best = size;
+                bestDistance = distance;
+            }
+        }
+
+        return $"{best.Width}x{best.Height}";
+    }
+
+    private static string ToExtension(string mediaType) => mediaType switch
+    {
+        "image/jpeg" => ".jpg",
+        "image/webp" => ".webp",
+        "image/gif" => ".gif",
+        _ => ".png",
+    };
+
+    private static PollResult FromVideo(SoraVideo video, string raw, Uri contentBase, ChannelSettings channel) => video.Status switch
+    {
+        "queued" => new PollResult(UpstreamState.Queued) { Progress = video.Progress, Raw = raw },
+        "in_progress" => new PollResult(UpstreamState.Running) { Progress = video.Progress, Raw = raw },
+        "completed" => new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = contentBase + "/content", Raw = raw },
+        "failed" => new PollResult(UpstreamState.Failed) { Error = FromVideoError(video.Error, channel), Raw = raw },
+        _ => throw UpstreamFailures.Malformed(channel, detail: $"unknown status '{video.Status}'"),
+    };
+
+    private static UpstreamError FromVideoError(SoraVideoError? error, ChannelSettings channel)
+    {
+        var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(error?.Message ?? "The upstream reported the generation failed."), channel);
+        // Moderation failures arrive as codes like "moderation_blocked" or in the message text.
+        var code = UpstreamFailures.IsContentPolicy(error?.Code, error?.Message) ? "content_policy" : "upstream_failed";
+        return new UpstreamError(code, message);
+    }
+}

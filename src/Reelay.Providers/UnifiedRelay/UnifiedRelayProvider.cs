@@ -1,0 +1,224 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.UnifiedRelay;
+
+/// <summary>
+/// Another relay speaking the unified video format: <c>POST /v1/video/create</c>, poll
+/// <c>GET /v1/video/query?id=</c>. There is no owner spec, so answers are read leniently.
+/// </summary>
+internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILogger<UnifiedRelayProvider> logger) : IVideoProvider
+{
+    public string Name => ProviderNames.Unified;
+
+    // Grok relays take up to 6 references (octopusx docs); relays document no cancel route.
+    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 6);
+
+    public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/video/create"))
+        {
+            Content = JsonContent.Create(ToCreateRequest(request), UnifiedJsonContext.Default.UnifiedCreateRequest),
+        };
+        Authorize(message, channel);
+        LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
+
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var created = UpstreamClient.ReadJson(reply.Body, UnifiedJsonContext.Default.UnifiedCreateResponse, channel);
+        // Most relays answer "id"; some OpenAI-like ones (octopusx grok) answer "task_id".
+        var id = created?.Id ?? created?.TaskId;
+        if (string.IsNullOrEmpty(id))
+        {
+            throw UpstreamFailures.Malformed(channel, detail: "no task id");
+        }
+
+        LogSubmitted(logger, channel.Name, request.TaskId, id);
+        return new SubmitResult(id, reply.Body);
+    }
+
+    public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get,
+            UpstreamClient.Combine(BaseUrl(channel), "/v1/video/query?id=" + Uri.EscapeDataString(job.UpstreamId)));
+        Authorize(message, channel);
+        message.Headers.Accept.ParseAdd("application/json");
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var answer = UpstreamClient.ReadJson(reply.Body, UnifiedJsonContext.Default.UnifiedQueryResponse, channel)
+            ?? throw UpstreamFailures.Malformed(channel, detail: "empty query answer");
+        return FromQueryResponse(answer, reply.Body, channel);
+    }
+
+    public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken) =>
+        // Results sit on the relay's CDN; the key only goes along when the URL is on the relay's own origin.
+        upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), BaseUrl(channel), m => Authorize(m, channel), channel, cancellationToken);
+
+    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The unified video format has no cancel route.");
+
+    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl
+        // A relay has no public default; failing over is right, the channel cannot take any job.
+        ?? throw new UpstreamException(UpstreamFailureStage.ConnectFailed, "channel_misconfigured",
+            $"Channel '{channel.Name}' uses the unified relay provider but has no base URL.");
+
+    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
+    {
+        if (!string.IsNullOrEmpty(channel.ApiKey))
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to relay channel {Channel} as {Model}")]
+    private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Relay channel {Channel} accepted task {TaskId} as {UpstreamId}")]
+    private static partial void LogSubmitted(ILogger logger, string channel, string taskId, string upstreamId);
+
+    private static UnifiedCreateRequest ToCreateRequest(VideoJobRequest request) => new(
+        Model: request.Model,
+        Prompt: ToPrompt(request),
+        AspectRatio: request.AspectRatio,
+        Size: request.Size,
+        // The relay fetches URLs itself; images the client sent inline go back as data URIs.
+        Images: [.. request.Images.Select(i => i.SourceUrl ?? i.ToDataUri())],
+        Duration: request.DurationSeconds);
+
+    private static string ToPrompt(VideoJobRequest request)
+    {
+        // Grok relays front the grok.com app, which reads "--mode=…" style flags from the prompt text.
+        if (!request.Model.StartsWith("grok", StringComparison.OrdinalIgnoreCase) || request.Options.Count == 0)
+        {
+            return request.Prompt;
+        }
+
+        var prompt = new StringBuilder(request.Prompt);
+        foreach (var (name, value) in request.Options)
+        {
+            prompt.Append(CultureInfo.InvariantCulture, $" --{name}={value}");
+        }
+
+        return prompt.ToString();
+    }
+
+    private static PollResult FromQueryResponse(UnifiedQueryResponse answer, string raw, ChannelSettings channel)
+    {
+        var status = answer.Status?.Trim().ToLowerInvariant() ?? "";
+        var videoUrl = answer.VideoUrl ?? DetailText(answer.Detail, "video_url");
+        var progress = ToProgress(answer.Progress);
+        var enhanced = string.IsNullOrEmpty(answer.EnhancedPrompt) ? null : answer.EnhancedPrompt;
+
+        switch (status)
+        {
+            case "completed" or "complete" or "success" or "succeeded":
+            // Veo relays report sub-steps; a "…_completed" step is final only once it carries the video
+            // (an upsample stage may follow "video_generation_completed").
+            case "video_generation_completed" or "video_upsampling_completed" when !string.IsNullOrEmpty(videoUrl):
+                if (string.IsNullOrEmpty(videoUrl))
+                {
+                    return new PollResult(UpstreamState.Failed)
+                    {
+                        Error = new UpstreamError("upstream_result_invalid", "The relay reported completion without a video_url."),
+                        EnhancedPrompt = enhanced,
+                        Raw = raw,
+                    };
+                }
+
+                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = videoUrl, EnhancedPrompt = enhanced, Raw = raw };
+            case "cancelled" or "canceled":
+                return new PollResult(UpstreamState.Failed)
+                {
+                    Error = new UpstreamError("cancelled", FromError(answer, channel)?.Message ?? "The relay cancelled the task."),
+                    EnhancedPrompt = enhanced,
+                    Raw = raw,
+                };
+            case "failed" or "failure" or "error":
+            case var failed when failed.EndsWith("_failed", StringComparison.Ordinal):
+                return new PollResult(UpstreamState.Failed)
+                {
+                    Error = FromError(answer, channel) ?? new UpstreamError("upstream_failed", $"The relay reported status '{answer.Status}' without a reason."),
+                    EnhancedPrompt = enhanced,
+                    Raw = raw,
+                };
+            default:
+                // pending, queued, processing, unknown, image_downloading, video_generating, video_upsampling…
+                // and anything a relay invents later: keep polling; the task's lifetime bounds it.
+                return new PollResult(UpstreamState.Running) { Progress = progress, EnhancedPrompt = enhanced, Raw = raw };
+        }
+    }
+
+    private static int? ToProgress(JsonElement? progress)
+    {
+        double value;
+        switch (progress)
+        {
+            case { ValueKind: JsonValueKind.Number } number:
+                value = number.GetDouble();
+                break;
+            case { ValueKind: JsonValueKind.String } text when double.TryParse(text.GetString()?.Trim().TrimEnd('%'),
+                NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed):
+                value = parsed;
+                break;
+            default:
+                return null;
+        }
+
+        return (int)Math.Clamp(Math.Round(value), 0, 100);
+    }
+
+    /// <summary>The failure reason: <c>error</c> as a string or <c>{code, message}</c>, else inside <c>detail</c>.</summary>
+    private static UpstreamError? FromError(UnifiedQueryResponse answer, ChannelSettings channel)
+    {
+        var (code, message) = ReadError(answer.Error);
+        if (message is null && answer.Detail is { ValueKind: JsonValueKind.Object } detail)
+        {
+            foreach (var name in DetailErrorFields)
+            {
+                if (detail.TryGetProperty(name, out var field))
+                {
+                    (code, message) = ReadError(field);
+                    if (message is not null)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        else if (message is null && answer.Detail is { ValueKind: JsonValueKind.String } text)
+        {
+            message = text.GetString();
+        }
+
+        if (message is null && code is null)
+        {
+            return null;
+        }
+
+        message = UpstreamFailures.Redact(UpstreamFailures.Truncate(message ?? code!), channel);
+        return new UpstreamError(UpstreamFailures.IsContentPolicy(code, message) ? "content_policy" : "upstream_failed", message);
+    }
+
+    private static readonly string[] DetailErrorFields = ["error", "fail_reason", "failure_reason", "error_message", "message", "reason"];
+
+    private static (string? Code, string? Message) ReadError(JsonElement? error) => error switch
+    {
+        { ValueKind: JsonValueKind.String } text when !string.IsNullOrWhiteSpace(text.GetString()) => (null, text.GetString()),
+        { ValueKind: JsonValueKind.Object } obj => (Text(obj, "code"), Text(obj, "message") ?? Text(obj, "msg")),
+        _ => (null, null),
+    };
+
+    private static string? DetailText(JsonElement? detail, string name) =>
+        detail is { ValueKind: JsonValueKind.Object } obj ? Text(obj, name) : null;
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        } : null;
+}

@@ -1,0 +1,212 @@
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.Veo;
+
+/// <summary>
+/// Google Veo on the Gemini API: <c>POST /v1beta/models/{model}:predictLongRunning</c>, poll the
+/// long-running operation with <c>GET /v1beta/{name}</c>, download the file URI with the key header.
+/// </summary>
+internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoProvider> logger) : IVideoProvider
+{
+    private static readonly Uri DefaultBaseUrl = new("https://generativelanguage.googleapis.com");
+
+    /// <summary>Request option choosing how several images are used: <c>frames</c> (default) or <c>components</c>.</summary>
+    public const string ImageModeOption = "image_mode";
+
+    /// <summary>Request option overriding <c>personGeneration</c> (EU/UK/CH/MENA accounts allow only <c>allow_adult</c>).</summary>
+    public const string PersonGenerationOption = "person_generation";
+
+    public string Name => ProviderNames.Veo;
+
+    // Three reference images is Veo 3.1's limit for "components"; the Gemini docs poll every ~10 s
+    // and renders take 11 s to 6 min. No progress and no cancel are documented.
+    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 3)
+    {
+        PollInterval = TimeSpan.FromSeconds(10),
+    };
+
+    public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        var body = ToPredictRequest(request);
+        var path = $"/v1beta/models/{Uri.EscapeDataString(request.Model)}:predictLongRunning";
+        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), path))
+        {
+            Content = JsonContent.Create(body, VeoJsonContext.Default.VeoPredictRequest),
+        };
+        Authorize(message, channel);
+        LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
+
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var operation = UpstreamClient.ReadJson(reply.Body, VeoJsonContext.Default.VeoOperation, channel);
+        if (string.IsNullOrEmpty(operation?.Name))
+        {
+            throw UpstreamFailures.Malformed(channel, detail: "no operation name");
+        }
+
+        LogSubmitted(logger, channel.Name, request.TaskId, operation.Name);
+        return new SubmitResult(operation.Name, reply.Body);
+    }
+
+    public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        // The operation name is a resource path ("models/…/operations/…"): its slashes stay.
+        using var message = new HttpRequestMessage(HttpMethod.Get,
+            UpstreamClient.Combine(BaseUrl(channel), "/v1beta/" + job.UpstreamId.TrimStart('/')));
+        Authorize(message, channel);
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var operation = UpstreamClient.ReadJson(reply.Body, VeoJsonContext.Default.VeoOperation, channel)
+            ?? throw UpstreamFailures.Malformed(channel, detail: "empty operation");
+        return FromOperation(operation, reply.Body, channel);
+    }
+
+    public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken) =>
+        // The file URI answers with a redirect to storage; the key header is only sent to the API origin.
+        upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), BaseUrl(channel), m => Authorize(m, channel), channel, cancellationToken);
+
+    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The Gemini API documents no way to cancel a Veo operation.");
+
+    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl;
+
+    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
+    {
+        if (!string.IsNullOrEmpty(channel.ApiKey))
+        {
+            message.Headers.Add("x-goog-api-key", channel.ApiKey);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Veo channel {Channel} as {Model}")]
+    private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Veo channel {Channel} accepted task {TaskId} as {Operation}")]
+    private static partial void LogSubmitted(ILogger logger, string channel, string taskId, string operation);
+
+    private static VeoPredictRequest ToPredictRequest(VideoJobRequest request)
+    {
+        var images = request.Images;
+        var components = request.Options.TryGetValue(ImageModeOption, out var mode)
+            && string.Equals(mode, "components", StringComparison.OrdinalIgnoreCase);
+
+        VeoImage? first = null, last = null;
+        IReadOnlyList<VeoReferenceImage>? references = null;
+        if (components && images.Count > 0)
+        {
+            // Reference images ("ASSET") exclude image/lastFrame; at most three.
+            if (images.Count > 3)
+            {
+                throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+                    $"Veo takes at most 3 reference images, not {images.Count}.");
+            }
+
+            references = [.. images.Select(i => new VeoReferenceImage(ToImage(i), "ASSET"))];
+        }
+        else if (images.Count > 0)
+        {
+            // Default "frames": the mode every Veo 3.x model has (reference images are 3.1-only),
+            // and what one image means everywhere: the first frame; a second one pins the last frame.
+            if (images.Count > 2)
+            {
+                throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+                    $"Veo takes a first and a last frame (2 images), not {images.Count}; use image_mode 'components' for up to 3 references.");
+            }
+
+            first = ToImage(images[0]);
+            last = images.Count == 2 ? ToImage(images[1]) : null;
+        }
+
+        var instance = new VeoInstance(request.Prompt, first, last, references);
+        var parameters = new VeoParameters(
+            AspectRatio: request.AspectRatio,
+            Resolution: ToResolution(request.Size),
+            DurationSeconds: request.DurationSeconds,
+            NegativePrompt: string.IsNullOrWhiteSpace(request.NegativePrompt) ? null : request.NegativePrompt,
+            // Gemini allows "allow_all" only for text→video; any image input needs "allow_adult".
+            PersonGeneration: request.Options.TryGetValue(PersonGenerationOption, out var person) ? person
+                : images.Count == 0 ? "allow_all" : "allow_adult");
+        // Seed is not sent: Google's SDK refuses it on the Gemini API (Vertex-only).
+        return new VeoPredictRequest([instance], parameters);
+    }
+
+    // The REST samples' "inlineData" wrapper is rejected by Veo with 400; the SDK's form works.
+    private static VeoImage ToImage(ReferenceImage image) =>
+        new(Convert.ToBase64String(image.Content.Span), image.MediaType);
+
+    private static string ToResolution(string size) => size.ToUpperInvariant() switch
+    {
+        "720P" => "720p",
+        "1080P" => "1080p",
+        "4K" or "2160P" => "4k",
+        _ => throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+            $"Veo supports sizes 720P, 1080P and 4K, not '{size}'."),
+    };
+
+    private static PollResult FromOperation(VeoOperation operation, string raw, ChannelSettings channel)
+    {
+        if (operation.Done != true)
+        {
+            return new PollResult(UpstreamState.Running) { Raw = raw };
+        }
+
+        if (operation.Error is { } error)
+        {
+            return new PollResult(UpstreamState.Failed) { Error = FromStatus(error, channel), Raw = raw };
+        }
+
+        var response = operation.Response?.GenerateVideoResponse;
+        var uri = response?.GeneratedSamples?.FirstOrDefault(s => !string.IsNullOrEmpty(s.Video?.Uri))?.Video?.Uri;
+        if (uri is not null)
+        {
+            return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = uri, Raw = raw };
+        }
+
+        if (response?.RaiMediaFilteredReasons is { Count: > 0 } reasons)
+        {
+            return new PollResult(UpstreamState.Failed)
+            {
+                Error = new UpstreamError("content_policy",
+                    UpstreamFailures.Truncate("Veo's safety filters blocked the video: " + string.Join(" ", reasons))),
+                Raw = raw,
+            };
+        }
+
+        if (response?.RaiMediaFilteredCount > 0)
+        {
+            return new PollResult(UpstreamState.Failed)
+            {
+                Error = new UpstreamError("content_policy", "Veo's safety filters blocked the video."),
+                Raw = raw,
+            };
+        }
+
+        return new PollResult(UpstreamState.Failed)
+        {
+            Error = new UpstreamError("upstream_result_invalid", "Veo finished the operation without a video."),
+            Raw = raw,
+        };
+    }
+
+    private static UpstreamError FromStatus(VeoStatus status, ChannelSettings channel)
+    {
+        var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(status.Message ?? "Veo reported the operation failed."), channel);
+        if (UpstreamFailures.IsContentPolicy(status.Message))
+        {
+            return new UpstreamError("content_policy", message);
+        }
+
+        // Operation errors carry the numeric google.rpc.Code; HTTP-style bodies also carry the name.
+        var code = (status.Status, status.Code) switch
+        {
+            ("INVALID_ARGUMENT", _) or (_, 3) or ("FAILED_PRECONDITION", _) or (_, 9) or ("OUT_OF_RANGE", _) or (_, 11) => "invalid_argument",
+            ("PERMISSION_DENIED", _) or (_, 7) or ("UNAUTHENTICATED", _) or (_, 16) => "upstream_auth",
+            ("RESOURCE_EXHAUSTED", _) or (_, 8) => "quota",
+            ("NOT_FOUND", _) or (_, 5) => "not_found",
+            ("DEADLINE_EXCEEDED", _) or (_, 4) => "timeout",
+            ("CANCELLED", _) or (_, 1) => "cancelled",
+            _ => "upstream_error",
+        };
+        return new UpstreamError(code, message);
+    }
+}

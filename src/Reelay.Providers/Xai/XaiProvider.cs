@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.Xai;
+
+/// <summary>xAI Grok Imagine video: <c>POST /v1/videos/generations</c>, poll <c>GET /v1/videos/{request_id}</c>.</summary>
+internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiProvider> logger) : IVideoProvider
+{
+    private static readonly Uri DefaultBaseUrl = new("https://api.x.ai");
+
+    public string Name => ProviderNames.Xai;
+
+    // Reference images: up to 7 per third-party docs (xAI's OpenAPI gives no limit). Polling every
+    // 5 s is what xAI's TS SDK and Vercel's adapter do. No cancel endpoint exists.
+    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 7);
+
+    public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        var body = ToGenerateRequest(request);
+        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/videos/generations"))
+        {
+            Content = JsonContent.Create(body, XaiJsonContext.Default.XaiGenerateRequest),
+        };
+        Authorize(message, channel);
+        LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
+
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var started = UpstreamClient.ReadJson(reply.Body, XaiJsonContext.Default.XaiStartResponse, channel);
+        if (string.IsNullOrEmpty(started?.RequestId))
+        {
+            throw UpstreamFailures.Malformed(channel, detail: "no request_id");
+        }
+
+        LogSubmitted(logger, channel.Name, request.TaskId, started.RequestId);
+        return new SubmitResult(started.RequestId, reply.Body);
+    }
+
+    public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get,
+            UpstreamClient.Combine(BaseUrl(channel), $"/v1/videos/{Uri.EscapeDataString(job.UpstreamId)}"));
+        Authorize(message, channel);
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+
+        // Pending jobs answer 202, with or without a body (xAI TS SDK: an empty 202 means pending).
+        if (reply.Status == HttpStatusCode.Accepted && string.IsNullOrWhiteSpace(reply.Body))
+        {
+            return new PollResult(UpstreamState.Running) { Raw = reply.Body };
+        }
+
+        var video = UpstreamClient.ReadJson(reply.Body, XaiJsonContext.Default.XaiVideoResponse, channel)
+            ?? throw UpstreamFailures.Malformed(channel, detail: "empty video response");
+        return FromVideoResponse(video, reply.Body, channel);
+    }
+
+    public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        // The URL is a temporary public link on xAI's storage host; the key goes along only if it
+        // points back at the API origin.
+        var baseUrl = BaseUrl(channel);
+        return upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), baseUrl, m => Authorize(m, channel), channel, cancellationToken);
+    }
+
+    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("xAI has no endpoint to cancel a video request.");
+
+    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl;
+
+    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
+    {
+        if (!string.IsNullOrEmpty(channel.ApiKey))
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to xAI channel {Channel} as {Model}")]
+    private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "xAI channel {Channel} accepted task {TaskId} as {RequestId}")]
+    private static partial void LogSubmitted(ILogger logger, string channel, string taskId, string requestId);
+
+    private static XaiGenerateRequest ToGenerateRequest(VideoJobRequest request)
+    {
+        // One image is a first frame (image→video); several are references (reference→video).
+        // xAI selects the mode from which field is present, so the two are never sent together.
+        var images = request.Images;
+        return new XaiGenerateRequest(
+            Model: request.Model,
+            Prompt: request.Prompt,
+            Duration: request.DurationSeconds,
+            AspectRatio: request.AspectRatio,
+            Resolution: ToResolution(request.Size),
+            Image: images.Count == 1 ? new XaiImageUrl(images[0].ToDataUri()) : null,
+            ReferenceImages: images.Count > 1 ? [.. images.Select(i => new XaiImageUrl(i.ToDataUri()))] : null);
+    }
+
+    private static string ToResolution(string size) => size.ToUpperInvariant() switch
+    {
+        "480P" => "480p",
+        "720P" => "720p",
+        "1080P" => "1080p",
+        _ => throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+            $"xAI video supports sizes 480P, 720P and 1080P, not '{size}'."),
+    };
+
+    private static PollResult FromVideoResponse(XaiVideoResponse video, string raw, ChannelSettings channel)
+    {
+        switch (video.Status)
+        {
+            case "pending":
+                return new PollResult(UpstreamState.Running) { Progress = video.Progress, Raw = raw };
+            case "done" when video.Video is { Url.Length: > 0, RespectModeration: not false } result:
+                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = result.Url, Raw = raw };
+            case "done":
+                // xAI finishes moderated videos as "done" with respect_moderation false and no URL.
+                return new PollResult(UpstreamState.Failed)
+                {
+                    Error = new UpstreamError("content_policy", "xAI blocked the generated video by moderation."),
+                    Raw = raw,
+                };
+            case "failed":
+                return new PollResult(UpstreamState.Failed) { Error = FromVideoError(video.Error, channel), Raw = raw };
+            case "expired":
+                return new PollResult(UpstreamState.Failed)
+                {
+                    Error = new UpstreamError("expired", "xAI expired the request before it finished."),
+                    Raw = raw,
+                };
+            default:
+                throw UpstreamFailures.Malformed(channel, detail: $"unknown status '{video.Status}'");
+        }
+    }
+
+    private static UpstreamError FromVideoError(XaiVideoError? error, ChannelSettings channel)
+    {
+        var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(error?.Message ?? "xAI reported the generation failed."), channel);
+        if (UpstreamFailures.IsContentPolicy(error?.Message))
+        {
+            return new UpstreamError("content_policy", message);
+        }
+
+        // Auth, unknown models and rate limits are HTTP errors at xAI; a permission_denied that arrives in a
+        // finished job is the generation being refused for what it asked for, so it is a policy refusal.
+        var code = error?.Code switch
+        {
+            "invalid_argument" or "failed_precondition" => "invalid_argument",
+            "permission_denied" => "content_policy",
+            "service_unavailable" => "upstream_overloaded",
+            _ => "upstream_error",
+        };
+        return new UpstreamError(code, message);
+    }
+}

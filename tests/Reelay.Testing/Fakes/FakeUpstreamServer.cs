@@ -1,0 +1,302 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Reelay.Testing.Fakes;
+
+/// <summary>What a fake upstream does with the next job submitted to it.</summary>
+public enum FakeScenario
+{
+    /// <summary>Accept, finish on the first poll (or after <see cref="FakeUpstreamServer.SlowPolls"/> polls when slow), serve the MP4.</summary>
+    Success,
+    /// <summary>Accept, report queued then progress over <see cref="FakeUpstreamServer.SlowPolls"/> polls, then succeed.</summary>
+    Slow,
+    /// <summary>Refuse the submission with the provider's content-policy error (400).</summary>
+    RefuseAtSubmit,
+    /// <summary>Accept, then finish the job as refused by moderation on the first poll.</summary>
+    RefuseAtPoll,
+    /// <summary>Answer every submission 401, echoing the key it received (adapters must not repeat it).</summary>
+    Unauthorized,
+    /// <summary>Answer the first submission 429 with <c>Retry-After</c>, then accept.</summary>
+    RateLimitedThenSuccess,
+    /// <summary>Answer the first submission 500, then accept.</summary>
+    ServerErrorThenSuccess,
+    /// <summary>Answer submissions 200 with a truncated JSON body.</summary>
+    MalformedJson,
+    /// <summary>Succeed, but the result URL answers 404.</summary>
+    ResultNotFound,
+    /// <summary>Succeed, but the result URL serves an HTML page.</summary>
+    ResultNotVideo,
+}
+
+/// <summary>Which adapter call a recorded request was.</summary>
+public enum FakeRequestKind
+{
+    Submit,
+    Poll,
+    Download,
+    Other,
+}
+
+/// <summary>A file part of a multipart request.</summary>
+public sealed record RecordedFile(string Name, string FileName, string? ContentType, byte[] Content);
+
+/// <summary>One request a fake received, as the adapter sent it.</summary>
+public sealed record RecordedRequest(
+    FakeRequestKind Kind,
+    string Method,
+    string Path,
+    string Query,
+    IReadOnlyDictionary<string, string> Headers,
+    string Body,
+    IReadOnlyDictionary<string, string> Form,
+    IReadOnlyList<RecordedFile> Files)
+{
+    /// <summary>A header's value, or null when it was not sent.</summary>
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>A job a fake accepted.</summary>
+public sealed class FakeJob(string id, FakeScenario scenario)
+{
+    private int _polls;
+
+    public string Id { get; } = id;
+
+    public FakeScenario Scenario { get; } = scenario;
+
+    /// <summary>How many times this job was polled.</summary>
+    public int Polls => _polls;
+
+    internal int NextPoll() => Interlocked.Increment(ref _polls);
+}
+
+/// <summary>
+/// A small Kestrel app on 127.0.0.1 playing one upstream provider: scenario knobs, counters and the
+/// requests received. Subclasses map the provider's routes and write its documented bodies.
+/// </summary>
+public abstract class FakeUpstreamServer : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, FakeJob> _jobs = new();
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private WebApplication? _app;
+    private FakeScenario _scenario;
+    private int _scenarioFailures;
+    private int _submissions;
+    private int _polls;
+    private int _downloads;
+
+    /// <summary>Where the fake listens, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>Scenario for jobs submitted from now on (resets the "then success" failures).</summary>
+    public FakeScenario Scenario
+    {
+        get => _scenario;
+        set
+        {
+            _scenario = value;
+            Interlocked.Exchange(ref _scenarioFailures, 0);
+        }
+    }
+
+    /// <summary>Polls a slow job stays unfinished (the first one reports queued). Default 3.</summary>
+    public int SlowPolls { get; set; } = 3;
+
+    /// <summary>The <c>Retry-After</c> sent with a 429. Default 7 s.</summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(7);
+
+    /// <summary>Submissions received, failed ones included.</summary>
+    public int Submissions => _submissions;
+
+    /// <summary>Polls received, over all jobs.</summary>
+    public int Polls => _polls;
+
+    /// <summary>Result downloads received.</summary>
+    public int Downloads => _downloads;
+
+    /// <summary>Every request received, in order.</summary>
+    public IReadOnlyCollection<RecordedRequest> Requests => _requests;
+
+    public RecordedRequest? LastSubmit => Last(FakeRequestKind.Submit);
+
+    public RecordedRequest? LastPoll => Last(FakeRequestKind.Poll);
+
+    public RecordedRequest? LastDownload => Last(FakeRequestKind.Download);
+
+    /// <summary>The jobs accepted so far.</summary>
+    public IReadOnlyCollection<FakeJob> Jobs => [.. _jobs.Values];
+
+    /// <summary>The MP4 the fake serves as every result.</summary>
+    public byte[] Video { get; private set; } = [];
+
+    /// <summary>How many times a job was polled (0 for an unknown id).</summary>
+    public int PollsFor(string jobId) => _jobs.TryGetValue(jobId, out var job) ? job.Polls : 0;
+
+    /// <summary>Starts the fake on a free loopback port.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Video = await TestMedia.SampleMp4Async();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.Use(async (context, next) =>
+        {
+            context.Request.EnableBuffering();
+            await next(context);
+        });
+        MapRoutes(_app);
+        await _app.StartAsync(cancellationToken);
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUrl = new Uri(address.TrimEnd('/') + "/");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Maps the provider's routes.</summary>
+    protected abstract void MapRoutes(WebApplication app);
+
+    /// <summary>The provider's 400 body for a prompt refused by its safety system.</summary>
+    protected abstract string ContentPolicyErrorBody { get; }
+
+    /// <summary>The provider's 401 body; <paramref name="key"/> is the key received, echoed as real upstreams do.</summary>
+    protected abstract string UnauthorizedBody(string key);
+
+    /// <summary>The provider's 429 body.</summary>
+    protected abstract string RateLimitedBody { get; }
+
+    /// <summary>The provider's 500 body.</summary>
+    protected abstract string ServerErrorBody { get; }
+
+    /// <summary>A truncated success body.</summary>
+    protected abstract string MalformedBody { get; }
+
+    /// <summary>Records a request: headers, body, and form fields/files for multipart bodies.</summary>
+    protected async Task<RecordedRequest> RecordAsync(HttpContext context, FakeRequestKind kind)
+    {
+        var request = context.Request;
+        request.Body.Position = 0;
+        using var reader = new StreamReader(request.Body, Encoding.UTF8, leaveOpen: true);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        request.Body.Position = 0;
+
+        var form = new Dictionary<string, string>(StringComparer.Ordinal);
+        var files = new List<RecordedFile>();
+        if (request.HasFormContentType)
+        {
+            var parsed = await request.ReadFormAsync(context.RequestAborted);
+            foreach (var (name, value) in parsed)
+            {
+                form[name] = value.ToString();
+            }
+
+            foreach (var file in parsed.Files)
+            {
+                using var content = new MemoryStream();
+                await file.CopyToAsync(content, context.RequestAborted);
+                files.Add(new RecordedFile(file.Name, file.FileName, file.ContentType, content.ToArray()));
+            }
+        }
+
+        var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        var recorded = new RecordedRequest(kind, request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "",
+            headers, body, form, files);
+        _requests.Enqueue(recorded);
+        _ = kind switch
+        {
+            FakeRequestKind.Submit => Interlocked.Increment(ref _submissions),
+            FakeRequestKind.Poll => Interlocked.Increment(ref _polls),
+            FakeRequestKind.Download => Interlocked.Increment(ref _downloads),
+            _ => 0,
+        };
+        return recorded;
+    }
+
+    /// <summary>The failure the current scenario calls for at submission, or null to accept the job.</summary>
+    protected IResult? SubmitFailure(HttpContext context)
+    {
+        switch (Scenario)
+        {
+            case FakeScenario.RefuseAtSubmit:
+                return Json(ContentPolicyErrorBody, 400);
+            case FakeScenario.Unauthorized:
+                return Json(UnauthorizedBody(ReceivedKey(context)), 401);
+            case FakeScenario.MalformedJson:
+                return Json(MalformedBody, 200);
+            case FakeScenario.RateLimitedThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
+                context.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                return Json(RateLimitedBody, 429);
+            case FakeScenario.ServerErrorThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
+                return Json(ServerErrorBody, 500);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Registers a newly accepted job under the current scenario.</summary>
+    protected FakeJob CreateJob(string id)
+    {
+        var job = new FakeJob(id, Scenario);
+        _jobs[id] = job;
+        return job;
+    }
+
+    protected FakeJob? FindJob(string id) => _jobs.TryGetValue(id, out var job) ? job : null;
+
+    /// <summary>Whether the job is still running at this poll, and its progress if so.</summary>
+    protected static bool StillRunning(FakeJob job, int poll, int slowPolls, out int progress)
+    {
+        progress = 0;
+        if (job.Scenario != FakeScenario.Slow || poll > slowPolls)
+        {
+            return false;
+        }
+
+        progress = (poll - 1) * 100 / slowPolls;
+        return true;
+    }
+
+    /// <summary>Answers a result download according to the job's scenario.</summary>
+    protected IResult ServeResult(FakeJob? job, string notFoundBody) => job?.Scenario switch
+    {
+        null or FakeScenario.ResultNotFound => Json(notFoundBody, 404),
+        FakeScenario.ResultNotVideo => Results.Text("<!doctype html><html><body>Access denied</body></html>", "text/html", Encoding.UTF8),
+        _ => Results.Bytes(Video, "video/mp4"),
+    };
+
+    /// <summary>A raw JSON body with a status.</summary>
+    protected static IResult Json(string body, int status = 200) =>
+        Results.Text(body, "application/json", Encoding.UTF8, status);
+
+    /// <summary>An absolute URL on this fake.</summary>
+    protected string Url(string pathAndQuery) => BaseUrl.GetLeftPart(UriPartial.Authority) + pathAndQuery;
+
+    private static string ReceivedKey(HttpContext context)
+    {
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..];
+        }
+
+        return context.Request.Headers["x-goog-api-key"].ToString();
+    }
+
+    private RecordedRequest? Last(FakeRequestKind kind) => _requests.LastOrDefault(r => r.Kind == kind);
+}
