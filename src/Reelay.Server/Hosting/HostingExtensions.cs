@@ -46,6 +46,7 @@ public static class HostingExtensions
         services.TryAddSingleton<VideoTaskFactory>();
         services.TryAddSingleton<FileUrls>();
         services.TryAddSingleton<IBlobStore, LocalDiskBlobStore>();
+        services.AddHostedService<StartupBanner>();
         services.AddOptions<MediaOptions>().BindConfiguration("Media");
         services.AddOptions<LocalRendererOptions>().BindConfiguration("LocalRenderer")
             .Configure<DataDirectory>((local, data) => local.WorkDirectory = Path.Combine(data.Work, "local"));
