@@ -11,11 +11,11 @@ internal static class LocalRenderKit
 {
     public static readonly ChannelSettings Channel = new("local-test", LocalRendererOptions.ProviderName, null, null);
 
-    public static LocalRenderer Renderer(string workDirectory, Action<LocalRendererOptions>? configure = null)
+    public static LocalRenderer Renderer(string workDirectory, Action<LocalRendererOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new LocalRendererOptions { WorkDirectory = workDirectory, MaxConcurrentRenders = 2 };
         configure?.Invoke(options);
-        return new LocalRenderer(Options.Create(options), TestMedia.Toolkit(), TimeProvider.System, NullLogger<LocalRenderer>.Instance);
+        return new LocalRenderer(Options.Create(options), TestMedia.Toolkit(), time ?? TimeProvider.System, NullLogger<LocalRenderer>.Instance);
     }
 
     public static VideoJobRequest Request(

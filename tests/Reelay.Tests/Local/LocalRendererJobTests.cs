@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Providers;
 using Reelay.Providers.Local;
 
@@ -94,6 +95,23 @@ public sealed class LocalRendererJobTests : IDisposable
         Assert.Equal(UpstreamState.Succeeded, answer.State);
         Assert.Equal(output, answer.ResultLocation);
         Assert.Equal(0, after.RendersStarted);
+    }
+
+    [Fact]
+    public async Task Submit_AfterRetention_SweepsOldFinishedJobs()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var renderer = LocalRenderKit.Renderer(_scratch.Path, time: time);
+        var old = LocalRenderKit.Request(320, 180);
+        await LocalRenderKit.RenderAsync(renderer, old);
+        var oldDirectory = Path.Combine(_scratch.Path, LocalRenderer.JobIdFor(old.TaskId));
+
+        time.Advance(TimeSpan.FromHours(25));
+        var fresh = LocalRenderKit.Request(320, 180);
+        await LocalRenderKit.RenderAsync(renderer, fresh);
+
+        Assert.False(Directory.Exists(oldDirectory));
+        Assert.True(Directory.Exists(Path.Combine(_scratch.Path, LocalRenderer.JobIdFor(fresh.TaskId))));
     }
 
     [Fact]
