@@ -45,7 +45,7 @@ internal static class LocalRenderPlan
         if (inputs.Images.Count == 0)
         {
             arguments.AddRange(["-f", "lavfi", "-i", Backdrop(inputs, framesPerSecond, ref choices)]);
-            filterGraph = "[0:v]" + CaptionFilters(inputs, fontFile, textFiles) + LabelFilter(inputs, fontFile, textFiles) + ",format=yuv420p[out]";
+            filterGraph = "[0:v]" + CaptionFilters(inputs, fontFile, textFiles) + "," + LabelFilter(inputs, fontFile, textFiles) + ",format=yuv420p[out]";
         }
         else
         {
@@ -183,7 +183,7 @@ internal static class LocalRenderPlan
         var shortSide = Math.Min(inputs.Width, inputs.Height);
         var fontSize = Math.Max(10, (int)Math.Round(shortSide * 0.028));
         textFiles["label.txt"] = Label;
-        return $",drawtext={Font(fontFile)}textfile=label.txt:expansion=none:fontsize={Invariant(fontSize)}"
+        return $"drawtext={Font(fontFile)}textfile=label.txt:expansion=none:fontsize={Invariant(fontSize)}"
             + $":fontcolor=white@0.8:borderw=1:bordercolor=black@0.4"
             + $":x=(w-text_w)/2:y=h-{Invariant(fontSize * 2)}";
     }

@@ -157,15 +157,24 @@ internal sealed partial class LocalRenderer(
 
     public async Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
-        if (_jobs.TryRemove(job.UpstreamId, out var running))
+        // Under the start gate so a concurrent poll cannot resume the job between the kill and the delete.
+        await _startGate.WaitAsync(cancellationToken);
+        try
         {
-            running.Cancel();
-            await running.Completion.WaitAsync(cancellationToken);
-            running.Dispose();
+            if (_jobs.TryRemove(job.UpstreamId, out var running))
+            {
+                running.Cancel();
+                await running.Completion.WaitAsync(cancellationToken);
+                running.Dispose();
+            }
+            if (IsJobId(job.UpstreamId))
+            {
+                DeleteDirectory(JobDirectory(job.UpstreamId));
+            }
         }
-        if (IsJobId(job.UpstreamId))
+        finally
         {
-            DeleteDirectory(JobDirectory(job.UpstreamId));
+            _startGate.Release();
         }
         LogCanceled(logger, job.UpstreamId);
     }
