@@ -27,6 +27,8 @@ app.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
 app.MapUnifiedVideoApi();
 app.MapModelsApi();
 app.MapAdminKeysApi();
+app.MapAdminChannelsApi();
+app.MapAdminTasksApi();
 app.MapFilesApi();
 
 app.Run();

@@ -16,4 +16,7 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(KeyView))]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ChannelView))]
+[JsonSerializable(typeof(ChannelList))]
+[JsonSerializable(typeof(AdminTaskView))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -30,19 +30,48 @@ public sealed class ChannelOptions
     public int Weight { get; set; } = 1;
 
     public bool Enabled { get; set; } = true;
+
+    /// <summary>Most upstream submissions per minute on this channel (0: no limit). Over budget, the next channel is tried.</summary>
+    public int SubmitsPerMinute { get; set; }
+
+    /// <summary>Most status polls per minute on this channel (0: no limit). Over budget, polls wait their turn.</summary>
+    public int PollsPerMinute { get; set; }
+
+    /// <summary>First wait before polling a job, from which polling backs off. Empty: the provider's own (5 s for most).</summary>
+    public TimeSpan? PollInterval { get; set; }
 }
 
-/// <summary>A channel as the router uses it: immutable config.</summary>
+/// <summary>Where a channel's definition lives: configuration (read-only at run time) or the admin API (stored in the database).</summary>
+public enum ChannelSource
+{
+    Config,
+    Admin,
+}
+
+/// <summary>A channel as the router uses it: immutable config. Runtime health lives in <see cref="ChannelState"/>.</summary>
 /// <param name="Settings">What the provider gets.</param>
-/// <param name="Models">Public model name → upstream model id; empty for "every model of the provider".</param>
-public sealed record Channel(ChannelSettings Settings, IReadOnlyDictionary<string, string?> Models, int Priority, int Weight, bool Enabled)
+/// <param name="Models">Public model name → upstream model id (null: the catalog's id); empty for "every model of the provider".</param>
+public sealed record Channel(
+    ChannelSettings Settings,
+    IReadOnlyDictionary<string, string?> Models,
+    int Priority,
+    int Weight,
+    bool Enabled,
+    int SubmitsPerMinute = 0,
+    int PollsPerMinute = 0,
+    ChannelSource Source = ChannelSource.Config,
+    TimeSpan? PollInterval = null)
 {
     public string Name => Settings.Name;
 
     public string Provider => Settings.Provider;
 
-    /// <summary>Built from configuration.</summary>
-    public static Channel From(ChannelOptions options)
+    /// <summary>The models list as configured (<c>public</c> or <c>public=upstream</c>).</summary>
+    public IReadOnlyList<string> ModelsAsConfigured =>
+        [.. Models.Select(pair => pair.Value is null ? pair.Key : pair.Key + "=" + pair.Value)];
+
+    /// <summary>Built from configuration or an admin request.</summary>
+    public static Channel From(ChannelOptions options, ChannelSource source = ChannelSource.Config)
     {
         var models = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var entry in options.Models)
@@ -61,6 +90,7 @@ public sealed record Channel(ChannelSettings Settings, IReadOnlyDictionary<strin
         var baseUrl = string.IsNullOrWhiteSpace(options.BaseUrl) ? null : new Uri(options.BaseUrl.TrimEnd('/') + "/");
         return new Channel(
             new ChannelSettings(options.Name, options.Provider.ToLowerInvariant(), baseUrl, string.IsNullOrWhiteSpace(options.ApiKey) ? null : options.ApiKey),
-            models, options.Priority, Math.Max(1, options.Weight), options.Enabled);
+            models, options.Priority, Math.Max(1, options.Weight), options.Enabled,
+            Math.Max(0, options.SubmitsPerMinute), Math.Max(0, options.PollsPerMinute), source, options.PollInterval);
     }
 }

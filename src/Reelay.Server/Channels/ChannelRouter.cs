@@ -1,147 +1,94 @@
-using System.Collections.Frozen;
-using Microsoft.Extensions.Options;
 using Reelay.Catalog;
 using Reelay.Keys;
 using Reelay.Providers;
 
 namespace Reelay.Channels;
 
-/// <summary>One way to run a task: a channel, its provider and the upstream model id.</summary>
-public sealed record RouteCandidate(Channel Channel, IVideoProvider Provider, string UpstreamModel);
+/// <summary>One way to run a task: a channel, its provider, the upstream model id, and the channel's runtime state.</summary>
+public sealed record RouteCandidate(Channel Channel, IVideoProvider Provider, string UpstreamModel, ChannelState State)
+{
+    /// <summary>First poll delay: the channel's setting, else the provider's.</summary>
+    public TimeSpan PollInterval => Channel.PollInterval ?? Provider.Capabilities.PollInterval;
+
+    /// <summary>Longest poll delay after backing off.</summary>
+    public TimeSpan MaxPollInterval => PollInterval > Provider.Capabilities.MaxPollInterval ? PollInterval : Provider.Capabilities.MaxPollInterval;
+}
 
 /// <summary>
-/// Picks the channels that may run a model, in the order to try them. Test-mode keys always get
-/// the local renderer: they never reach a paid upstream.
+/// Picks the channels that may run a model, in the order to try them: by priority, then weighted
+/// at random among equals. Test-mode keys always get the local renderer: they never reach a paid
+/// upstream.
 /// </summary>
-public sealed class ChannelRouter
+public sealed class ChannelRouter(ChannelRegistry registry)
 {
-    /// <summary>The built-in channel of the local renderer; always present.</summary>
-    public const string LocalChannelName = "local";
-
-    private readonly FrozenDictionary<string, IVideoProvider> _providers;
-    private readonly Channel _local;
-    private readonly IReadOnlyList<Channel> _channels;
-
-    public ChannelRouter(IEnumerable<IVideoProvider> providers, IOptions<List<ChannelOptions>> options)
-    {
-        _providers = providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
-        _local = new Channel(new ChannelSettings(LocalChannelName, ProviderNames.Local, null, null), new Dictionary<string, string?>(), int.MaxValue, 1, true);
-        var channels = new List<Channel>();
-        var errors = new List<string>();
-        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { LocalChannelName };
-        foreach (var (config, index) in options.Value.Select((c, i) => (c, i)))
-        {
-            var label = string.IsNullOrWhiteSpace(config.Name) ? $"Channels:{index}" : $"channel '{config.Name}'";
-            if (string.IsNullOrWhiteSpace(config.Name))
-            {
-                config.Name = config.Provider + "-" + index;
-            }
-
-            if (!names.Add(config.Name))
-            {
-                errors.Add($"{label}: the name is used twice.");
-            }
-
-            if (!_providers.ContainsKey(config.Provider))
-            {
-                errors.Add($"{label}: Provider '{config.Provider}' is not one of {string.Join(", ", _providers.Keys.Order())}.");
-                continue;
-            }
-
-            if (!string.IsNullOrWhiteSpace(config.BaseUrl) && !Uri.TryCreate(config.BaseUrl, UriKind.Absolute, out _))
-            {
-                errors.Add($"{label}: BaseUrl '{config.BaseUrl}' is not an absolute URL.");
-                continue;
-            }
-
-            channels.Add(Channel.From(config));
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException("Channels", typeof(ChannelOptions), errors);
-        }
-
-        _channels = channels;
-    }
-
-    public IReadOnlyList<Channel> Channels => _channels;
-
-    /// <summary>Candidates for a model and key mode, best first; empty when nothing can serve it.</summary>
+    /// <summary>Candidates for a model and key mode, best first; empty when nothing is configured to serve it.</summary>
     public IReadOnlyList<RouteCandidate> Candidates(ModelEntry model, KeyMode mode)
     {
-        var local = _providers[ProviderNames.Local];
         if (mode == KeyMode.Test)
         {
-            return [new RouteCandidate(_local, local, model.Name)];
+            return [ToCandidate(registry.Local, model.Name)];
         }
 
-        var candidates = new List<RouteCandidate>();
-        foreach (var channel in _channels)
+        var candidates = new List<(RouteCandidate Candidate, double Key)>();
+        foreach (var channel in registry.Channels)
         {
-            if (!channel.Enabled)
+            if (channel.Enabled && ServedModel(channel, model) is { } upstreamModel)
             {
-                continue;
+                // Efraimidis–Spirakis: sorting by U^(1/weight) draws a weighted random order.
+                var key = Math.Pow(Random.Shared.NextDouble(), 1.0 / channel.Weight);
+                candidates.Add((ToCandidate(channel, upstreamModel), key));
             }
-
-            string? upstreamModel;
-            if (channel.Models.Count > 0)
-            {
-                if (!TryMatch(channel, model, out upstreamModel))
-                {
-                    continue;
-                }
-            }
-            else if (!model.UpstreamModels.TryGetValue(channel.Provider, out upstreamModel))
-            {
-                continue;
-            }
-
-            candidates.Add(new RouteCandidate(channel, _providers[channel.Provider], upstreamModel ?? model.UpstreamModelFor(channel.Provider)));
         }
 
-        candidates.Sort((a, b) => a.Channel.Priority.CompareTo(b.Channel.Priority));
-        if (candidates.Count == 0 && model.UpstreamModels.ContainsKey(ProviderNames.Local))
+        if (candidates.Count == 0)
         {
-            candidates.Add(new RouteCandidate(_local, local, model.UpstreamModelFor(ProviderNames.Local)));
+            return model.UpstreamModels.ContainsKey(ProviderNames.Local)
+                ? [ToCandidate(registry.Local, model.UpstreamModelFor(ProviderNames.Local))]
+                : [];
         }
 
-        return candidates;
+        return [.. candidates
+            .OrderBy(c => c.Candidate.Channel.Priority)
+            .ThenByDescending(c => c.Key)
+            .Select(c => c.Candidate)];
     }
 
-    /// <summary>The channel a task was routed to, for polling and finishing.</summary>
-    public RouteCandidate? Find(string channelName, string upstreamModel)
-    {
-        var channel = channelName.Equals(LocalChannelName, StringComparison.OrdinalIgnoreCase)
-            ? _local
-            : _channels.FirstOrDefault(c => c.Name.Equals(channelName, StringComparison.OrdinalIgnoreCase));
-        return channel is not null && _providers.TryGetValue(channel.Provider, out var provider)
-            ? new RouteCandidate(channel, provider, upstreamModel)
+    /// <summary>The channel a task was routed to, for polling and finishing; null if it no longer exists.</summary>
+    public RouteCandidate? Find(string channelName, string upstreamModel) =>
+        registry.Find(channelName) is { } channel && registry.Providers.ContainsKey(channel.Provider)
+            ? ToCandidate(channel, upstreamModel)
             : null;
-    }
 
     /// <summary>The sentence a 503 says when a live key asks for a model no channel serves.</summary>
     public static string MissingSetting(ModelEntry model)
     {
         var providers = model.UpstreamModels.Keys.Where(p => p != ProviderNames.Local).Order().ToList();
-        var provider = providers.FirstOrDefault() ?? "unified";
+        var provider = providers.FirstOrDefault() ?? ProviderNames.Unified;
         return $"No upstream is configured for model '{model.Name}'. Add a channel that serves it: set REELAY_Channels__0__Provider={provider} " +
             $"and REELAY_Channels__0__ApiKey=<{provider} key>" +
             (providers.Count > 1 ? $" (providers that serve it: {string.Join(", ", providers)})" : "") +
-            ", or use a test-mode key to render a local preview.";
+            " or use POST /admin/channels; or use a test-mode key to render a local preview.";
     }
 
-    private static bool TryMatch(Channel channel, ModelEntry model, out string? upstreamModel)
+    /// <summary>The upstream model id if the channel serves this model, else null.</summary>
+    private static string? ServedModel(Channel channel, ModelEntry model)
     {
+        if (channel.Models.Count == 0)
+        {
+            return model.UpstreamModels.TryGetValue(channel.Provider, out var id) ? id : null;
+        }
+
         foreach (var name in model.Aliases.Prepend(model.Name))
         {
-            if (channel.Models.TryGetValue(name, out upstreamModel))
+            if (channel.Models.TryGetValue(name, out var mapped))
             {
-                return true;
+                return mapped ?? model.UpstreamModelFor(channel.Provider);
             }
         }
 
-        upstreamModel = null;
-        return false;
+        return null;
     }
+
+    private RouteCandidate ToCandidate(Channel channel, string upstreamModel) =>
+        new(channel, registry.Providers[channel.Provider], upstreamModel, registry.StateOf(channel));
 }

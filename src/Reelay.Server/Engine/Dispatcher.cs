@@ -68,10 +68,33 @@ public sealed partial class Dispatcher(
 
         var route = JsonSerializer.Deserialize(task.RouteJson, TaskJsonContext.Default.ListRouteStep) ?? [];
         UpstreamException? lastRefusal = null;
+        TimeSpan? wait = null;
+        var attempted = 0;
         foreach (var candidate in candidates)
         {
+            // A channel whose breaker is open, or whose submit budget is spent this minute, is
+            // passed over without a call: the next one may take the task, or it waits its turn.
+            if (candidate.State.Breaker == BreakerState.Open)
+            {
+                wait = Shorter(wait, Options.RetryDelay);
+                continue;
+            }
+
+            if (!ChannelState.TryTake(candidate.State.SubmitBudget, out var budgetWait))
+            {
+                wait = Shorter(wait, budgetWait);
+                continue;
+            }
+
+            if (!candidate.State.TryEnter())
+            {
+                wait = Shorter(wait, Options.RetryDelay);
+                continue;
+            }
+
+            attempted++;
             var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages);
-            route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, "submitted", Now));
+            route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, Submitted, Now));
 
             // Checkpoint: the attempt is on disk before the upstream hears of it. If this process
             // dies during the call, recovery sees "submitting" and does not pay for a second job.
@@ -83,19 +106,34 @@ public sealed partial class Dispatcher(
             try
             {
                 var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
+                candidate.State.RecordSuccess();
                 await MarkRunningAsync(lease, candidate, submitted.UpstreamId, cancellationToken);
                 return;
             }
             catch (UpstreamException e) when (e.ProvablyNotAccepted)
             {
                 LogRefused(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code);
+                candidate.State.RecordFailure();
                 route[^1] = route[^1] with { Outcome = e.Code };
                 lastRefusal = e;
+                if (e.RetryAfter is { } retryAfter)
+                {
+                    wait = Shorter(wait, retryAfter);
+                }
             }
             catch (UpstreamException e)
             {
                 // Rejected (final: another account would refuse it too) or unknown after sending
                 // (the job may exist: resubmitting could pay twice).
+                if (e.Stage == UpstreamFailureStage.Rejected)
+                {
+                    candidate.State.RecordSuccess();
+                }
+                else
+                {
+                    candidate.State.RecordFailure();
+                }
+
                 var message = e.Stage == UpstreamFailureStage.UnknownAfterSend
                     ? $"The upstream did not answer the submission clearly ({e.Message}); it was not resubmitted, to avoid paying for the video twice."
                     : e.Message;
@@ -104,16 +142,21 @@ public sealed partial class Dispatcher(
             }
         }
 
-        var rounds = route.Count(step => step.Outcome != "submitted") / candidates.Count;
-        if (rounds < Options.MaxDispatchRounds)
+        // Nothing accepted it. Rounds in which every channel refused count towards failing the
+        // task; rounds in which channels were only busy (breaker open, budget spent) do not.
+        var rounds = route.Count(step => step.Outcome != Submitted) / candidates.Count;
+        if (attempted == 0 || rounds < Options.MaxDispatchRounds)
         {
-            var wait = lastRefusal?.RetryAfter ?? Options.RetryDelay * Math.Pow(2, rounds - 1);
-            await Store.RetryLaterAsync(lease, Now + (long)wait.TotalMilliseconds, Serialize(route), cancellationToken);
+            var delay = attempted == 0 ? wait ?? Options.RetryDelay : Shorter(wait, Options.RetryDelay * Math.Pow(2, Math.Max(0, rounds - 1)))!.Value;
+            await Store.RetryLaterAsync(lease, Now + (long)delay.TotalMilliseconds, Serialize(route), cancellationToken);
             return;
         }
 
         await Store.FailAsync(lease, lastRefusal!.Code, $"Every upstream refused the task ({lastRefusal.Message}).", Now, cancellationToken);
     }
+
+    private static TimeSpan? Shorter(TimeSpan? current, TimeSpan candidate) =>
+        current is { } c && c < candidate ? c : candidate;
 
     /// <summary>
     /// A worker died between recording the attempt and recording the upstream id. Resubmit only if
@@ -149,7 +192,7 @@ public sealed partial class Dispatcher(
 
     private async Task MarkRunningAsync(Lease lease, RouteCandidate candidate, string upstreamId, CancellationToken cancellationToken)
     {
-        var firstPoll = Now + (long)candidate.Provider.Capabilities.PollInterval.TotalMilliseconds;
+        var firstPoll = Now + (long)candidate.PollInterval.TotalMilliseconds;
         if (await Store.MarkRunningAsync(lease, upstreamId, firstPoll, Now, cancellationToken))
         {
             signals.TaskSubmitted();
@@ -171,6 +214,9 @@ public sealed partial class Dispatcher(
         Images = images,
         Options = JsonSerializer.Deserialize(task.OptionsJson, TaskJsonContext.Default.DictionaryStringString) ?? [],
     };
+
+    /// <summary>Outcome of a route step whose submission the upstream accepted (or that is in flight).</summary>
+    private const string Submitted = "submitted";
 
     private static string Serialize(List<RouteStep> route) => JsonSerializer.Serialize(route, TaskJsonContext.Default.ListRouteStep);
 

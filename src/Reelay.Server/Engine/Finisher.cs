@@ -54,7 +54,7 @@ public sealed partial class Finisher(
             catch (UpstreamException e) when (e.Stage is not UpstreamFailureStage.Rejected && task.PollFailures + 1 < Options.MaxConsecutiveFailures)
             {
                 LogDownloadRetry(logger, task.Id, e.Code);
-                var wait = e.RetryAfter ?? Poller.NextInterval(candidate.Provider.Capabilities, task.PollFailures + 1);
+                var wait = e.RetryAfter ?? Poller.NextInterval(candidate, task.PollFailures + 1);
                 await Store.DeferFinishAsync(lease, task.PollFailures + 1, Now + (long)wait.TotalMilliseconds, cancellationToken);
                 return;
             }

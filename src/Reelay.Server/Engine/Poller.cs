@@ -32,14 +32,27 @@ public sealed partial class Poller(
             return;
         }
 
-        var capabilities = candidate.Provider.Capabilities;
+        // The channel's poll budget bounds upstream traffic however many tasks are due: over
+        // budget, the poll is postponed without calling the upstream.
+        if (!ChannelState.TryTake(candidate.State.PollBudget, out var budgetWait))
+        {
+            await Store.PostponeAsync(lease, Now + (long)budgetWait.TotalMilliseconds, cancellationToken);
+            return;
+        }
+
         PollResult result;
         try
         {
             result = await candidate.Provider.PollAsync(new UpstreamJob(task.UpstreamId!, task.Id, task.UpstreamModel!), candidate.Channel.Settings, cancellationToken);
+            candidate.State.RecordSuccess();
         }
         catch (UpstreamException e)
         {
+            if (e.Stage is not UpstreamFailureStage.Rejected)
+            {
+                candidate.State.RecordFailure();
+            }
+
             var failures = task.PollFailures + 1;
             LogPollFailed(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code, failures);
             if (failures >= Options.MaxConsecutiveFailures || e.Stage == UpstreamFailureStage.Rejected)
@@ -48,7 +61,7 @@ public sealed partial class Poller(
                 return;
             }
 
-            var wait = e.RetryAfter ?? NextInterval(capabilities, task.Polls + failures);
+            var wait = e.RetryAfter ?? NextInterval(candidate, task.Polls + failures);
             await Store.SchedulePollAsync(lease, task.Progress, failures, Now + (long)wait.TotalMilliseconds, null, cancellationToken);
             return;
         }
@@ -70,7 +83,7 @@ public sealed partial class Poller(
                 await Store.FailAsync(lease, error.Code, error.Message, Now, cancellationToken);
                 break;
             default:
-                var wait = result.RetryAfter ?? NextInterval(capabilities, task.Polls + 1);
+                var wait = result.RetryAfter ?? NextInterval(candidate, task.Polls + 1);
                 await Store.SchedulePollAsync(lease, Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt), cancellationToken);
                 break;
         }
@@ -80,10 +93,10 @@ public sealed partial class Poller(
     /// The provider's interval, growing by half each poll up to its maximum, with ±20% jitter so
     /// tasks submitted together do not poll in lockstep.
     /// </summary>
-    public static TimeSpan NextInterval(ProviderCapabilities capabilities, int polls)
+    public static TimeSpan NextInterval(RouteCandidate route, int polls)
     {
-        var grown = capabilities.PollInterval.TotalMilliseconds * Math.Pow(1.5, Math.Min(polls, 20));
-        var capped = Math.Min(grown, capabilities.MaxPollInterval.TotalMilliseconds);
+        var grown = route.PollInterval.TotalMilliseconds * Math.Pow(1.5, Math.Min(polls, 20));
+        var capped = Math.Min(grown, route.MaxPollInterval.TotalMilliseconds);
         var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
         return TimeSpan.FromMilliseconds(capped * jitter);
     }

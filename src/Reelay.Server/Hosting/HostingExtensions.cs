@@ -6,6 +6,8 @@ using Reelay.Blobs.LocalDisk;
 using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Keys;
+using Reelay.Providers;
+using Reelay.Providers.Http;
 using Reelay.Providers.Local;
 using Reelay.Providers.Media;
 using Reelay.Tasks;
@@ -38,10 +40,14 @@ public static class HostingExtensions
         services.AddOptions<LimitsOptions>().BindConfiguration("Limits").ValidateOnStart();
         services.AddOptions<CatalogOptions>().BindConfiguration("Catalog").ValidateOnStart();
         services.AddOptions<List<ChannelOptions>>().BindConfiguration("Channels");
+        services.AddOptions<ChannelHealthOptions>().BindConfiguration("ChannelHealth");
+        services.AddOptions<UpstreamHttpOptions>().BindConfiguration("Upstream");
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DataDirectory>();
         services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<ChannelRegistry>();
         services.TryAddSingleton<ChannelRouter>();
+        services.AddHostedService<ChannelReloader>();
         services.TryAddSingleton<KeyAuthenticator>();
         services.TryAddSingleton<VideoTaskFactory>();
         services.TryAddSingleton<FileUrls>();
@@ -51,6 +57,7 @@ public static class HostingExtensions
         services.AddOptions<LocalRendererOptions>().BindConfiguration("LocalRenderer")
             .Configure<DataDirectory>((local, data) => local.WorkDirectory = Path.Combine(data.Work, "local"));
         services.AddLocalRenderer();
+        services.AddUpstreamProviders();
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
@@ -63,7 +70,7 @@ public static class HostingExtensions
     public static void ValidateReelayConfiguration(this WebApplication app)
     {
         _ = app.Services.GetRequiredService<ModelCatalog>();
-        _ = app.Services.GetRequiredService<ChannelRouter>();
+        _ = app.Services.GetRequiredService<ChannelRegistry>();
         _ = app.Services.GetRequiredService<Images.NetworkPolicy>();
         _ = app.Services.GetRequiredService<KeyAuthenticator>();
         _ = app.Services.GetRequiredService<FileUrls>();

@@ -40,6 +40,9 @@ public interface ITaskStore
     /// <summary>The owner's task, or null: another key's task is as absent as a missing one.</summary>
     Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
 
+    /// <summary>A task whoever owns it: for admin views only.</summary>
+    Task<VideoTask?> GetAnyAsync(string id, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken);
 
     /// <summary>Cancels an unfinished task of the owner. Returns the task after the change, or null if none matched.</summary>
@@ -71,6 +74,9 @@ public interface ITaskStore
 
     /// <summary>running → finishing with where the upstream put the video; releases the lease.</summary>
     Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken);
+
+    /// <summary>Leaves the task where it is, due again at <paramref name="nextAt"/> (a spent rate budget); releases the lease.</summary>
+    Task<bool> PostponeAsync(Lease lease, long nextAt, CancellationToken cancellationToken);
 
     /// <summary>finishing: the result could not be fetched this time; try again at <paramref name="nextAt"/>. Releases the lease.</summary>
     Task<bool> DeferFinishAsync(Lease lease, int failures, long nextAt, CancellationToken cancellationToken);

@@ -1,3 +1,4 @@
+using Reelay.Channels;
 using Reelay.Hosting;
 using Reelay.Keys;
 using Reelay.Storage.Sqlite;
@@ -12,6 +13,7 @@ public static class StorageExtensions
         services.AddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<DataDirectory>().Database));
         services.AddSingleton<ITaskStore, SqliteTaskStore>();
         services.AddSingleton<IKeyStore, SqliteKeyStore>();
+        services.AddSingleton<IChannelStore, SqliteChannelStore>();
         services.AddHostedService<SqliteMigrator>();
         return services;
     }

@@ -69,5 +69,22 @@ internal static class SqliteSchema
         CREATE INDEX ix_tasks_owner ON tasks (owner_key_id, created_at, id);
         CREATE UNIQUE INDEX ux_tasks_idempotency ON tasks (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
         """,
+        """
+        CREATE TABLE channels (
+            name                TEXT PRIMARY KEY COLLATE NOCASE,
+            provider            TEXT NOT NULL,
+            base_url            TEXT,
+            api_key             TEXT,
+            models_json         TEXT NOT NULL,
+            priority            INTEGER NOT NULL,
+            weight              INTEGER NOT NULL,
+            enabled             INTEGER NOT NULL,
+            submits_per_minute  INTEGER NOT NULL,
+            polls_per_minute    INTEGER NOT NULL,
+            poll_interval_ms    INTEGER,
+            created_at          INTEGER NOT NULL,
+            updated_at          INTEGER NOT NULL
+        );
+        """,
     ];
 }

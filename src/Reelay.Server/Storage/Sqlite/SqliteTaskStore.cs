@@ -44,6 +44,13 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             new { id, ownerKeyId }, cancellationToken: cancellationToken));
     }
 
+    public async Task<VideoTask?> GetAnyAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<VideoTask>(new CommandDefinition(
+            "SELECT * FROM tasks WHERE id = @id", new { id }, cancellationToken: cancellationToken));
+    }
+
     public async Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -144,6 +151,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
                 next_at = @now, lease_token = NULL, lease_until = NULL
             WHERE id = @TaskId AND lease_token = @Token AND stage = 'running'
             """, lease, new { resultLocation, enhancedPrompt, now }, cancellationToken);
+
+    public Task<bool> PostponeAsync(Lease lease, long nextAt, CancellationToken cancellationToken) =>
+        UpdateAsync("""
+            UPDATE tasks SET next_at = @nextAt, lease_token = NULL, lease_until = NULL
+            WHERE id = @TaskId AND lease_token = @Token AND stage IN ('pending', 'running', 'finishing')
+            """, lease, new { nextAt }, cancellationToken);
 
     public Task<bool> DeferFinishAsync(Lease lease, int failures, long nextAt, CancellationToken cancellationToken) =>
         UpdateAsync("""

@@ -1,0 +1,237 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Reelay.Api.Errors;
+using Reelay.Channels;
+using Reelay.Keys;
+
+namespace Reelay.Api.Admin;
+
+/// <summary>A channel as admins see it: the secret is write-only, shown only as <c>has_api_key</c>.</summary>
+public sealed record ChannelView(
+    string Name,
+    string Object,
+    string Provider,
+    string? BaseUrl,
+    bool HasApiKey,
+    IReadOnlyList<string> Models,
+    int Priority,
+    int Weight,
+    bool Enabled,
+    int SubmitsPerMinute,
+    int PollsPerMinute,
+    long? PollIntervalMs,
+    string Source,
+    string Breaker,
+    int ConsecutiveFailures);
+
+public sealed record ChannelList(string Object, IReadOnlyList<ChannelView> Data);
+
+/// <summary>
+/// Channels at run time: <c>POST/GET/PATCH/DELETE /admin/channels</c>, fields as in configuration
+/// but snake_case. Channels defined in configuration are listed but changed only there.
+/// </summary>
+public static class AdminChannelsApi
+{
+    public static IEndpointRouteBuilder MapAdminChannelsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/admin/channels").RequireAdminKey().WithTags("Admin");
+        group.MapPost("/", CreateAsync).WithName("CreateChannel").WithSummary("Add an upstream channel");
+        group.MapGet("/", List).WithName("ListChannels").WithSummary("List channels with their health");
+        group.MapGet("/{name}", Get).WithName("GetChannel").WithSummary("One channel");
+        group.MapPatch("/{name}", UpdateAsync).WithName("UpdateChannel").WithSummary("Change an admin-created channel");
+        group.MapDelete("/{name}", DeleteAsync).WithName("DeleteChannel").WithSummary("Remove an admin-created channel");
+        return routes;
+    }
+
+    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, TimeProvider time)
+    {
+        var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 64 * 1024);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (document)
+        {
+            var channel = new ChannelOptions();
+            error = Apply(document!.RootElement, channel, creating: true);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            var taken = new HashSet<string>(registry.Channels.Select(c => c.Name).Append(ChannelRegistry.LocalChannelName), StringComparer.OrdinalIgnoreCase);
+            if (registry.Validate(channel, taken) is { } problem)
+            {
+                return problem.Contains("used twice", StringComparison.Ordinal)
+                    ? new ApiError(409, $"A channel named '{channel.Name}' already exists.", "channel_exists", "name")
+                    : ApiError.BadRequest(problem, null, "invalid_channel");
+            }
+
+            if (!await store.InsertAsync(channel, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted))
+            {
+                return new ApiError(409, $"A channel named '{channel.Name}' already exists.", "channel_exists", "name");
+            }
+
+            await registry.ReloadAsync(http.RequestAborted);
+            return TypedResults.Created($"/admin/channels/{channel.Name}", AsView(registry, registry.Find(channel.Name)!));
+        }
+    }
+
+    private static Ok<ChannelList> List(ChannelRegistry registry) =>
+        TypedResults.Ok(new ChannelList("list", [.. registry.Channels.Select(c => AsView(registry, c))]));
+
+    private static Results<Ok<ChannelView>, ApiError> Get(string name, ChannelRegistry registry) =>
+        registry.Find(name) is { } channel && channel != registry.Local
+            ? TypedResults.Ok(AsView(registry, channel))
+            : ApiError.NotFound($"No channel named '{name}'.", "name");
+
+    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, TimeProvider time)
+    {
+        var current = (await store.ListAsync(http.RequestAborted)).FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+        if (current is null)
+        {
+            return registry.IsConfigured(name) ? InConfiguration(name) : ApiError.NotFound($"No channel named '{name}'.", "name");
+        }
+
+        var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 64 * 1024);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        using (document)
+        {
+            if (document!.RootElement.TryGetProperty("name", out var newName) && newName.GetString() is { } renamed && !renamed.Equals(current.Name, StringComparison.OrdinalIgnoreCase))
+            {
+                return ApiError.BadRequest("A channel cannot be renamed: create a new one and delete this one.", "name", "invalid_channel");
+            }
+
+            error = Apply(document.RootElement, current, creating: false);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            var taken = new HashSet<string>(registry.Channels.Where(c => !c.Name.Equals(current.Name, StringComparison.OrdinalIgnoreCase)).Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
+            if (registry.Validate(current, taken) is { } problem)
+            {
+                return ApiError.BadRequest(problem, null, "invalid_channel");
+            }
+
+            await store.UpdateAsync(current, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
+            await registry.ReloadAsync(http.RequestAborted);
+            return TypedResults.Ok(AsView(registry, registry.Find(current.Name)!));
+        }
+    }
+
+    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, ChannelRegistry registry, IChannelStore store, CancellationToken cancellationToken)
+    {
+        var channel = registry.Find(name);
+        if (channel is null || channel == registry.Local)
+        {
+            return channel is null ? ApiError.NotFound($"No channel named '{name}'.", "name") : InConfiguration(name);
+        }
+
+        if (channel.Source == ChannelSource.Config)
+        {
+            return InConfiguration(name);
+        }
+
+        await store.DeleteAsync(channel.Name, cancellationToken);
+        await registry.ReloadAsync(cancellationToken);
+        return TypedResults.Ok(AsView(registry, channel));
+    }
+
+    /// <summary>Copies the fields present in the body onto the channel. <c>name</c> and <c>provider</c> are required on create.</summary>
+    private static ApiError? Apply(JsonElement body, ChannelOptions channel, bool creating)
+    {
+        var fields = JsonBody.Fields(body);
+        var name = fields.String("name");
+        var provider = fields.String("provider");
+        var baseUrl = fields.String("base_url");
+        var apiKey = fields.String("api_key");
+        var models = body.TryGetProperty("models", out _) ? fields.StringArray("models", 500, "a public model name, or public=upstream") : null;
+        var priority = fields.Integer("priority", -1_000_000, 1_000_000);
+        var weight = fields.Integer("weight", 1, 1_000_000);
+        var enabled = fields.Boolean("enabled");
+        var submits = fields.Integer("submits_per_minute", 0, 1_000_000);
+        var polls = fields.Integer("polls_per_minute", 0, 1_000_000);
+        var pollInterval = fields.Integer("poll_interval_ms", 50, 3_600_000);
+        if (fields.Error is not null)
+        {
+            return fields.Error;
+        }
+
+        if (creating)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                return ApiError.BadRequest("'name' is required: a unique label such as \"xai-main\".", "name", "missing_field");
+            }
+
+            if (string.IsNullOrWhiteSpace(provider))
+            {
+                return ApiError.BadRequest("'provider' is required: one of xai, veo, sora, unified, local.", "provider", "missing_field");
+            }
+
+            channel.Name = name.Trim();
+        }
+
+        if (provider is not null)
+        {
+            channel.Provider = provider.Trim().ToLowerInvariant();
+        }
+
+        if (body.TryGetProperty("base_url", out _))
+        {
+            channel.BaseUrl = string.IsNullOrWhiteSpace(baseUrl) ? null : baseUrl.Trim();
+        }
+
+        if (body.TryGetProperty("api_key", out _))
+        {
+            channel.ApiKey = string.IsNullOrWhiteSpace(apiKey) ? null : apiKey.Trim();
+        }
+
+        channel.Models = models ?? channel.Models;
+        channel.Priority = (int)(priority ?? channel.Priority);
+        channel.Weight = (int)(weight ?? channel.Weight);
+        channel.Enabled = enabled ?? channel.Enabled;
+        channel.SubmitsPerMinute = (int)(submits ?? channel.SubmitsPerMinute);
+        channel.PollsPerMinute = (int)(polls ?? channel.PollsPerMinute);
+        if (pollInterval is { } ms)
+        {
+            channel.PollInterval = TimeSpan.FromMilliseconds(ms);
+        }
+        return null;
+    }
+
+    private static ApiError InConfiguration(string name) =>
+        new(409, $"Channel '{name}' is defined in configuration (appsettings.json or REELAY_Channels__*); change it there and restart.", "channel_in_configuration", "name");
+
+    private static ChannelView AsView(ChannelRegistry registry, Channel channel)
+    {
+        var state = registry.StateOf(channel);
+        return new ChannelView(
+            channel.Name,
+            "channel",
+            channel.Provider,
+            channel.Settings.BaseUrl?.ToString().TrimEnd('/'),
+            channel.Settings.ApiKey is not null,
+            channel.ModelsAsConfigured,
+            channel.Priority,
+            channel.Weight,
+            channel.Enabled,
+            channel.SubmitsPerMinute,
+            channel.PollsPerMinute,
+            (long?)channel.PollInterval?.TotalMilliseconds,
+            channel.Source == ChannelSource.Admin ? "admin" : "config",
+            state.Breaker switch
+            {
+                BreakerState.Open => "open",
+                BreakerState.HalfOpen => "half_open",
+                _ => "closed",
+            },
+            state.ConsecutiveFailures);
+    }
+}
