@@ -1,0 +1,24 @@
+using Reelay.Bench;
+
+// The same executable is the baseline server when a benchmark run starts it as a child process.
+if (args is ["baseline", var url])
+{
+    BaselineServer.Run(url);
+    return 0;
+}
+
+if (BenchOptions.Parse(args) is not { } options)
+{
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+var report = await Benchmark.RunAsync(options);
+Console.WriteLine(report);
+if (options.OutputPath is { } path)
+{
+    await File.WriteAllTextAsync(path, report);
+    Console.WriteLine($"Written to {Path.GetFullPath(path)}");
+}
+
+return 0;
