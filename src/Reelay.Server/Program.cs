@@ -2,6 +2,7 @@ using Reelay.Api.Admin;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
 using Reelay.Api.Models;
+using Reelay.Api.OpenAi;
 using Reelay.Api.Unified;
 using Reelay.Engine;
 using Reelay.Hosting;
@@ -25,6 +26,7 @@ app.UseApiErrors();
 
 app.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
 app.MapUnifiedVideoApi();
+app.MapOpenAiVideosApi();
 app.MapModelsApi();
 app.MapAdminKeysApi();
 app.MapAdminChannelsApi();

@@ -53,8 +53,9 @@ internal static class LocalRenderPlan
             {
                 arguments.AddRange(["-i", image.FileName]);
             }
+            // LabelFilter starts with a comma, so the chain after [seq] needs a first filter to follow.
             filterGraph = ImageSequence(inputs, framesPerSecond, totalFrames, ref choices)
-                + ";[seq]" + LabelFilter(inputs, fontFile, textFiles) + ",format=yuv420p[out]";
+                + ";[seq]null" + LabelFilter(inputs, fontFile, textFiles) + ",format=yuv420p[out]";
         }
 
         arguments.AddRange(

@@ -62,6 +62,7 @@ public static class HostingExtensions
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, Api.OpenAi.OpenAiJsonContext.Default);
         });
         return services;
     }

@@ -1,0 +1,456 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Reelay.Api.Errors;
+using Reelay.Blobs;
+using Reelay.Catalog;
+using Reelay.Engine;
+using Reelay.Hosting;
+using Reelay.Images;
+using Reelay.Keys;
+using Reelay.Providers;
+using Reelay.Storage;
+using Reelay.Tasks;
+
+namespace Reelay.Api.OpenAi;
+
+/// <summary>
+/// OpenAI's Videos API (<c>providers/openai-videos.md</c>) over the same tasks as the unified
+/// surface, so code written for OpenAI's SDKs works with Reelay as its base URL.
+/// </summary>
+public static class OpenAiVideosApi
+{
+    /// <summary>OpenAI's default model and size when a create request leaves them out.</summary>
+    private const string DefaultModel = "sora-2";
+    private const string DefaultSize = "720x1280";
+
+    /// <summary>What the SDKs' poll helpers wait between reads when told nothing; sent explicitly so they keep that pace.</summary>
+    private const string PollAfterMilliseconds = "1000";
+
+    /// <summary>How each create field is named on this surface, so validation messages use OpenAI's words.</summary>
+    private static readonly FieldNames Names = new("model", "prompt", "size", "size", "input_reference", "seconds");
+
+    private static readonly string[] ReferenceTypes = ["image/png", "image/jpeg", "image/webp"];
+
+    public static IEndpointRouteBuilder MapOpenAiVideosApi(this IEndpointRouteBuilder routes)
+    {
+        // The request-id filter goes first so that answers from the key filter (401/403) carry it too.
+        var group = routes.MapGroup("/v1/videos")
+            .AddEndpointFilter(StampRequestIdAsync)
+            .RequireClientKey()
+            .WithTags("OpenAI videos");
+        group.MapPost("", CreateAsync)
+            .WithName("OpenAiCreateVideo")
+            .WithSummary("Create a video (JSON or multipart with an input_reference image)");
+        group.MapGet("", ListAsync)
+            .WithName("OpenAiListVideos")
+            .WithSummary("List this key's videos, newest first");
+        group.MapGet("/{id}", GetAsync)
+            .WithName("OpenAiGetVideo")
+            .WithSummary("Read a video");
+        group.MapDelete("/{id}", DeleteAsync)
+            .WithName("OpenAiDeleteVideo")
+            .WithSummary("Delete a finished video and its stored files");
+        group.MapGet("/{id}/content", DownloadContent)
+            .WithName("OpenAiDownloadVideoContent")
+            .WithSummary("The finished video's bytes, or its thumbnail (HTTP Range supported)");
+        group.MapPost("/{id}/remix", RemixAsync)
+            .WithName("OpenAiRemixVideo")
+            .WithSummary("Remix a completed video with a new prompt, where its provider can");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> CreateAsync(
+        HttpContext http, VideoTaskFactory factory, ModelCatalog catalog, ITaskStore store, EngineSignals signals,
+        IOptions<LimitsOptions> limits, IOptions<ReelayOptions> options)
+    {
+        var (draft, error) = http.Request.HasFormContentType
+            ? await ReadFormAsync(http.Request, limits.Value)
+            : await ReadJsonAsync(http.Request, limits.Value);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        draft!.Model ??= DefaultModel;
+        error = ApplySize(draft, draft.Size ?? DefaultSize, catalog);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        draft.IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
+        return await StoreAsync(draft, http, factory, store, signals, options.Value);
+    }
+
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IOptions<ReelayOptions> options)
+    {
+        var task = await FindAsync(id, http, store);
+        if (task is null)
+        {
+            return NotFound(id);
+        }
+
+        if (!Stage.IsTerminal(task.Stage))
+        {
+            http.Response.Headers["openai-poll-after-ms"] = PollAfterMilliseconds;
+        }
+
+        return TypedResults.Ok(task.AsOpenAiVideo(options.Value.FileUrlTtl));
+    }
+
+    private static async Task<Results<Ok<OpenAiVideoList>, ApiError>> ListAsync(
+        HttpContext http, ITaskStore store, IOptions<ReelayOptions> options, string? after, string? limit, string? order)
+    {
+        var pageSize = 20;
+        if (limit is not null
+            && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > 100))
+        {
+            return ApiError.BadRequest($"'limit' must be a whole number from 1 to 100, got '{Shorten(limit)}'.", "limit", "invalid_limit");
+        }
+
+        if (order is not (null or "asc" or "desc"))
+        {
+            return ApiError.BadRequest($"'order' must be 'asc' or 'desc', got '{Shorten(order)}'.", "order", "invalid_order");
+        }
+
+        var caller = http.GetCaller();
+        if (!string.IsNullOrEmpty(after) && await FindAsync(after, http, store) is null)
+        {
+            // An unknown cursor would silently read as "no more videos"; say so instead.
+            return ApiError.BadRequest($"'after' must be the id of one of this key's videos (the last_id of the previous page); '{Shorten(after)}' is not.", "after", "invalid_cursor");
+        }
+
+        var rows = await store.ListAsync(caller.KeyId, new TaskPageRequest(pageSize + 1, string.IsNullOrEmpty(after) ? null : after, order == "asc"), http.RequestAborted);
+        var ttl = options.Value.FileUrlTtl;
+        var data = rows.Take(pageSize).Select(task => task.AsOpenAiVideo(ttl)).ToList();
+        return TypedResults.Ok(new OpenAiVideoList("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, rows.Count > pageSize));
+    }
+
+    private static async Task<Results<Ok<OpenAiDeletedVideo>, ApiError>> DeleteAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs)
+    {
+        var task = await FindAsync(id, http, store);
+        if (task is null)
+        {
+            return NotFound(id);
+        }
+
+        // 400 rather than 409: the SDKs retry 409s on their own, which cannot help a running render.
+        if (!Stage.IsTerminal(task.Stage))
+        {
+            return NotFinished(task, "deleted");
+        }
+
+        // The row goes first, so no task ever points at files that are gone.
+        var deleted = await store.DeleteAsync(task.Id, task.OwnerKeyId, http.RequestAborted);
+        if (deleted is null)
+        {
+            return (await FindAsync(id, http, store)) is { } still ? NotFinished(still, "deleted") : NotFound(id);
+        }
+
+        foreach (var key in (string?[])[deleted.VideoKey, deleted.ThumbnailKey])
+        {
+            if (key is not null)
+            {
+                await blobs.DeleteAsync(key, CancellationToken.None);
+            }
+        }
+
+        return TypedResults.Ok(new OpenAiDeletedVideo(deleted.Id, "video.deleted", true));
+    }
+
+    private static async Task<Results<PhysicalFileHttpResult, ApiError>> DownloadContent(
+        string id, string? variant, HttpContext http, ITaskStore store, IBlobStore blobs)
+    {
+        // OpenAI serves the thumbnail as WebP; Reelay's thumbnails are JPEG and say so in Content-Type.
+        if (variant is not (null or "video" or "thumbnail"))
+        {
+            return ApiError.BadRequest(
+                variant == "spritesheet"
+                    ? "Reelay does not make spritesheets; 'variant' may be 'video' or 'thumbnail'."
+                    : $"'variant' must be 'video' or 'thumbnail', got '{Shorten(variant)}'.",
+                "variant", "invalid_variant");
+        }
+
+        var task = await FindAsync(id, http, store);
+        if (task is null)
+        {
+            return NotFound(id);
+        }
+
+        // 404 while unfinished: the content does not exist yet, and unlike 409 the SDKs do not retry it blindly.
+        if (task.Stage != Stage.Completed)
+        {
+            return new ApiError(404,
+                $"Video '{task.Id}' is {OpenAiVideoMapping.StatusOf(task.Stage)}; its content can be downloaded once its status is completed.",
+                "video_not_ready", "video_id");
+        }
+
+        var key = variant == "thumbnail" ? task.ThumbnailKey : task.VideoKey;
+        return key is not null && blobs.LocalPath(key) is { } path
+            ? TypedResults.PhysicalFile(path, BlobKeys.ContentType(key), enableRangeProcessing: true)
+            : new ApiError(404, $"The {variant ?? "video"} of '{task.Id}' is no longer stored.", "content_not_found", "video_id");
+    }
+
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> RemixAsync(
+        string id, HttpContext http, VideoTaskFactory factory, ITaskStore store, EngineSignals signals,
+        IEnumerable<IVideoProvider> providers, IOptions<LimitsOptions> limits, IOptions<ReelayOptions> options)
+    {
+        var (body, error) = http.Request.HasFormContentType
+            ? await ReadFormAsync(http.Request, limits.Value)
+            : await ReadJsonAsync(http.Request, limits.Value);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var source = await FindAsync(id, http, store);
+        if (source is null)
+        {
+            return NotFound(id);
+        }
+
+        if (source.Stage != Stage.Completed)
+        {
+            return NotFinished(source, "remixed");
+        }
+
+        var provider = providers.FirstOrDefault(p => p.Name == source.Provider);
+        if (provider is not { Capabilities.SupportsRemix: true })
+        {
+            var who = source.Provider == ProviderNames.Local
+                ? "the local preview renderer (used by test-mode keys and reelay-preview)"
+                : $"the '{source.Provider}' provider";
+            return ApiError.BadRequest(
+                $"Video '{source.Id}' was made by {who}, which cannot remix videos. Create a new video with POST /v1/videos instead.",
+                "video_id", "remix_not_supported");
+        }
+
+        // The new task keeps the source's settings; only the prompt changes.
+        var draft = new TaskDraft
+        {
+            Names = Names,
+            Model = source.RequestedModel,
+            Prompt = body!.Prompt,
+            AspectRatio = source.AspectRatio,
+            Size = source.Size,
+            Duration = source.Duration,
+            RemixedFrom = source.Id,
+            IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault(),
+        };
+        return await StoreAsync(draft, http, factory, store, signals, options.Value);
+    }
+
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> StoreAsync(
+        TaskDraft draft, HttpContext http, VideoTaskFactory factory, ITaskStore store, EngineSignals signals, ReelayOptions options)
+    {
+        var error = factory.TryCreate(draft, http.GetCaller(), out var task);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        task.Surface = "openai";
+        var (stored, created) = await store.CreateAsync(task, http.RequestAborted);
+        if (created)
+        {
+            signals.TaskCreated();
+        }
+
+        return TypedResults.Ok(stored.AsOpenAiVideo(options.FileUrlTtl));
+    }
+
+    /// <summary>The JSON body (<c>CreateVideoJsonBody</c>, as openai-python sends it without a file) → a draft.</summary>
+    private static async Task<(TaskDraft? Draft, ApiError? Error)> ReadJsonAsync(HttpRequest request, LimitsOptions limits)
+    {
+        var (document, error) = await JsonBody.ReadObjectAsync(request, limits.MaxCreateBodyBytes);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        using (document)
+        {
+            var fields = JsonBody.Fields(document!.RootElement);
+            var draft = new TaskDraft
+            {
+                Names = Names,
+                Model = fields.String("model"),
+                Prompt = fields.String("prompt"),
+                Size = fields.String("size"),
+                Duration = (int?)fields.Integer("seconds", 1, 600),
+            };
+            if (fields.Object("input_reference") is { } reference)
+            {
+                var inner = JsonBody.Fields(reference);
+                var url = inner.String("image_url");
+                var fileId = inner.String("file_id");
+                error = inner.Error
+                    ?? (fileId is not null
+                        ? ApiError.BadRequest("'input_reference.file_id' is not supported: Reelay has no Files API. Send 'input_reference.image_url' (an https URL or a data URL) or upload the image as multipart.", "input_reference", "unsupported_value")
+                        : url is null
+                            ? ApiError.BadRequest("'input_reference' needs 'image_url': an https URL or a data:image/...;base64, URL.", "input_reference", "missing_field")
+                            : null);
+                if (error is not null)
+                {
+                    return (null, error);
+                }
+
+                draft.Images.Add(url!);
+            }
+
+            return fields.Error is { } fieldError ? (null, fieldError) : (draft, null);
+        }
+    }
+
+    /// <summary>
+    /// The multipart body (<c>CreateVideoMultipartBody</c>; openai-node always sends this) → a draft.
+    /// An uploaded <c>input_reference</c> becomes a data URI, so the engine treats it like any reference image.
+    /// </summary>
+    private static async Task<(TaskDraft? Draft, ApiError? Error)> ReadFormAsync(HttpRequest request, LimitsOptions limits)
+    {
+        if (request.ContentLength > limits.MaxCreateBodyBytes)
+        {
+            return (null, TooLarge(limits));
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = limits.MaxCreateBodyBytes;
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = limits.MaxCreateBodyBytes }, request.HttpContext.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(limits));
+        }
+        catch (InvalidDataException e)
+        {
+            return (null, ApiError.BadRequest($"The multipart body could not be read: {e.Message}", code: "invalid_multipart"));
+        }
+
+        var draft = new TaskDraft
+        {
+            Names = Names,
+            Model = Field(form, "model"),
+            Prompt = Field(form, "prompt"),
+            Size = Field(form, "size"),
+        };
+
+        if (Field(form, "seconds") is { } seconds)
+        {
+            if (!int.TryParse(seconds.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var duration))
+            {
+                return (null, ApiError.BadRequest($"'seconds' must be a whole number of seconds such as \"4\", got '{Shorten(seconds)}'.", "seconds", "invalid_type"));
+            }
+
+            draft.Duration = duration;
+        }
+
+        if (form.Files.GetFile("input_reference") is { } file)
+        {
+            var (uri, error) = await ToDataUriAsync(file, limits, request.HttpContext.RequestAborted);
+            if (error is not null)
+            {
+                return (null, error);
+            }
+
+            draft.Images.Add(uri!);
+        }
+        else if ((Field(form, "input_reference[image_url]") ?? Field(form, "input_reference")) is { } url)
+        {
+            draft.Images.Add(url);
+        }
+
+        return (draft, null);
+    }
+
+    private static async Task<(string? Uri, ApiError? Error)> ToDataUriAsync(IFormFile file, LimitsOptions limits, CancellationToken cancellationToken)
+    {
+        if (file.Length > limits.MaxImageBytes)
+        {
+            return (null, ApiError.BadRequest($"'input_reference' is {file.Length} bytes; the limit is {limits.MaxImageBytes}.", "input_reference", "image_too_large"));
+        }
+
+        using var buffer = new MemoryStream((int)file.Length);
+        await using (var stream = file.OpenReadStream())
+        {
+            await stream.CopyToAsync(buffer, cancellationToken);
+        }
+
+        // The declared content type is the client's guess; the bytes decide.
+        var bytes = buffer.ToArray();
+        if (ImageSniffer.Sniff(bytes) is not { } header || !ReferenceTypes.Contains(header.MediaType))
+        {
+            return (null, ApiError.BadRequest(
+                $"'input_reference' must be a JPEG, PNG or WebP image; the uploaded file '{Shorten(file.FileName)}' is not one.",
+                "input_reference", "invalid_image_reference"));
+        }
+
+        return (string.Concat("data:", header.MediaType, ";base64,", Convert.ToBase64String(bytes)), null);
+    }
+
+    /// <summary>
+    /// <c>1280x720</c> → size class and aspect ratio. Only sizes the model renders exactly are accepted,
+    /// so the <c>size</c> a client reads back is the one it asked for.
+    /// </summary>
+    private static ApiError? ApplySize(TaskDraft draft, string size, ModelCatalog catalog)
+    {
+        var model = catalog.Find(draft.Model!.Trim());
+        var supported = model is null
+            ? []
+            : model.Sizes.SelectMany(s => model.AspectRatios.Select(r => Pixels(Shapes.For(s, r)))).Distinct().ToList();
+        var trimmed = size.Trim();
+        if (!Shapes.TryParsePixels(trimmed, out var sizeClass, out var ratio))
+        {
+            return ApiError.BadRequest(
+                $"'size' must be WIDTHxHEIGHT in pixels{(supported.Count > 0 ? $"; {model!.Name} renders {string.Join(", ", supported)}" : ", such as 1280x720")}. Got '{Shorten(size)}'.",
+                "size", "invalid_size");
+        }
+
+        if (model is not null && !supported.Contains(trimmed.ToLowerInvariant().Replace('*', 'x')))
+        {
+            return ApiError.BadRequest(
+                $"'size' '{Shorten(size)}' is not supported by {model.Name}; use one of {string.Join(", ", supported)}.",
+                "size", "unsupported_value");
+        }
+
+        draft.Size = sizeClass;
+        draft.AspectRatio = ratio;
+        return null;
+    }
+
+    private static Task<VideoTask?> FindAsync(string id, HttpContext http, ITaskStore store) =>
+        TaskIds.LooksValid(id) ? store.GetAsync(id, http.GetCaller().KeyId, http.RequestAborted) : Task.FromResult<VideoTask?>(null);
+
+    private static async ValueTask<object?> StampRequestIdAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        context.HttpContext.Response.Headers["x-request-id"] = "req_" + context.HttpContext.TraceIdentifier.Replace(':', '_');
+        return await next(context);
+    }
+
+    private static ApiError NotFound(string id) =>
+        new(404, $"No video with id '{Shorten(id)}' exists for this key.", "video_not_found", "video_id");
+
+    private static ApiError NotFinished(VideoTask task, string verb) =>
+        ApiError.BadRequest(
+            $"Video '{task.Id}' is {OpenAiVideoMapping.StatusOf(task.Stage)}; only {(verb == "deleted" ? "completed or failed" : "completed")} videos can be {verb}.",
+            "video_id", "video_not_finished");
+
+    private static ApiError TooLarge(LimitsOptions limits) =>
+        new(413, $"The body is larger than {limits.MaxCreateBodyBytes / (1024 * 1024)} MiB.", "body_too_large");
+
+    private static string? Field(IFormCollection form, string name) =>
+        form.TryGetValue(name, out var values) && values.Count > 0 && values[0] is { Length: > 0 } value ? value : null;
+
+    private static string Pixels((int Width, int Height) size) =>
+        string.Create(CultureInfo.InvariantCulture, $"{size.Width}x{size.Height}");
+
+    private static string Shorten(string value) => value.Length <= 80 ? value : value[..80] + "…";
+}
