@@ -15,9 +15,12 @@ public readonly record struct ImageHeader(string MediaType, int Width, int Heigh
 /// </summary>
 public static class ImageSniffer
 {
+    // Spelled as bytes: in a u8 string literal "\x89" is U+0089, which UTF-8 encodes as two bytes (C2 89).
+    private static ReadOnlySpan<byte> PngSignature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
     public static ImageHeader? Sniff(ReadOnlySpan<byte> data)
     {
-        if (data.Length >= 24 && data[..8].SequenceEqual("\x89PNG\r\n\x1a\n"u8))
+        if (data.Length >= 24 && data[..8].SequenceEqual(PngSignature))
         {
             return new ImageHeader("image/png", BinaryPrimitives.ReadInt32BigEndian(data[16..]), BinaryPrimitives.ReadInt32BigEndian(data[20..]));
         }
