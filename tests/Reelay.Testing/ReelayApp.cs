@@ -79,6 +79,16 @@ public sealed class ReelayApp : IAsyncDisposable
         return body.RootElement.GetProperty("key").GetString()!;
     }
 
+    /// <summary>Creates a client key through the admin API and returns its id (the owner of its tasks) and secret.</summary>
+    public async Task<(string Id, string Key)> CreateKeyWithIdAsync(string mode = "test", string name = "test", CancellationToken cancellationToken = default)
+    {
+        using var admin = AdminClient();
+        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name, mode }, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return (body.RootElement.GetProperty("id").GetString()!, body.RootElement.GetProperty("key").GetString()!);
+    }
+
     /// <summary>Creates a key and returns a client that uses it.</summary>
     public async Task<HttpClient> CreateClientWithKeyAsync(string mode = "test", CancellationToken cancellationToken = default) =>
         ClientFor(await CreateKeyAsync(mode, cancellationToken: cancellationToken));

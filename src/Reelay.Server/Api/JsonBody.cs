@@ -51,10 +51,12 @@ public static class JsonBody
         try
         {
             var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            var kind = document.RootElement.ValueKind;
+            if (kind != JsonValueKind.Object)
             {
+                // Read the kind before disposing: a disposed document throws on any access.
                 document.Dispose();
-                return (null, ApiError.BadRequest($"The body must be a JSON object, not {Describe(document.RootElement.ValueKind)}.", code: "invalid_json"));
+                return (null, ApiError.BadRequest($"The body must be a JSON object, not {Describe(kind)}.", code: "invalid_json"));
             }
 
             return (document, null);

@@ -56,7 +56,10 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
             return ApiError.BadRequest($"'negative_prompt' is {negativeLength} characters long; the limit is {max.MaxNegativePromptChars}.", "negative_prompt", "prompt_too_long");
         }
 
-        var aspectRatio = string.IsNullOrWhiteSpace(draft.AspectRatio) ? model.DefaultAspectRatio : draft.AspectRatio.Trim();
+        // A size in pixels (720x1280, as some relays send) carries the shape when no ratio is given.
+        var aspectRatio = !string.IsNullOrWhiteSpace(draft.AspectRatio) ? draft.AspectRatio.Trim()
+            : draft.Size is not null && Shapes.TryParsePixels(draft.Size.Trim(), out _, out var pixelRatio) ? pixelRatio
+            : model.DefaultAspectRatio;
         if (!model.AspectRatios.Contains(aspectRatio, StringComparer.Ordinal))
         {
             return ApiError.BadRequest(

@@ -85,7 +85,8 @@ public static class UnifiedVideoApi
             AspectRatio = fields.String("aspect_ratio"),
             Size = fields.String("size"),
             Images = fields.StringArray("images", 16, "an http(s) URL or a data:image/...;base64, URI"),
-            Duration = (int?)(fields.Integer("duration", 1, 600) ?? fields.Integer("seconds", 1, 600)),
+            // Any whole number here: the catalog check then names the durations this model accepts.
+            Duration = (int?)(fields.Integer("duration", int.MinValue, int.MaxValue) ?? fields.Integer("seconds", int.MinValue, int.MaxValue)),
             Seed = fields.Integer("seed", 0, uint.MaxValue),
             NegativePrompt = fields.String("negative_prompt"),
             CallbackUrl = fields.String("callback_url"),
