@@ -4,7 +4,7 @@ namespace Reelay.IntegrationTests.Unified;
 
 public sealed class ReferenceImageTests
 {
-    [Theory(Skip = "The local renderer's image filter graph reads \"[seq],drawtext=…\" (an empty filter), so every task with images fails; see LocalRenderPlan.cs.")]
+    [Theory]
     [InlineData("png", "image/png")]
     [InlineData("jpg", "image/jpeg")]
     public async Task Create_DataUriImage_CompletesWithShapeOfImage(string extension, string mediaType)
