@@ -53,9 +53,9 @@ internal static class LocalRenderPlan
             {
                 arguments.AddRange(["-i", image.FileName]);
             }
-            // LabelFilter starts with a comma, so the chain after [seq] needs a first filter to follow.
+
             filterGraph = ImageSequence(inputs, framesPerSecond, totalFrames, ref choices)
-                + ";[seq]null" + LabelFilter(inputs, fontFile, textFiles) + ",format=yuv420p[out]";
+                + ";[seq]" + LabelFilter(inputs, fontFile, textFiles) + ",format=yuv420p[out]";
         }
 
         arguments.AddRange(
