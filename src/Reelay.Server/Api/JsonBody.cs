@@ -31,41 +31,40 @@ public static class JsonBody
             limit.MaxRequestBodySize = maxBytes;
         }
 
-        byte[] body;
+        if (request.ContentLength == 0)
+        {
+            return (null, ApiError.BadRequest("The body is empty; send a JSON object.", code: "empty_body"));
+        }
+
+        JsonDocument document;
         try
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
-            body = buffer.ToArray();
+            // Parsed straight from the request stream into pooled buffers: no copy of the body.
+            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 16 }, request.HttpContext.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return (null, TooLarge(maxBytes));
         }
-
-        if (body.Length == 0)
-        {
-            return (null, ApiError.BadRequest("The body is empty; send a JSON object.", code: "empty_body"));
-        }
-
-        try
-        {
-            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-            var kind = document.RootElement.ValueKind;
-            if (kind != JsonValueKind.Object)
-            {
-                // Read the kind before disposing: a disposed document throws on any access.
-                document.Dispose();
-                return (null, ApiError.BadRequest($"The body must be a JSON object, not {Describe(kind)}.", code: "invalid_json"));
-            }
-
-            return (document, null);
-        }
         catch (JsonException e)
         {
+            if (e.BytePositionInLine == 0 && e.LineNumber == 0 && e.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
+            {
+                return (null, ApiError.BadRequest("The body is empty; send a JSON object.", code: "empty_body"));
+            }
+
             var where = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : "";
             return (null, ApiError.BadRequest($"The body is not valid JSON{where}. Check quotes, commas and brackets.", code: "invalid_json"));
         }
+
+        var kind = document.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            return (null, ApiError.BadRequest($"The body must be a JSON object, not {Describe(kind)}.", code: "invalid_json"));
+        }
+
+        return (document, null);
     }
 
     /// <summary>Typed reads of a body's fields; the first problem is kept in <see cref="JsonFields.Error"/>.</summary>

@@ -119,6 +119,15 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
+    /// <summary>Copies committed WAL pages into the database file without blocking writers.</summary>
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public void Dispose()
     {
         while (_idle.TryTake(out var session))
@@ -133,7 +142,9 @@ public sealed class SqliteDatabase : IDisposable
     {
         using var pragmas = connection.CreateCommand();
         // busy_timeout: another process's writer (a second instance, the sqlite3 shell) is waited for, not failed on.
-        pragmas.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+        // wal_autocheckpoint=0: checkpoints (which sync the database file) run in the background
+        // checkpointer instead of stalling whichever commit crosses the threshold.
+        pragmas.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;";
         pragmas.ExecuteNonQuery();
     }
 

@@ -66,7 +66,8 @@ internal static class SqliteSchema
         -- Workers look up due work per stage; cost follows the number due, not the table size.
         CREATE INDEX ix_tasks_due ON tasks (stage, next_at);
         CREATE INDEX ix_tasks_deadline ON tasks (stage, deadline_at);
-        CREATE INDEX ix_tasks_owner ON tasks (owner_key_id, created_at, id);
+        -- rowid rides along in every index: (owner, created_at, rowid) is the listing order.
+        CREATE INDEX ix_tasks_owner ON tasks (owner_key_id, created_at);
         CREATE UNIQUE INDEX ux_tasks_idempotency ON tasks (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
         """,
         """

@@ -12,35 +12,124 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
 {
     private const string Unfinished = "('pending', 'submitting', 'running', 'finishing')";
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingInsert> _inserts = new();
+
+    /// <summary>
+    /// Group commit: concurrent creates are queued, and whoever holds the write gate next commits
+    /// every queued insert in one transaction. Each caller is answered only after the commit that
+    /// holds its row, so the answer still means "stored durably"; under load one commit serves many.
+    /// </summary>
     public async Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken)
     {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        int inserted;
-        using (await database.EnterWriteAsync(cancellationToken))
+        var pending = new PendingInsert(task);
+        _inserts.Enqueue(pending);
+        SqliteDatabase.WriteGate gate;
+        try
         {
-            // The unique index on (owner, idempotency key) decides a race between two identical requests.
-            var insert = session.Command("""
-                INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
-                    duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                    progress, created_at, updated_at, deadline_at, next_at)
-                VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
-                    $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                    $progress, $created_at, $updated_at, $deadline_at, $next_at)
-                ON CONFLICT (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                """);
-            SqliteTaskRows.BindInsert(insert, task);
-            inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+            gate = await database.EnterWriteAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left before its row was written: a later commit must not store a task nobody was told of.
+            pending.Abandoned = true;
+            throw;
         }
 
-        if (inserted == 1)
+        using (gate)
+        {
+            if (!pending.Done.Task.IsCompleted)
+            {
+                await CommitQueuedInsertsAsync();
+            }
+        }
+
+        if (await pending.Done.Task)
         {
             return (task, true);
         }
 
+        using var session = await database.RentSessionAsync(cancellationToken);
         var earlier = session.Command($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
         earlier.Parameters.AddWithValue("$owner", task.OwnerKeyId);
         earlier.Parameters.AddWithValue("$key", task.IdempotencyKey);
         return ((await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).Single(), false);
+    }
+
+    /// <summary>Inserts everything queued in one transaction; on failure, each row alone so one bad row fails only its caller.</summary>
+    private async Task CommitQueuedInsertsAsync()
+    {
+        var batch = new List<PendingInsert>();
+        while (batch.Count < 512 && _inserts.TryDequeue(out var next))
+        {
+            if (!next.Abandoned)
+            {
+                batch.Add(next);
+            }
+        }
+
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        // The commit must not be abandoned half-way because one caller went away.
+        using var session = await database.RentSessionAsync(CancellationToken.None);
+        try
+        {
+            await session.Command("BEGIN IMMEDIATE").ExecuteNonQueryAsync();
+            var inserted = new bool[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                inserted[i] = await InsertAsync(session, batch[i].Task) == 1;
+            }
+
+            await session.Command("COMMIT").ExecuteNonQueryAsync();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Done.TrySetResult(inserted[i]);
+            }
+        }
+        catch (SqliteException)
+        {
+            await session.Command("ROLLBACK").ExecuteNonQueryAsync();
+            foreach (var one in batch)
+            {
+                try
+                {
+                    one.Done.TrySetResult(await InsertAsync(session, one.Task) == 1);
+                }
+                catch (SqliteException e)
+                {
+                    one.Done.TrySetException(e);
+                }
+            }
+        }
+    }
+
+    private static Task<int> InsertAsync(SqliteSession session, VideoTask task)
+    {
+        // The unique index on (owner, idempotency key) decides a race between two identical requests.
+        var insert = session.Command("""
+            INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
+                duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
+                progress, created_at, updated_at, deadline_at, next_at)
+            VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
+                $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
+                $progress, $created_at, $updated_at, $deadline_at, $next_at)
+            ON CONFLICT (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            """);
+        SqliteTaskRows.BindInsert(insert, task);
+        return insert.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A create waiting for the group commit; true once stored, false when an earlier task holds its idempotency key.</summary>
+    private sealed class PendingInsert(VideoTask task)
+    {
+        public VideoTask Task { get; } = task;
+
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public volatile bool Abandoned;
     }
 
     public async Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken)
@@ -58,17 +147,17 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
 
     public async Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken)
     {
-        // Keyset pagination on (created_at, id): stable under inserts, no OFFSET scans.
+        // Keyset pagination on (created_at, rowid): insertion order even within one millisecond, stable under inserts, no OFFSET scans.
         var sql = page.Ascending
             ? $"""
               SELECT {SqliteTaskRows.Columns} FROM tasks WHERE owner_key_id = $owner
-                AND ($after IS NULL OR (created_at, id) > (SELECT created_at, id FROM tasks WHERE id = $after AND owner_key_id = $owner))
-              ORDER BY created_at, id LIMIT $limit
+                AND ($after IS NULL OR (created_at, rowid) > (SELECT created_at, rowid FROM tasks WHERE id = $after AND owner_key_id = $owner))
+              ORDER BY created_at, rowid LIMIT $limit
               """
             : $"""
               SELECT {SqliteTaskRows.Columns} FROM tasks WHERE owner_key_id = $owner
-                AND ($after IS NULL OR (created_at, id) < (SELECT created_at, id FROM tasks WHERE id = $after AND owner_key_id = $owner))
-              ORDER BY created_at DESC, id DESC LIMIT $limit
+                AND ($after IS NULL OR (created_at, rowid) < (SELECT created_at, rowid FROM tasks WHERE id = $after AND owner_key_id = $owner))
+              ORDER BY created_at DESC, rowid DESC LIMIT $limit
               """;
         return await ReadAsync(sql, write: false, cancellationToken, ("$owner", ownerKeyId), ("$after", page.After), ("$limit", page.Limit));
     }
