@@ -19,12 +19,14 @@ builder.Services.AddReelayCore();
 builder.Services.AddReferenceImages();
 builder.Services.AddEngine(builder.Configuration);
 builder.Services.AddApiErrors();
+builder.Services.AddOpenApi();
 
 var app = builder.Build();
 app.ValidateReelayConfiguration();
 app.UseApiErrors();
 
-app.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
+app.MapHealthEndpoints();
+app.MapOpenApi();
 app.MapUnifiedVideoApi();
 app.MapOpenAiVideosApi();
 app.MapModelsApi();

@@ -106,6 +106,23 @@ public sealed class ServerProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGTERM, as a service manager stops it; returns the exit code once the process has ended.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException("Not running.");
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(wait.Token);
+        var code = process.ExitCode;
+        process.Dispose();
+        _process = null;
+        return code;
+    }
+
     public HttpClient ClientFor(string key)
     {
         var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };

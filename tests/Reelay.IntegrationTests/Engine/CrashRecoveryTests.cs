@@ -104,6 +104,48 @@ public class CrashRecoveryTests
         }
     }
 
+    [Fact]
+    public async Task Sigterm_WhileTasksRun_ExitsCleanlyAndRestartFinishesThem()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var relay = await FakeUnifiedRelayServer.StartNewAsync(ct);
+        relay.Scenario = FakeScenario.Slow;
+        relay.SlowPolls = 6;
+        var dataDir = NewDataDir();
+        await using var server = new ServerProcess(dataDir, "sk-admin-stop-" + Guid.NewGuid().ToString("N"), new Dictionary<string, string>
+        {
+            ["REELAY_Channels__0__Name"] = "relay",
+            ["REELAY_Channels__0__Provider"] = "unified",
+            ["REELAY_Channels__0__BaseUrl"] = relay.BaseUrl.ToString(),
+            ["REELAY_Channels__0__PollInterval"] = "00:00:00.150",
+        });
+        await server.StartAsync(ct);
+        var key = await CreateKeyAsync(server, "live", ct);
+        var ids = new List<string>();
+        using (var client = server.ClientFor(key))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                ids.Add(await client.CreateAsync(new { model = "grok-video-3", prompt = $"stop task {i}" }, ct));
+            }
+        }
+
+        Assert.Equal(0, await server.StopAsync(TimeSpan.FromSeconds(40)));
+        await server.StartAsync(ct);
+
+        using var final = server.ClientFor(key);
+        using var admin = server.ClientFor(server.AdminKey);
+        foreach (var id in ids)
+        {
+            var task = await final.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct);
+            Assert.True(task.GetProperty("status").GetString() == "completed", $"{id} ended {task}\n{server.Log}");
+            var view = await admin.GetFromJsonAsync<JsonElement>("/admin/tasks/" + Uri.EscapeDataString(id), ct);
+            Assert.Equal(1, view.GetProperty("attempts").GetInt32());
+        }
+
+        Assert.Equal(ids.Count, relay.Submissions);
+    }
+
     private static async Task<string> CreateKeyAsync(ServerProcess server, string mode, CancellationToken ct)
     {
         using var admin = server.ClientFor(server.AdminKey);
