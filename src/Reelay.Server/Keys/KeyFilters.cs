@@ -10,49 +10,39 @@ public static class KeyFilters
     /// <summary>Requires a client key (live or test); admin keys are told to create one.</summary>
     public static TBuilder RequireClientKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            if (ReadBearer(http) is not { } secret)
-            {
-                return Missing();
-            }
-
-            var authenticator = http.RequestServices.GetRequiredService<KeyAuthenticator>();
-            var key = await authenticator.FindClientKeyAsync(secret, http.RequestAborted);
-            if (key is null)
-            {
-                return authenticator.IsAdmin(secret)
-                    ? new ApiError(403, "Admin keys manage the gateway and cannot create videos. Create a client key with POST /admin/keys and use it here.", "admin_key_not_allowed")
-                    : Invalid();
-            }
-
-            http.Items[CallerItem] = new Caller(key.Id, key.Mode);
-            return await next(context);
-        });
+        builder.AddEndpointFilter((context, next) => AuthenticateAsync(context, next, admin: false));
 
     /// <summary>Requires the admin key.</summary>
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
+        builder.AddEndpointFilter((context, next) => AuthenticateAsync(context, next, admin: true));
+
+    private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, bool admin)
+    {
+        var http = context.HttpContext;
+        if (ReadBearer(http) is not { } secret)
         {
-            var http = context.HttpContext;
-            if (ReadBearer(http) is not { } secret)
-            {
-                return Missing();
-            }
+            return new ApiError(401, "Missing API key. Send it as Authorization: Bearer <key>.", "missing_api_key");
+        }
 
-            var authenticator = http.RequestServices.GetRequiredService<KeyAuthenticator>();
-            if (!authenticator.IsAdmin(secret))
-            {
-                return await authenticator.FindClientKeyAsync(secret, http.RequestAborted) is null
-                    ? Invalid()
-                    : new ApiError(403, "This route needs the admin key; client keys cannot manage the gateway.", "admin_key_required");
-            }
+        var authenticator = http.RequestServices.GetRequiredService<KeyAuthenticator>();
+        var isAdmin = authenticator.IsAdmin(secret);
+        var key = isAdmin ? null : await authenticator.FindClientKeyAsync(secret, http.RequestAborted);
+        if (!isAdmin && key is null)
+        {
+            return new ApiError(401, "Invalid API key: it is unknown or has been revoked.", "invalid_api_key");
+        }
 
-            http.Items[CallerItem] = Caller.Admin;
-            return await next(context);
-        });
+        if (admin != isAdmin)
+        {
+            return admin
+                ? new ApiError(403, "This route needs the admin key; client keys cannot manage the gateway.", "admin_key_required")
+                : new ApiError(403, "Admin keys manage the gateway and cannot create videos. Create a client key with POST /admin/keys and use it here.", "admin_key_not_allowed");
+        }
+
+        http.Items[CallerItem] = key is null ? Caller.Admin : new Caller(key.Id, key.Mode);
+        return await next(context);
+    }
 
     /// <summary>The caller the group's key filter authenticated.</summary>
     public static Caller GetCaller(this HttpContext http) =>
@@ -71,10 +61,4 @@ public static class KeyFilters
 
         return null;
     }
-
-    private static ApiError Missing() =>
-        new(401, "Missing API key. Send it as Authorization: Bearer <key>.", "missing_api_key");
-
-    private static ApiError Invalid() =>
-        new(401, "Invalid API key: it is unknown or has been revoked.", "invalid_api_key");
 }
