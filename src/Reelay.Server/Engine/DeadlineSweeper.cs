@@ -1,30 +1,66 @@
 using Microsoft.Extensions.Options;
+using Reelay.Channels;
+using Reelay.Providers;
 using Reelay.Storage;
 
 namespace Reelay.Engine;
 
-/// <summary>Every task ends: one that outlives its model's maximum lifetime fails with <c>timeout</c>.</summary>
-public sealed partial class DeadlineSweeper(ITaskStore store, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
+/// <summary>
+/// Every task ends: one that outlives its model's maximum lifetime fails with <c>timeout</c>, and
+/// its upstream job is cancelled where the provider can cancel (the local renderer stops rendering).
+/// </summary>
+public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter router, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.SweepInterval, time);
-        do
+        try
         {
-            try
+            do
             {
-                var expired = await store.ExpireOverdueAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), stoppingToken);
-                if (expired.Count > 0)
+                try
                 {
-                    LogExpired(logger, expired.Count);
+                    var expired = await store.ExpireOverdueAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), stoppingToken);
+                    if (expired.Count > 0)
+                    {
+                        LogExpired(logger, expired.Count);
+                    }
+
+                    foreach (var task in expired)
+                    {
+                        await CancelUpstreamAsync(task, stoppingToken);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogSweepFailed(logger, e);
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogSweepFailed(logger, e);
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => !t.IsCanceled && t.Result, TaskScheduler.Default));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Best effort: the task has already failed; a refused cancel changes nothing for the client.</summary>
+    private async Task CancelUpstreamAsync(Tasks.VideoTask task, CancellationToken cancellationToken)
+    {
+        if (task.UpstreamId is null || task.Channel is null || task.UpstreamModel is null
+            || router.Find(task.Channel, task.UpstreamModel) is not { } route
+            || !route.Provider.Capabilities.SupportsCancel)
+        {
+            return;
+        }
+
+        try
+        {
+            await route.Provider.CancelAsync(new UpstreamJob(task.UpstreamId, task.Id, task.UpstreamModel), route.Channel.Settings, cancellationToken);
+        }
+        catch (UpstreamException e)
+        {
+            LogCancelFailed(logger, task.Id, e.Code);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} tasks passed their maximum lifetime and failed with timeout")]
@@ -32,4 +68,7 @@ public sealed partial class DeadlineSweeper(ITaskStore store, TimeProvider time,
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The deadline sweep failed")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} timed out; cancelling its upstream job failed ({Code})")]
+    private static partial void LogCancelFailed(ILogger logger, string taskId, string code);
 }

@@ -90,8 +90,8 @@ public interface ITaskStore
     /// <summary>Gives a claimed task back untouched (shutdown), due at once for the next worker.</summary>
     Task ReleaseAsync(Lease lease, CancellationToken cancellationToken);
 
-    /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>; returns their ids.</summary>
-    Task<IReadOnlyList<string>> ExpireOverdueAsync(long now, CancellationToken cancellationToken);
+    /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>; returns them as they were failed.</summary>
+    Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken);
 
     /// <summary>Unix ms when the next task of a kind falls due, or null if none is scheduled (lets workers sleep exactly).</summary>
     Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken);

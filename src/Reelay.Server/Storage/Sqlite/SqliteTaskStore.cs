@@ -267,28 +267,15 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE tasks SET lease_token = NULL, lease_until = NULL WHERE id = $task AND lease_token = $token", lease, cancellationToken);
 
-    public async Task<IReadOnlyList<string>> ExpireOverdueAsync(long now, CancellationToken cancellationToken)
-    {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        using var gate = await database.EnterWriteAsync(cancellationToken);
-        var command = session.Command($"""
+    public Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken) =>
+        ReadAsync($"""
             UPDATE tasks SET stage = 'failed', error_code = 'timeout',
                 error_message = 'The task did not finish within its model''s maximum lifetime.',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
             WHERE id IN (SELECT id FROM tasks WHERE stage IN {Unfinished} AND deadline_at < $now)
               AND (lease_until IS NULL OR lease_until < $now)
-            RETURNING id
-            """);
-        command.Parameters.AddWithValue("$now", now);
-        var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            ids.Add(reader.GetString(0));
-        }
-
-        return ids;
-    }
+            RETURNING {SqliteTaskRows.Columns}
+            """, write: true, cancellationToken, ("$now", now));
 
     public async Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
