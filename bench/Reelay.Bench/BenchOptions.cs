@@ -3,12 +3,13 @@ using System.Globalization;
 namespace Reelay.Bench;
 
 /// <summary>Command line of a benchmark run.</summary>
-internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSettings Load, int QueryTasks, string? Revision)
+internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSettings Load, int QueryTasks, PollingSettings Polling, string? Revision)
 {
     public const string Usage = """
         usage: Reelay.Bench --server <Reelay.Server.dll> [--out RESULTS.md] [--connections 32]
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
-                            [--query-tasks 500] [--revision <git revision>]
+                            [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
+                            [--polls-per-minute 60] [--revision <git revision>]
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -38,7 +39,12 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
             Window: TimeSpan.FromSeconds(Int("window-seconds", 3)),
             MaxRequests: Int("max-requests", 300_000),
             Rounds: Int("rounds", 3));
+        var polling = new PollingSettings(
+            Tasks: Int("polling-tasks", 40),
+            JobDuration: TimeSpan.FromSeconds(Int("job-seconds", 3)),
+            PollInterval: TimeSpan.FromMilliseconds(Int("poll-interval-ms", 250)),
+            PollsPerMinute: Int("polls-per-minute", 60));
         return new BenchOptions(
-            Path.GetFullPath(server), values.GetValueOrDefault("out"), load, Int("query-tasks", 500), values.GetValueOrDefault("revision"));
+            Path.GetFullPath(server), values.GetValueOrDefault("out"), load, Int("query-tasks", 500), polling, values.GetValueOrDefault("revision"));
     }
 }

@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace Reelay.Bench;
 
 /// <summary>
-/// One run: the bare Kestrel baseline and Reelay (API only), each in its own process, measured with
-/// the same load in interleaved rounds; the report states every figure and the ratios against the aims.
+/// The throughput part of a run: the bare Kestrel baseline and Reelay (API only), each in its own
+/// process, measured with the same load in interleaved rounds.
 /// </summary>
 internal static class Benchmark
 {
@@ -21,7 +21,7 @@ internal static class Benchmark
     /// <summary>A named load: what to send and what answer counts as success.</summary>
     private sealed record Measurement(string Name, HttpClient Client, Func<long, HttpRequestMessage> Request);
 
-    public static async Task<string> RunAsync(BenchOptions options)
+    public static async Task<RunFigures> RunAsync(BenchOptions options)
     {
         var load = options.Load;
         var body = Encoding.UTF8.GetBytes(CreateBody);
@@ -35,8 +35,7 @@ internal static class Benchmark
             AppContext.BaseDirectory);
         using var baselineClient = LoadGenerator.CreateClient(baseline.BaseAddress, load.Connections);
 
-        var dataDir = Path.Combine(Path.GetTempPath(), "reelay-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDir);
+        var dataDir = NewDataDirectory();
         try
         {
             var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
@@ -54,7 +53,7 @@ internal static class Benchmark
                 },
                 dataDir);
             using var reelayClient = LoadGenerator.CreateClient(reelay.BaseAddress, load.Connections);
-            reelayClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await CreateTestKeyAsync(reelayClient, adminKey));
+            reelayClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await CreateKeyAsync(reelayClient, adminKey, "test"));
 
             var baselinePath = new Uri(BaselineServer.Path, UriKind.Relative);
             var createPath = new Uri("/v1/video/create", UriKind.Relative);
@@ -88,7 +87,7 @@ internal static class Benchmark
 
             Console.WriteLine();
             var (get, query, post, create) = (windows[measurements[0].Name], windows[measurements[1].Name], windows[measurements[2].Name], windows[measurements[3].Name]);
-            return Report.Write(options, new RunFigures(
+            return new RunFigures(
                 LoadResult.Combine(get),
                 LoadResult.Combine(post),
                 LoadResult.Combine(query),
@@ -96,18 +95,31 @@ internal static class Benchmark
                 [.. query.Zip(get, (q, g) => q.RequestsPerSecond / g.RequestsPerSecond)],
                 [.. create.Zip(post, (c, p) => c.RequestsPerSecond / p.RequestsPerSecond)],
                 loadBefore,
-                LoadAverage()));
+                LoadAverage());
         }
         finally
         {
-            try
-            {
-                Directory.Delete(dataDir, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A file still held open by the stopped server: the temp dir is cleaned by the OS later.
-            }
+            DeleteDataDirectory(dataDir);
+        }
+    }
+
+    /// <summary>A fresh, empty data directory for one Reelay process.</summary>
+    public static string NewDataDirectory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "reelay-bench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static void DeleteDataDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by the stopped server: the temp dir is cleaned by the OS later.
         }
     }
 
@@ -118,11 +130,12 @@ internal static class Benchmark
         return new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
     }
 
-    private static async Task<string> CreateTestKeyAsync(HttpClient client, string adminKey)
+    /// <summary>Creates an API key in <paramref name="mode"/> (<c>test</c> or <c>live</c>) with the admin key; returns its secret.</summary>
+    public static async Task<string> CreateKeyAsync(HttpClient client, string adminKey, string mode)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/admin/keys", UriKind.Relative))
         {
-            Content = new StringContent("""{"name":"bench","mode":"test"}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent($$"""{"name":"bench","mode":"{{mode}}"}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
         using var response = await client.SendAsync(request);

@@ -13,7 +13,9 @@ if (BenchOptions.Parse(args) is not { } options)
     return 2;
 }
 
-var report = await Benchmark.RunAsync(options);
+var throughput = await Benchmark.RunAsync(options);
+var polling = await PollingBenchmark.RunAsync(options);
+var report = Report.Write(options, throughput, polling);
 Console.WriteLine(report);
 if (options.OutputPath is { } path)
 {

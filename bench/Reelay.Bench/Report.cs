@@ -5,7 +5,10 @@ using System.Text;
 
 namespace Reelay.Bench;
 
-/// <summary>Writes RESULTS.md: where and how the run happened, the four measurements, and the ratios against the aims.</summary>
+/// <summary>
+/// Writes RESULTS.md: where and how the run happened, the four throughput measurements and the ratios
+/// against the aims, then the upstream polls spent per completed task.
+/// </summary>
 internal static class Report
 {
     /// <summary>Query throughput as a share of the bare endpoint's GET: a read should cost little more than the framework.</summary>
@@ -14,7 +17,7 @@ internal static class Report
     /// <summary>Create throughput as a share of the bare endpoint's POST: each create is a durable SQLite commit.</summary>
     private const double CreateAim = 0.25;
 
-    public static string Write(BenchOptions options, RunFigures figures)
+    public static string Write(BenchOptions options, RunFigures figures, IReadOnlyList<PollingFigures> polling)
     {
         var load = options.Load;
         LoadResult[] results = [figures.BaselineGet, figures.BaselinePost, figures.Query, figures.Create];
@@ -62,6 +65,7 @@ internal static class Report
         Line($"|---|--:|--:|--:|:-:|");
         Ratio(text, "query / baseline GET", figures.Query, figures.BaselineGet, figures.QueryRatios, QueryAim);
         Ratio(text, "create / baseline POST", figures.Create, figures.BaselinePost, figures.CreateRatios, CreateAim);
+        Polling(text, options.Polling, polling);
         return text.ToString();
     }
 
@@ -71,6 +75,104 @@ internal static class Report
         var met = measured.Failed == 0 && ratio >= aim ? "yes" : "no";
         var each = string.Join(", ", rounds.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)));
         text.Append(FormattableString.Invariant($"| {name} | {ratio:P0} | {each} | ≥ {aim:P0} | {met} |")).Append('\n');
+    }
+
+    private static void Polling(StringBuilder text, PollingSettings settings, IReadOnlyList<PollingFigures> variants)
+    {
+        void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
+        static string Budget(PollingFigures v) => v.PollsPerMinute == 0 ? "none" : FormattableString.Invariant($"{v.PollsPerMinute}/min");
+
+        var job = settings.JobDuration.TotalSeconds;
+        var schedule = UnjitteredSchedule(settings.PollInterval, settings.JobDuration);
+        Line($"");
+        Line($"## Polls per completed task");
+        Line($"- Reelay as above but with its engine on (dispatcher, poller, finisher) and one channel, provider `unified`, `PollInterval` {settings.PollInterval.TotalMilliseconds:0} ms, pointing at a fake relay in the load generator's process on 127.0.0.1 that speaks the unified format (`POST /v1/video/create`, `GET /v1/video/query?id=`, and a CDN route serving a real 1 s 320×240 H.264 MP4). Each fake job completes {job:0.#} s after its submission however often it is asked, as a real upstream's does, so the polls it receives measure the poller alone.");
+        Line($"- A live-mode key creates {settings.Tasks} `grok-video-3` tasks back to back; the client asks `GET /v1/video/query` about each unfinished one every 0.5 s until all have ended (at most 90 s). Times come from Reelay's `created_at`/`completed_at` and the fake's clock (same machine, Unix ms), tied together by the upstream id in `GET /admin/tasks/{{id}}`.");
+        Line($"- Without jitter the poller's schedule (first poll after `PollInterval`, each wait ×1.5) asks at {string.Join(", ", schedule.Select(t => t.ToString("0.00", CultureInfo.InvariantCulture)))} s after submission: {schedule.Count} polls for a {job:0.#} s job; the ±20 % jitter moves each wait.");
+        Line($"");
+        Line($"| poll budget | tasks completed | upstream polls | polls per completed task | ideal | polls answered \"processing\" | create → completed, mean | p95 |");
+        Line($"|---|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var v in variants)
+        {
+            var total = v.Timings.Select(t => t.CompletedAt - t.CreatedAt).ToList();
+            Line($"| {Budget(v)} | {v.Completed} of {v.Tasks} | {v.Polls} | {(double)v.Polls / Math.Max(1, v.Completed):0.00} | 1 | {v.Timings.Sum(t => t.PollsBeforeFinish)} | {Mean(total) / 1000:0.00} s | {P95(total) / 1000:0.00} s |");
+        }
+
+        Line($"");
+        Line($"Where the time from create to completed goes, mean / p95 over completed tasks:");
+        Line($"");
+        Line($"| poll budget | created → submitted upstream | upstream job | job finished → the poll that saw it | that poll → completed (download, ffprobe, thumbnail) |");
+        Line($"|---|--:|--:|--:|--:|");
+        foreach (var v in variants)
+        {
+            Line($"| {Budget(v)} | {Stage(v, t => t.SubmittedAt - t.CreatedAt)} | {Stage(v, t => t.FinishesAt - t.SubmittedAt)} | {Stage(v, t => t.SeenAt - t.FinishesAt)} | {Stage(v, t => t.CompletedAt - t.SeenAt)} |");
+        }
+
+        foreach (var v in variants.Where(v => v.FirstFailure is not null))
+        {
+            Line($"");
+            Line($"Budget {Budget(v)}: {v.Failures} task(s) did not complete; first: `{v.FirstFailure}`");
+        }
+
+        foreach (var v in variants.Where(v => v.PollsPerMinute > 0))
+        {
+            var minutes = v.PollSpan.TotalMinutes;
+            var allowed = (v.PollsPerMinute * minutes) + v.PollsPerMinute;
+            var excess = v.WorstExcessOverRefill;
+            Line($"");
+            Line($"Budget {Budget(v)} (a token bucket: {v.PollsPerMinute} at once, then one every {60.0 / v.PollsPerMinute:0.##} s): the fake received {v.Polls} polls from the first to the last, {v.PollSpan.TotalSeconds:0.0} s apart; the budget allows {v.PollsPerMinute} × {minutes:0.00} min + {v.PollsPerMinute} burst = {allowed:0.0} — {(v.Polls <= allowed ? "within" : "OVER")} budget. Over every stretch between two polls, the most polls beyond the stretch's refill was {excess:0.0} (the burst allows {v.PollsPerMinute} + the token in hand): {(excess <= v.PollsPerMinute + 1 ? "within" : "OVER")}.");
+        }
+
+        var free = variants.FirstOrDefault(v => v.PollsPerMinute == 0 && v.Completed > 0);
+        var capped = variants.FirstOrDefault(v => v.PollsPerMinute > 0 && v.Completed > 0);
+        if (free is not null)
+        {
+            var lag = Mean([.. free.Timings.Select(t => t.SeenAt - t.FinishesAt)]);
+            var finishing = Mean([.. free.Timings.Select(t => t.CompletedAt - t.SeenAt)]);
+            Line($"");
+            Line($"What it means: the ideal, a single poll exactly when each job finishes, costs 1 poll per task and adds no delay. Without a budget Reelay spent {(double)free.Polls / free.Completed:0.00} polls per task ({free.Timings.Sum(t => t.PollsBeforeFinish)} of its {free.Polls} polls found the job still running) and saw a finished job {lag / 1000:0.00} s after it finished on average; after that, Reelay's own finishing (download, ffprobe, thumbnail, with the videos queued for the finisher) took {finishing / 1000:0.00} s on average.");
+            if (capped is not null)
+            {
+                var cappedLag = Mean([.. capped.Timings.Select(t => t.SeenAt - t.FinishesAt)]);
+                Line($"With a binding budget of {capped.PollsPerMinute}/min the channel's upstream traffic stayed capped ({(double)capped.Polls / capped.Completed:0.00} polls per task) and the cost moved to latency: a finished job waited {cappedLag / 1000:0.00} s on average for its turn to be polled.");
+            }
+        }
+    }
+
+    /// <summary>Poll offsets (s after submission) of the poller's schedule without jitter, through the first poll at or after the job's end.</summary>
+    private static List<double> UnjitteredSchedule(TimeSpan pollInterval, TimeSpan job)
+    {
+        var offsets = new List<double>();
+        var at = 0.0;
+        var wait = pollInterval.TotalSeconds;
+        while (offsets.Count < 100 && (offsets.Count == 0 || offsets[^1] < job.TotalSeconds))
+        {
+            at += wait;
+            offsets.Add(at);
+            wait *= 1.5;
+        }
+
+        return offsets;
+    }
+
+    private static string Stage(PollingFigures v, Func<TaskTiming, long> milliseconds)
+    {
+        var values = v.Timings.Select(milliseconds).ToList();
+        return FormattableString.Invariant($"{Mean(values) / 1000:0.00} / {P95(values) / 1000:0.00} s");
+    }
+
+    private static double Mean(List<long> values) => values.Count == 0 ? double.NaN : values.Average();
+
+    /// <summary>Nearest-rank 95th percentile.</summary>
+    private static double P95(List<long> values)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.Order().ToList();
+        return sorted[Math.Clamp((int)Math.Ceiling(0.95 * sorted.Count) - 1, 0, sorted.Count - 1)];
     }
 
     private static string CpuModel()
