@@ -148,13 +148,17 @@ public sealed class ChannelState : IDisposable
         PollBudget?.Dispose();
     }
 
-    /// <summary>A per-minute budget as a token bucket refilled evenly (1/n of a minute per token), bursting to n.</summary>
+    /// <summary>
+    /// A per-minute budget as a token bucket refilled evenly (1/n of a minute per token). The burst
+    /// is ten seconds' worth: a full minute's burst would be spent in the first seconds on jobs not
+    /// yet done, leaving finished ones to queue.
+    /// </summary>
     private static TokenBucketRateLimiter? NewBudget(int perMinute) =>
         perMinute <= 0
             ? null
             : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
             {
-                TokenLimit = perMinute,
+                TokenLimit = Math.Max(1, (perMinute + 5) / 6),
                 TokensPerPeriod = 1,
                 ReplenishmentPeriod = TimeSpan.FromMinutes(1) / perMinute,
                 QueueLimit = 0,

@@ -83,7 +83,9 @@ public sealed partial class Poller(
                 await Store.FailAsync(lease, error.Code, error.Message, Now, cancellationToken);
                 break;
             default:
-                var wait = result.RetryAfter ?? NextInterval(candidate, task.Polls + 1);
+                var wait = result.RetryAfter
+                    ?? FromProgress(candidate, result.Progress, TimeSpan.FromMilliseconds(Math.Max(0, Now - task.UpdatedAt)))
+                    ?? NextInterval(candidate, task.Polls + 1);
                 await Store.SchedulePollAsync(lease, Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt), cancellationToken);
                 break;
         }
@@ -99,6 +101,23 @@ public sealed partial class Poller(
         var capped = Math.Min(grown, route.MaxPollInterval.TotalMilliseconds);
         var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
         return TimeSpan.FromMilliseconds(capped * jitter);
+    }
+
+    /// <summary>
+    /// When the upstream reports progress, the time the job has run so far says roughly how long
+    /// it has left (elapsed × remaining / done): poll near then, within the channel's bounds,
+    /// instead of guessing. Null without usable progress.
+    /// </summary>
+    public static TimeSpan? FromProgress(RouteCandidate route, int? progress, TimeSpan elapsed)
+    {
+        if (progress is not (> 0 and < 100) || elapsed <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var remaining = elapsed.TotalMilliseconds * (100 - progress.Value) / progress.Value;
+        var bounded = Math.Clamp(remaining, route.PollInterval.TotalMilliseconds, route.MaxPollInterval.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(bounded * (1.0 + (Random.Shared.NextDouble() * 0.1)));
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
