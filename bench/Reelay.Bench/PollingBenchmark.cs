@@ -45,7 +45,7 @@ internal sealed record PollingFigures(
 
     /// <summary>
     /// The most polls in any stretch between two polls beyond what the budget refills in that stretch:
-    /// a token bucket of n per minute bursting to n keeps this at or below n (plus the token the
+    /// a token bucket of n per minute bursting to b keeps this at or below b (plus the token the
     /// first poll of the stretch took).
     /// </summary>
     public double WorstExcessOverRefill
