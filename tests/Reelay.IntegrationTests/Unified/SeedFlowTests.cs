@@ -36,4 +36,31 @@ public class SeedFlowTests
         Assert.Equal(HttpStatusCode.OK, video.StatusCode);
         Assert.Equal("video/mp4", video.Content.Headers.ContentType?.MediaType);
     }
+
+    [Fact]
+    public async Task Create_SeedExampleWithUnreachableImage_FailsQuicklyWithDownloadError()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["ALLOW_PRIVATE_NETWORKS"] = "" });
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+
+        // The seed's image host, under the .invalid TLD (RFC 6761): it can never resolve, here or anywhere.
+        var started = DateTime.UtcNow;
+        var id = await client.CreateAsync(new
+        {
+            model = "grok-video-3",
+            prompt = "小猫在吃鱼 --mode=custom",
+            aspect_ratio = "3:2",
+            size = "720P",
+            images = new[] { "https://ark-project.tos-cn-beijing.invalid/doc_image/seedream4_5_imageToimage.png" },
+        }, ct);
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(30), ct);
+
+        Assert.Equal("failed", task.GetProperty("status").GetString());
+        var error = task.GetProperty("error");
+        Assert.Equal("image_download_failed", error.GetProperty("code").GetString());
+        Assert.Contains("images[0] could not be downloaded", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(25), "the failure took too long");
+        Assert.Equal(JsonValueKind.Null, task.GetProperty("video_url").ValueKind);
+    }
 }
