@@ -110,7 +110,9 @@ public class CrashRecoveryTests
         var ct = TestContext.Current.CancellationToken;
         await using var relay = await FakeUnifiedRelayServer.StartNewAsync(ct);
         relay.Scenario = FakeScenario.Slow;
-        relay.SlowPolls = 6;
+        // The fake's progress moves one step per poll, not with time, so Reelay's progress-aimed polling
+        // spaces its polls out more than it would for a real upstream: keep the job short.
+        relay.SlowPolls = 3;
         var dataDir = NewDataDir();
         await using var server = new ServerProcess(dataDir, "sk-admin-stop-" + Guid.NewGuid().ToString("N"), new Dictionary<string, string>
         {
@@ -137,7 +139,7 @@ public class CrashRecoveryTests
         using var admin = server.ClientFor(server.AdminKey);
         foreach (var id in ids)
         {
-            var task = await final.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct);
+            var task = await final.WaitForEndAsync(id, TimeSpan.FromSeconds(120), ct);
             Assert.True(task.GetProperty("status").GetString() == "completed", $"{id} ended {task}\n{server.Log}");
             var view = await admin.GetFromJsonAsync<JsonElement>("/admin/tasks/" + Uri.EscapeDataString(id), ct);
             Assert.Equal(1, view.GetProperty("attempts").GetInt32());
