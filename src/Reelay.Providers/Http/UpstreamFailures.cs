@@ -86,6 +86,13 @@ internal static class UpstreamFailures
         var detail = Redact(Truncate(error.Message ?? (string.IsNullOrWhiteSpace(body) ? null : body.Trim()) ?? ReasonOf(status)), channel);
         var where = $"The upstream of channel '{channel.Name}' answered {code}";
 
+        // An account out of quota or credit (OpenAI's insufficient_quota 429, Google's quota
+        // RESOURCE_EXHAUSTED, a 402) did not take the job: another account may.
+        if (code is 402 or 429 or 403 && IsQuota(error.Code, error.Type, error.Status, error.Message))
+        {
+            return new UpstreamException(UpstreamFailureStage.RateLimited, "quota_exceeded", $"{where}: {detail}", RetryAfter(headers, now));
+        }
+
         if (code == 429 || code == 529 || IsOverloaded(error))
         {
             return new UpstreamException(UpstreamFailureStage.RateLimited, "rate_limited", $"{where}: {detail}", RetryAfter(headers, now));
@@ -113,6 +120,24 @@ internal static class UpstreamFailures
             _ => "invalid_argument",
         };
         return new UpstreamException(UpstreamFailureStage.Rejected, rejectedCode, $"{where}: {detail}");
+    }
+
+    /// <summary>Whether an upstream error says the account's quota, credit or billing is exhausted.</summary>
+    public static bool IsQuota(params ReadOnlySpan<string?> texts)
+    {
+        foreach (var text in texts)
+        {
+            if (!string.IsNullOrEmpty(text)
+                && (text.Contains("quota", StringComparison.OrdinalIgnoreCase)
+                    || text.Contains("billing", StringComparison.OrdinalIgnoreCase)
+                    || text.Contains("credit", StringComparison.OrdinalIgnoreCase)
+                    || text.Contains("insufficient_balance", StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether an upstream code, type or message says the content was refused by a safety system.</summary>

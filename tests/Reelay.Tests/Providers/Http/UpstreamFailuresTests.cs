@@ -59,6 +59,19 @@ public sealed class UpstreamFailuresTests
         Assert.Equal("content_policy", error.Code);
     }
 
+    [Theory]
+    [InlineData(429, """{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}""")]
+    [InlineData(429, """{"error":{"code":429,"message":"Quota exceeded for quota metric 'Generate requests' and limit 'per day'.","status":"RESOURCE_EXHAUSTED"}}""")]
+    [InlineData(402, """{"code":"payment_required","error":"Your team has run out of credits."}""")]
+    [InlineData(403, """{"error":{"message":"Billing is not enabled for this account.","type":"billing_error","param":null,"code":null}}""")]
+    public void FromResponse_AccountOutOfQuota_IsQuotaExceededAndNotAccepted(int status, string body)
+    {
+        var error = UpstreamFailures.FromResponse((HttpStatusCode)status, null, body, Channel, Now);
+
+        Assert.Equal("quota_exceeded", error.Code);
+        Assert.True(error.ProvablyNotAccepted);
+    }
+
     [Fact]
     public void FromResponse_OverloadedType_IsRateLimited()
     {
