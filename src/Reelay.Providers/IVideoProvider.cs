@@ -96,6 +96,12 @@ public sealed record VideoJobRequest
     /// <summary>Reference images, already downloaded and checked by the engine.</summary>
     public IReadOnlyList<ReferenceImage> Images { get; init; } = [];
 
+    /// <summary>
+    /// For a remix: the upstream id of the finished job to remix with <see cref="Prompt"/>. Only sent
+    /// to providers whose <see cref="ProviderCapabilities.SupportsRemix"/> is true, on the channel that made the source.
+    /// </summary>
+    public string? RemixOf { get; init; }
+
     /// <summary>Prompt flags (<c>--mode=custom</c> → <c>mode: custom</c>) and other pass-through options.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;
 

@@ -29,6 +29,11 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {
+        if (request.RemixOf is { } source)
+        {
+            return await RemixAsync(source, request.Prompt, channel, cancellationToken);
+        }
+
         using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/videos"))
         {
             Content = ToCreateForm(request),

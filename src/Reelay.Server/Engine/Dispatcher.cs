@@ -59,7 +59,27 @@ public sealed partial class Dispatcher(
         var (width, height) = referenceImages.Count > 0
             ? Shapes.ForImage(task.Size, referenceImages[0].Width, referenceImages[0].Height)
             : Shapes.For(task.Size, task.AspectRatio);
-        var candidates = router.Candidates(model, task.Mode == "test" ? Keys.KeyMode.Test : Keys.KeyMode.Live);
+        string? remixOf = null;
+        IReadOnlyList<RouteCandidate> candidates;
+        if (task.RemixedFrom is not null)
+        {
+            // A remix runs where its source was made: only that account holds the source video.
+            var source = await Store.GetAnyAsync(task.RemixedFrom, cancellationToken);
+            var sourceRoute = source?.Channel is null || source.UpstreamModel is null ? null : router.Find(source.Channel, source.UpstreamModel);
+            if (source?.UpstreamId is null || sourceRoute is null || !sourceRoute.Provider.Capabilities.SupportsRemix)
+            {
+                await Store.FailAsync(lease, "remix_not_supported", $"Video '{task.RemixedFrom}' can no longer be remixed: its upstream channel is gone or cannot remix.", Now, cancellationToken);
+                return;
+            }
+
+            remixOf = source.UpstreamId;
+            candidates = [sourceRoute];
+        }
+        else
+        {
+            candidates = router.Candidates(model, task.Mode == "test" ? Keys.KeyMode.Test : Keys.KeyMode.Live);
+        }
+
         if (candidates.Count == 0)
         {
             await Store.FailAsync(lease, "model_not_configured", ChannelRouter.MissingSetting(model), Now, cancellationToken);
@@ -93,7 +113,7 @@ public sealed partial class Dispatcher(
             }
 
             attempted++;
-            var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages);
+            var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages) with { RemixOf = remixOf };
             route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, Submitted, Now));
 
             // Checkpoint: the attempt is on disk before the upstream hears of it. If this process

@@ -49,6 +49,31 @@ public class UpstreamFlowTests
     }
 
     [Fact]
+    public async Task Remix_SoraVideo_GoesToTheSourcesChannelAsARemix()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeSoraServer.StartNewAsync(ct);
+        await using var app = Start([new ChannelSpec("sora", "sora", fake)]);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var sourceId = await client.CreateAsync(new { model = "sora-2", prompt = "a paper boat" }, ct);
+        await client.WaitForEndAsync(sourceId, TimeSpan.FromSeconds(60), ct);
+        var sourceUpstreamId = (await app.AdminTaskAsync(sourceId, ct)).GetProperty("upstream_id").GetString();
+
+        using var response = await client.PostAsync($"/v1/videos/{Uri.EscapeDataString(sourceId)}/remix",
+            new StringContent("""{"prompt":"the boat sails at night"}""", System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var remix = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        Assert.Equal(sourceId, remix.RootElement.GetProperty("remixed_from_video_id").GetString());
+        var remixId = remix.RootElement.GetProperty("id").GetString()!;
+        var task = await client.WaitForEndAsync(remixId, TimeSpan.FromSeconds(60), ct);
+
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        Assert.Equal($"/v1/videos/{sourceUpstreamId}/remix", fake.LastSubmit!.Path);
+        using var body = JsonDocument.Parse(fake.LastSubmit.Body);
+        Assert.Equal("the boat sails at night", body.RootElement.GetProperty("prompt").GetString());
+    }
+
+    [Fact]
     public async Task Create_UnifiedRelay_EnhancedPromptReachesQuery()
     {
         var ct = TestContext.Current.CancellationToken;
