@@ -14,12 +14,14 @@ namespace Reelay.Testing;
 public sealed class ReelayApp : IAsyncDisposable
 {
     private readonly Factory _factory;
+    private readonly bool _ownsDataDir;
 
-    private ReelayApp(Factory factory, string dataDir, string adminKey)
+    private ReelayApp(Factory factory, string dataDir, string adminKey, bool ownsDataDir)
     {
         _factory = factory;
         DataDir = dataDir;
         AdminKey = adminKey;
+        _ownsDataDir = ownsDataDir;
     }
 
     public string DataDir { get; }
@@ -36,6 +38,7 @@ public sealed class ReelayApp : IAsyncDisposable
     /// </summary>
     public static ReelayApp Start(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null)
     {
+        var ownsDataDir = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "reelay-test-" + Guid.NewGuid().ToString("N"));
         var adminKey = "sk-admin-test-" + Guid.NewGuid().ToString("N");
         var all = new Dictionary<string, string?>
@@ -55,7 +58,7 @@ public sealed class ReelayApp : IAsyncDisposable
         var factory = new Factory(all);
         factory.UseKestrel(0);
         factory.StartServer();
-        return new ReelayApp(factory, dataDir, adminKey);
+        return new ReelayApp(factory, dataDir, adminKey, ownsDataDir);
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -96,6 +99,12 @@ public sealed class ReelayApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _factory.DisposeAsync();
+        if (!_ownsDataDir)
+        {
+            // A data directory the test passed in outlives this instance (restart tests reuse it).
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDir, recursive: true);

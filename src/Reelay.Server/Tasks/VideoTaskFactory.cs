@@ -112,7 +112,7 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
 
         if (router.Candidates(model, caller.Mode).Count == 0)
         {
-            return new ApiError(503, ChannelRouter.MissingSetting(model), "model_not_configured", names.Model) { RetryAfterSeconds = null };
+            return new ApiError(503, ChannelRouter.MissingSetting(model), "model_not_configured", names.Model);
         }
 
         foreach (var (name, value) in draft.Options.Concat(model.Options))

@@ -12,7 +12,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
     public async Task<IReadOnlyList<ChannelOptions>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ChannelRow>(new CommandDefinition("SELECT * FROM channels ORDER BY created_at, name", cancellationToken: cancellationToken));
+        var rows = await connection.QueryAsync<ChannelRow>(new CommandDefinition("SELECT name AS Name, provider AS Provider, base_url AS BaseUrl, api_key AS ApiKey, models_json AS ModelsJson, priority AS Priority, weight AS Weight, enabled AS Enabled, submits_per_minute AS SubmitsPerMinute, polls_per_minute AS PollsPerMinute, poll_interval_ms AS PollIntervalMs FROM channels ORDER BY created_at, name", cancellationToken: cancellationToken));
         return [.. rows.Select(r => r.ToOptions())];
     }
 

@@ -35,7 +35,6 @@ public sealed class SqliteDatabase : IDisposable
         _connectionString = builder.ToString();
         builder.Pooling = false;
         _sessionConnectionString = builder.ToString();
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
     }
 
     /// <summary>A pooled connection, configured once per physical connection.</summary>
@@ -133,6 +132,13 @@ public sealed class SqliteDatabase : IDisposable
         while (_idle.TryTake(out var session))
         {
             session.Close();
+        }
+
+        // Microsoft.Data.Sqlite pools connections process-wide by connection string: a later
+        // instance over the same path must not inherit handles to this one's file.
+        using (var connection = new SqliteConnection(_connectionString))
+        {
+            SqliteConnection.ClearPool(connection);
         }
 
         _writeGate.Dispose();

@@ -6,6 +6,9 @@ namespace Reelay.Storage.Sqlite;
 /// <summary><see cref="IKeyStore"/> on SQLite.</summary>
 public sealed class SqliteKeyStore(SqliteDatabase database) : IKeyStore
 {
+    /// <summary>Columns under the names of <see cref="KeyRow"/>'s properties.</summary>
+    private const string Columns = "id AS Id, name AS Name, mode AS Mode, prefix AS Prefix, hash AS Hash, created_at AS CreatedAt, revoked_at AS RevokedAt";
+
     public async Task InsertAsync(ApiKey key, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -18,7 +21,7 @@ public sealed class SqliteKeyStore(SqliteDatabase database) : IKeyStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
-            "SELECT * FROM api_keys WHERE hash = @hash", new { hash }, cancellationToken: cancellationToken));
+            "SELECT " + Columns + " FROM api_keys WHERE hash = @hash", new { hash }, cancellationToken: cancellationToken));
         return row?.ToKey();
     }
 
@@ -26,7 +29,7 @@ public sealed class SqliteKeyStore(SqliteDatabase database) : IKeyStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync<KeyRow>(new CommandDefinition(
-            "SELECT * FROM api_keys ORDER BY created_at, id", cancellationToken: cancellationToken));
+            "SELECT " + Columns + " FROM api_keys ORDER BY created_at, id", cancellationToken: cancellationToken));
         return [.. rows.Select(r => r.ToKey())];
     }
 
@@ -34,7 +37,7 @@ public sealed class SqliteKeyStore(SqliteDatabase database) : IKeyStore
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
-            "UPDATE api_keys SET revoked_at = @revokedAt WHERE id = @id AND revoked_at IS NULL RETURNING *",
+            "UPDATE api_keys SET revoked_at = @revokedAt WHERE id = @id AND revoked_at IS NULL RETURNING " + Columns,
             new { id, revokedAt }, cancellationToken: cancellationToken));
         return row?.ToKey();
     }
