@@ -27,6 +27,12 @@ public interface IVideoProvider
 
     /// <summary>Asks the upstream to stop the job. Only called when <see cref="ProviderCapabilities.SupportsCancel"/>.</summary>
     Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Tells the provider that Reelay has stored the result and will not ask for it again, so
+    /// whatever the provider keeps for the job can go. Remote upstreams expire results on their own.
+    /// </summary>
+    Task ReleaseResultAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Declared abilities of a provider.</summary>

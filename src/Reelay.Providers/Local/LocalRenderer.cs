@@ -157,6 +157,17 @@ internal sealed partial class LocalRenderer(
 
     public async Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
+        await RemoveJobAsync(job, cancellationToken);
+        LogCanceled(logger, job.UpstreamId);
+    }
+
+    /// <summary>The MP4 is in Reelay's storage now: the job's inputs and output need not wait for the retention sweep.</summary>
+    public Task ReleaseResultAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
+        RemoveJobAsync(job, cancellationToken);
+
+    /// <summary>Stops the job if it runs and deletes its directory.</summary>
+    private async Task RemoveJobAsync(UpstreamJob job, CancellationToken cancellationToken)
+    {
         // Under the start gate so a concurrent poll cannot resume the job between the kill and the delete.
         await _startGate.WaitAsync(cancellationToken);
         try
@@ -176,7 +187,6 @@ internal sealed partial class LocalRenderer(
         {
             _startGate.Release();
         }
-        LogCanceled(logger, job.UpstreamId);
     }
 
     public void Dispose()

@@ -89,7 +89,11 @@ public sealed partial class Finisher(
                 // Cancelled or taken over meanwhile: the stored copy belongs to nobody.
                 await blobs.DeleteAsync(stored.VideoKey, CancellationToken.None);
                 await blobs.DeleteAsync(stored.ThumbnailKey, CancellationToken.None);
+                return;
             }
+
+            // Only once the task is durably completed: before that, a retry may still need the result.
+            await candidate.Provider.ReleaseResultAsync(new UpstreamJob(task.UpstreamId!, task.Id, task.UpstreamModel!), candidate.Channel.Settings, CancellationToken.None);
         }
         finally
         {

@@ -35,6 +35,15 @@ public class SeedFlowTests
         using var video = await anonymous.GetAsync(task.GetProperty("video_url").GetString(), ct);
         Assert.Equal(HttpStatusCode.OK, video.StatusCode);
         Assert.Equal("video/mp4", video.Content.Headers.ContentType?.MediaType);
+
+        // Once stored, the render's scratch files go: the data directory holds one copy of each video.
+        var work = Path.Combine(app.DataDir, "work");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.EnumerateFiles(work, "*", SearchOption.AllDirectories).Any())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "files are left in " + work);
+            await Task.Delay(50, ct);
+        }
     }
 
     [Fact]
