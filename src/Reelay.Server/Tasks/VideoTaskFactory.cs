@@ -31,7 +31,7 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         if (model is null)
         {
             return ApiError.BadRequest(
-                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Select(e => e.Name))}.",
+                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
                 names.Model, "model_not_found");
         }
 
@@ -56,7 +56,16 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
             return ApiError.BadRequest($"'negative_prompt' is {negativeLength} characters long; the limit is {max.MaxNegativePromptChars}.", "negative_prompt", "prompt_too_long");
         }
 
-        // A size in pixels (720x1280, as some relays send) carries the shape when no ratio is given.
+        // A size in pixels (720x1280, as some relays send) carries the shape when no ratio is given,
+        // and must agree with one that is.
+        if (!string.IsNullOrWhiteSpace(draft.AspectRatio) && draft.Size is not null
+            && Shapes.TryParsePixels(draft.Size.Trim(), out _, out var sizeShape) && sizeShape != draft.AspectRatio.Trim())
+        {
+            return ApiError.BadRequest(
+                $"'{names.Size}' {Quote(draft.Size)} is {sizeShape} but '{names.AspectRatio}' is {Quote(draft.AspectRatio)}: send matching values, or only one of them.",
+                names.Size, "conflicting_values");
+        }
+
         var aspectRatio = !string.IsNullOrWhiteSpace(draft.AspectRatio) ? draft.AspectRatio.Trim()
             : draft.Size is not null && Shapes.TryParsePixels(draft.Size.Trim(), out _, out var pixelRatio) ? pixelRatio
             : model.DefaultAspectRatio;

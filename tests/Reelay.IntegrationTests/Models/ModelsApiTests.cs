@@ -73,3 +73,21 @@ public sealed class ModelsApiTests(ModelsFixture fixture) : IClassFixture<Models
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 }
+
+public sealed class UnknownModelTests
+{
+    [Fact]
+    public async Task Create_UnknownModelWithLiveKey_ListsOnlyTheModelsThatKeyMayUse()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["Engine:Enabled"] = "false" });
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+
+        using var response = await client.PostAsync("/v1/video/create",
+            new StringContent("""{"model":"gpt-video-9","prompt":"cat"}""", System.Text.Encoding.UTF8, "application/json"), ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        Assert.Equal("Model 'gpt-video-9' does not exist. Available models: reelay-preview.", json.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+}
