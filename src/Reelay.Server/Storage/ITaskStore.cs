@@ -37,7 +37,10 @@ public interface ITaskStore
     /// </summary>
     Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken);
 
-    /// <summary>The owner's task, or null: another key's task is as absent as a missing one.</summary>
+    /// <summary>
+    /// The owner's task, or null: another key's task is as absent as a missing one. Client reads
+    /// (this, list, cancel, delete, create) leave the request's images, options and route empty.
+    /// </summary>
     Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
 
     /// <summary>A task whoever owns it: for admin views only.</summary>

@@ -18,6 +18,15 @@ internal static class SqliteTaskRows
         width, height, video_duration, video_bytes, error_code, error_message
         """;
 
+    /// <summary>
+    /// The columns client reads need: the same list with the request's images (data URIs can be
+    /// megabytes), options and route left out, so a query never drags them through.
+    /// </summary>
+    public static readonly string ClientColumns = Columns
+        .Replace("images_json", "'[]'", StringComparison.Ordinal)
+        .Replace("options_json", "'{}'", StringComparison.Ordinal)
+        .Replace("route_json", "'[]'", StringComparison.Ordinal);
+
     public static VideoTask Read(SqliteDataReader r) => new()
     {
         Id = r.GetString(0),

@@ -49,7 +49,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
         }
 
         using var session = await database.RentSessionAsync(cancellationToken);
-        var earlier = session.Command($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
+        var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
         earlier.Parameters.AddWithValue("$owner", task.OwnerKeyId);
         earlier.Parameters.AddWithValue("$key", task.IdempotencyKey);
         return ((await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).Single(), false);
@@ -135,7 +135,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
     public async Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken)
     {
         using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE id = $id AND owner_key_id = $owner");
+        var command = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id AND owner_key_id = $owner");
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$owner", ownerKeyId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -150,12 +150,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
         // Keyset pagination on (created_at, rowid): insertion order even within one millisecond, stable under inserts, no OFFSET scans.
         var sql = page.Ascending
             ? $"""
-              SELECT {SqliteTaskRows.Columns} FROM tasks WHERE owner_key_id = $owner
+              SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner
                 AND ($after IS NULL OR (created_at, rowid) > (SELECT created_at, rowid FROM tasks WHERE id = $after AND owner_key_id = $owner))
               ORDER BY created_at, rowid LIMIT $limit
               """
             : $"""
-              SELECT {SqliteTaskRows.Columns} FROM tasks WHERE owner_key_id = $owner
+              SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner
                 AND ($after IS NULL OR (created_at, rowid) < (SELECT created_at, rowid FROM tasks WHERE id = $after AND owner_key_id = $owner))
               ORDER BY created_at DESC, rowid DESC LIMIT $limit
               """;
@@ -168,12 +168,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             UPDATE tasks SET stage = 'cancelled', error_code = 'cancelled', error_message = 'Cancelled by the client.',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
             WHERE id = $id AND owner_key_id = $owner AND stage IN {Unfinished}
-            RETURNING {SqliteTaskRows.Columns}
+            RETURNING {SqliteTaskRows.ClientColumns}
             """, write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now))).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
         (await ReadAsync(
-            $"DELETE FROM tasks WHERE id = $id AND owner_key_id = $owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {SqliteTaskRows.Columns}",
+            $"DELETE FROM tasks WHERE id = $id AND owner_key_id = $owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {SqliteTaskRows.ClientColumns}",
             write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId))).SingleOrDefault();
 
     public Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimKind kind, long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken)
