@@ -38,6 +38,9 @@ public sealed class ModelOptions
 
     public int DefaultDuration { get; set; } = 6;
 
+    /// <summary>Sizes that allow only some durations (Veo: 1080P and 4K need 8 s), by size class.</summary>
+    public Dictionary<string, List<int>> DurationsBySize { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Most reference images one request may carry.</summary>
     public int MaxImages { get; set; } = 1;
 

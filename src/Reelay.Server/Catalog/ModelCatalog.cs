@@ -20,10 +20,14 @@ public sealed record ModelEntry(
     int MaxImages,
     TimeSpan MaxLifetime,
     IReadOnlyDictionary<string, string> UpstreamModels,
-    IReadOnlyDictionary<string, string> Options)
+    IReadOnlyDictionary<string, string> Options,
+    IReadOnlyDictionary<string, IReadOnlyList<int>> DurationsBySize)
 {
     public bool AllowsDuration(int seconds) =>
         Durations.Count > 0 ? Durations.Contains(seconds) : seconds >= MinDuration && seconds <= MaxDuration;
+
+    /// <summary>The durations a size is limited to, or null when the model's own apply.</summary>
+    public IReadOnlyList<int>? DurationsFor(string size) => DurationsBySize.GetValueOrDefault(size);
 
     /// <summary>"4, 6 or 8" / "1–15": how error messages name the allowed durations.</summary>
     public string DescribeDurations() =>
@@ -111,7 +115,8 @@ public sealed class ModelCatalog
             o.MaxImages,
             o.MaxLifetime,
             o.UpstreamModels.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
-            o.Options.ToFrozenDictionary(StringComparer.Ordinal));
+            o.Options.ToFrozenDictionary(StringComparer.Ordinal),
+            o.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => (IReadOnlyList<int>)p.Value.AsReadOnly(), StringComparer.Ordinal));
         if (!entry.AllowsDuration(entry.DefaultDuration))
         {
             throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions),

@@ -84,11 +84,20 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
                 names.Size, "unsupported_value");
         }
 
-        var duration = draft.Duration ?? model.DefaultDuration;
+        // Some sizes allow only some durations (Veo renders 1080P and 4K at 8 s only).
+        var sizeDurations = model.DurationsFor(size);
+        var duration = draft.Duration ?? (sizeDurations is { Count: > 0 } && !sizeDurations.Contains(model.DefaultDuration) ? sizeDurations[0] : model.DefaultDuration);
         if (!model.AllowsDuration(duration))
         {
             return ApiError.BadRequest(
                 $"'{names.Duration}' {duration} is not supported by {model.Name}; use {model.DescribeDurations()} seconds.",
+                names.Duration, "unsupported_value");
+        }
+
+        if (sizeDurations is not null && !sizeDurations.Contains(duration))
+        {
+            return ApiError.BadRequest(
+                $"'{names.Duration}' {duration} is not supported by {model.Name} at {size}; use {string.Join(", ", sizeDurations)} seconds, or a smaller size.",
                 names.Duration, "unsupported_value");
         }
 

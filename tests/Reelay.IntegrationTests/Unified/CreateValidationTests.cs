@@ -111,6 +111,7 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
         new("aspect_ratio_word", 400, "unsupported_value", "aspect_ratio", "\"wide\" is not supported by reelay-preview", Body: """{"model":"reelay-preview","prompt":"cat","aspect_ratio":"wide"}"""),
         new("aspect_ratio_number", 400, "invalid_type", "aspect_ratio", "'aspect_ratio' must be a string, got a number", Body: """{"model":"grok-video-3","prompt":"cat","aspect_ratio":1.5}"""),
         new("aspect_ratio_against_pixel_size", 400, "conflicting_values", "size", "is 16:9 but 'aspect_ratio' is \"9:16\"", Body: """{"model":"reelay-preview","prompt":"cat","aspect_ratio":"9:16","size":"1280x720"}"""),
+        new("duration_not_allowed_at_size", 400, "unsupported_value", "duration", "not supported by veo3.1 at 1080P; use 8 seconds", Body: """{"model":"veo3.1","prompt":"cat","size":"1080P","duration":6}"""),
         new("aspect_ratio_square_on_veo", 400, "unsupported_value", "aspect_ratio", "use one of 16:9, 9:16", Body: """{"model":"veo3.1","prompt":"cat","aspect_ratio":"1:1"}"""),
 
         // size

@@ -18,6 +18,7 @@ public sealed record ModelView(
     string DefaultSize,
     IReadOnlyList<int> Durations,
     int DefaultDuration,
+    IReadOnlyDictionary<string, IReadOnlyList<int>> DurationsBySize,
     int MaxImages);
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelView> Data);
@@ -40,7 +41,7 @@ public static class ModelsApi
                 model.Name, "model", "reelay", model.Description, model.Aliases, model.AspectRatios, model.DefaultAspectRatio,
                 model.Sizes, model.DefaultSize,
                 model.Durations.Count > 0 ? model.Durations : [.. Enumerable.Range(model.MinDuration, model.MaxDuration - model.MinDuration + 1)],
-                model.DefaultDuration, model.MaxImages))
+                model.DefaultDuration, model.DurationsBySize, model.MaxImages))
             .ToList();
         return TypedResults.Ok(new ModelList("list", models));
     }
