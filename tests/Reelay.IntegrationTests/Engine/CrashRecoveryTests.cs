@@ -16,7 +16,11 @@ public class CrashRecoveryTests
     {
         var ct = TestContext.Current.CancellationToken;
         var dataDir = NewDataDir();
-        await using var server = new ServerProcess(dataDir, "sk-admin-crash-" + Guid.NewGuid().ToString("N"));
+        // A short lease so tasks held by a killed process (a finisher mid-copy) are taken over quickly.
+        await using var server = new ServerProcess(dataDir, "sk-admin-crash-" + Guid.NewGuid().ToString("N"), new Dictionary<string, string>
+        {
+            ["REELAY_Engine__LeaseDuration"] = "00:00:03",
+        });
         await server.StartAsync(ct);
         var key = await CreateKeyAsync(server, "test", ct);
         var ids = new List<string>();
