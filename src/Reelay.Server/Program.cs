@@ -1,28 +1,40 @@
+using Reelay.Api;
 using Reelay.Api.Admin;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
 using Reelay.Api.Models;
 using Reelay.Api.OpenAi;
 using Reelay.Api.Unified;
+using Reelay.Blobs.LocalDisk;
+using Reelay.Catalog;
+using Reelay.Channels;
 using Reelay.Engine;
+using Reelay.Health;
 using Reelay.Hosting;
 using Reelay.Images;
-using Reelay.Storage;
+using Reelay.Keys;
+using Reelay.Storage.Sqlite;
+using Reelay.Tasks;
 
 // appsettings.json ships beside the binary; the data directory stays relative to where Reelay is started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddReelayConfiguration();
 
-// Storage first: its migrator is a hosted service and must run before the engine's workers start.
+// The concerns, each registering itself. Every setting is validated when the host starts, so a bad
+// one stops startup with a message naming it; the storage backend migrates before anything reads it.
+builder.Services.AddDataDirectory();
 builder.Services.AddSqliteStorage();
-builder.Services.AddReelayCore();
+builder.Services.AddLocalDiskBlobs();
+builder.Services.AddCatalog();
+builder.Services.AddKeys();
 builder.Services.AddReferenceImages();
+builder.Services.AddChannels();
+builder.Services.AddTasks();
 builder.Services.AddEngine(builder.Configuration);
-builder.Services.AddApiErrors();
+builder.Services.AddApi();
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
-app.ValidateReelayConfiguration();
 app.UseApiErrors();
 
 app.MapHealthEndpoints();

@@ -5,7 +5,7 @@ using System.Text;
 namespace Reelay.Providers.Local;
 
 /// <summary>An ffmpeg command line for one job, plus the text files its filters read (relative to the job directory).</summary>
-internal sealed record LocalRenderCommand(IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> TextFiles, int TotalFrames);
+internal sealed record LocalRenderCommand(IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> TextFiles);
 
 /// <summary>
 /// Builds the ffmpeg command for a job. Every visual choice comes from the job's seed through
@@ -74,7 +74,7 @@ internal static class LocalRenderPlan
             "-progress", "pipe:1", "-nostats",
             "-f", "mp4", outputFileName,
         ]);
-        return new LocalRenderCommand(arguments, textFiles, totalFrames);
+        return new LocalRenderCommand(arguments, textFiles);
     }
 
     /// <summary>Wraps text into lines no wider than <paramref name="maxWidth"/> pixels at <paramref name="fontSize"/>; CJK breaks anywhere, other scripts at spaces.</summary>

@@ -45,7 +45,7 @@ internal sealed partial class LocalRenderer(
     private int _rendersStarted;
     private string? _fontFile;
 
-    public string Name => LocalRendererOptions.ProviderName;
+    public string Name => ProviderNames.Local;
 
     public ProviderCapabilities Capabilities { get; } = new(MaxImages: 8, SupportsCancel: true, IdempotentSubmit: true)
     {

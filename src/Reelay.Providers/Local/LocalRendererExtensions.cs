@@ -9,7 +9,7 @@ namespace Reelay.Providers.Local;
 public static class LocalRendererExtensions
 {
     /// <summary>
-    /// Adds the local renderer as an <see cref="IVideoProvider"/> named <see cref="LocalRendererOptions.ProviderName"/>,
+    /// Adds the local renderer as an <see cref="IVideoProvider"/> named <see cref="ProviderNames.Local"/>,
     /// with the <see cref="MediaToolkit"/> it runs ffmpeg through. The caller binds <see cref="LocalRendererOptions"/>
     /// (and optionally <see cref="MediaOptions"/>); a missing work directory fails options validation.
     /// </summary>

@@ -3,9 +3,6 @@ namespace Reelay.Providers.Local;
 /// <summary>Settings of the local preview renderer (provider <c>local</c>).</summary>
 public sealed class LocalRendererOptions
 {
-    /// <summary>The name configuration and the catalog use for the local renderer.</summary>
-    public const string ProviderName = "local";
-
     /// <summary>Required. Directory holding one sub-directory per job: its inputs and the finished MP4.</summary>
     public string WorkDirectory { get; set; } = "";
 

@@ -11,7 +11,6 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(ErrorEnvelope))]
 [JsonSerializable(typeof(UnifiedCreateResponse))]
 [JsonSerializable(typeof(UnifiedQueryResponse))]
-[JsonSerializable(typeof(CreateKeyRequest))]
 [JsonSerializable(typeof(CreatedKey))]
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(KeyView))]

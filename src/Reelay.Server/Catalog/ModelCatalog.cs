@@ -42,64 +42,21 @@ public sealed class ModelCatalog
 {
     private readonly FrozenDictionary<string, ModelEntry> _byName;
 
+    /// <param name="options">Checked by <see cref="CatalogOptionsValidator"/> before this runs.</param>
     public ModelCatalog(IOptions<CatalogOptions> options)
     {
         Entries = [.. options.Value.Models.Select(pair => ToEntry(pair.Key, pair.Value)).OrderBy(e => e.Name, StringComparer.Ordinal)];
-        var byName = new Dictionary<string, ModelEntry>(StringComparer.OrdinalIgnoreCase);
-        foreach (var entry in Entries)
-        {
-            foreach (var name in entry.Aliases.Prepend(entry.Name))
-            {
-                if (!byName.TryAdd(name, entry))
-                {
-                    throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions),
-                        [$"Catalog name or alias '{name}' is used by both '{byName[name].Name}' and '{entry.Name}'."]);
-                }
-            }
-        }
-
-        _byName = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _byName = Entries
+            .SelectMany(entry => entry.Aliases.Prepend(entry.Name).Select(name => KeyValuePair.Create(name, entry)))
+            .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 
     public IReadOnlyList<ModelEntry> Entries { get; }
 
     public ModelEntry? Find(string name) => _byName.GetValueOrDefault(name);
 
-    private static ModelEntry ToEntry(string name, ModelOptions o)
-    {
-        var errors = new List<string>();
-        if (o.AspectRatios.Count == 0)
-        {
-            errors.Add($"Catalog model '{name}' lists no AspectRatios.");
-        }
-
-        foreach (var ratio in o.AspectRatios)
-        {
-            if (!Shapes.TryParseRatio(ratio, out _, out _))
-            {
-                errors.Add($"Catalog model '{name}': aspect ratio '{ratio}' is not of the form W:H.");
-            }
-        }
-
-        if (o.Sizes.Count == 0)
-        {
-            errors.Add($"Catalog model '{name}' lists no Sizes.");
-        }
-
-        foreach (var size in o.Sizes)
-        {
-            if (Shapes.ShortSide(size) is null)
-            {
-                errors.Add($"Catalog model '{name}': size '{size}' is not one of {string.Join(", ", Shapes.SizeClasses)}.");
-            }
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions), errors);
-        }
-
-        var entry = new ModelEntry(
+    internal static ModelEntry ToEntry(string name, ModelOptions o) =>
+        new(
             name,
             o.Aliases.AsReadOnly(),
             string.IsNullOrWhiteSpace(o.IdPrefix) ? name : o.IdPrefix,
@@ -117,12 +74,4 @@ public sealed class ModelCatalog
             o.UpstreamModels.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             o.Options.ToFrozenDictionary(StringComparer.Ordinal),
             o.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => (IReadOnlyList<int>)p.Value.AsReadOnly(), StringComparer.Ordinal));
-        if (!entry.AllowsDuration(entry.DefaultDuration))
-        {
-            throw new OptionsValidationException(nameof(CatalogOptions), typeof(CatalogOptions),
-                [$"Catalog model '{name}': DefaultDuration {entry.DefaultDuration} is not among its durations ({entry.DescribeDurations()})."]);
-        }
-
-        return entry;
-    }
 }

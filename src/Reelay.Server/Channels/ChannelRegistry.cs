@@ -23,6 +23,7 @@ public sealed class ChannelRegistry : IDisposable
     private readonly SemaphoreSlim _reload = new(1, 1);
     private volatile IReadOnlyList<Channel> _channels;
 
+    /// <param name="options">Named and checked by <see cref="ChannelOptionsValidator"/> before this runs.</param>
     public ChannelRegistry(IEnumerable<IVideoProvider> providers, IOptions<List<ChannelOptions>> options, IChannelStore store, IOptions<ChannelHealthOptions> health, TimeProvider time)
     {
         Providers = providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
@@ -31,32 +32,7 @@ public sealed class ChannelRegistry : IDisposable
         _health = health.Value;
         _time = time;
         Local = new Channel(new ChannelSettings(LocalChannelName, ProviderNames.Local, null, null), new Dictionary<string, string?>(), int.MaxValue, 1, true);
-        var errors = new List<string>();
-        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { LocalChannelName };
-        var channels = new List<Channel>();
-        for (var i = 0; i < _configured.Count; i++)
-        {
-            var config = _configured[i];
-            if (string.IsNullOrWhiteSpace(config.Name))
-            {
-                config.Name = $"{config.Provider}-{i}";
-            }
-
-            if (Validate(config, names) is { } error)
-            {
-                errors.Add($"Channels:{i} ('{config.Name}'): {error}");
-                continue;
-            }
-
-            channels.Add(Channel.From(config));
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException("Channels", typeof(ChannelOptions), errors);
-        }
-
-        _channels = channels;
+        _channels = [.. _configured.Select(c => Channel.From(c))];
     }
 
     public FrozenDictionary<string, IVideoProvider> Providers { get; }
@@ -93,39 +69,10 @@ public sealed class ChannelRegistry : IDisposable
     }
 
     /// <summary>
-    /// Checks a channel definition: a known provider, a usable base URL, a unique name. Returns
-    /// the problem in words, or null. <paramref name="takenNames"/> gets the name when it is fine.
+    /// Checks a channel definition against the known providers; <paramref name="takenNames"/> gets
+    /// the name when it is fine.
     /// </summary>
-    public string? Validate(ChannelOptions config, ISet<string> takenNames)
-    {
-        if (string.IsNullOrWhiteSpace(config.Name) || config.Name.Length > 64 || !config.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-        {
-            return "Name must be 1–64 letters, digits, '-', '_' or '.'.";
-        }
-
-        if (!Providers.ContainsKey(config.Provider ?? ""))
-        {
-            return $"Provider '{config.Provider}' is not one of {string.Join(", ", Providers.Keys.Order())}.";
-        }
-
-        if (!string.IsNullOrWhiteSpace(config.BaseUrl)
-            && (!Uri.TryCreate(config.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
-        {
-            return $"BaseUrl '{config.BaseUrl}' is not an absolute http(s) URL.";
-        }
-
-        if (config.Provider!.Equals(ProviderNames.Unified, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(config.BaseUrl))
-        {
-            return "a unified relay has no public endpoint: set BaseUrl to the relay's address.";
-        }
-
-        if (config.Weight < 0 || config.SubmitsPerMinute < 0 || config.PollsPerMinute < 0)
-        {
-            return "Weight, SubmitsPerMinute and PollsPerMinute cannot be negative.";
-        }
-
-        return takenNames.Add(config.Name) ? null : $"the name '{config.Name}' is used twice.";
-    }
+    public ChannelProblem? Validate(ChannelOptions config, ISet<string> takenNames) => ChannelRules.Check(config, Providers.Keys, takenNames);
 
     /// <summary>Names in use by configuration (and the local channel): the admin API may not take them.</summary>
     public bool IsConfigured(string name) =>
@@ -164,42 +111,4 @@ public sealed class ChannelRegistry : IDisposable
 
         _reload.Dispose();
     }
-}
-
-/// <summary>Loads admin-created channels at start and picks up other instances' changes every few seconds.</summary>
-public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvider time, ILogger<ChannelReloader> logger) : BackgroundService
-{
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
-
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Loaded before the workers start, so the first dispatch already knows every channel.
-        await registry.ReloadAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await registry.ReloadAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogReloadFailed(logger, e);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading channels from the database failed")]
-    private static partial void LogReloadFailed(ILogger logger, Exception exception);
 }

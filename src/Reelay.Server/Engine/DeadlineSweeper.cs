@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Reelay.Channels;
 using Reelay.Providers;
-using Reelay.Storage;
+using Reelay.Tasks;
 
 namespace Reelay.Engine;
 
@@ -44,7 +44,7 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
     }
 
     /// <summary>Best effort: the task has already failed; a refused cancel changes nothing for the client.</summary>
-    private async Task CancelUpstreamAsync(Tasks.VideoTask task, CancellationToken cancellationToken)
+    private async Task CancelUpstreamAsync(VideoTask task, CancellationToken cancellationToken)
     {
         if (task.UpstreamId is null || task.Channel is null || task.UpstreamModel is null
             || router.Find(task.Channel, task.UpstreamModel) is not { } route

@@ -1,10 +1,8 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Images;
 using Reelay.Providers;
-using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -19,7 +17,7 @@ public sealed partial class Dispatcher(
     ModelCatalog catalog,
     ChannelRouter router,
     ImageFetcher images,
-    EngineSignals signals,
+    TaskSignals signals,
     TimeProvider time,
     IOptions<EngineOptions> options,
     ILogger<Dispatcher> logger)
@@ -31,7 +29,7 @@ public sealed partial class Dispatcher(
 
     protected override async Task HandleAsync(VideoTask task, Lease lease, CancellationToken cancellationToken)
     {
-        if (task.Stage == Stage.Submitting)
+        if (task.Stage == TaskStage.Submitting)
         {
             await RecoverInterruptedSubmitAsync(task, lease, cancellationToken);
             return;
@@ -40,19 +38,18 @@ public sealed partial class Dispatcher(
         var model = catalog.Find(task.Model);
         if (model is null)
         {
-            await Store.FailAsync(lease, "model_not_found", $"Model '{task.Model}' is no longer in the catalog.", Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(TaskErrors.ModelNotFound, $"Model '{task.Model}' is no longer in the catalog."), Now, cancellationToken);
             return;
         }
 
         IReadOnlyList<ReferenceImage> referenceImages;
         try
         {
-            var references = JsonSerializer.Deserialize(task.ImagesJson, TaskJsonContext.Default.ListString) ?? [];
-            referenceImages = await images.FetchAllAsync(references, cancellationToken);
+            referenceImages = await images.FetchAllAsync(task.Images, cancellationToken);
         }
         catch (ImageFetchException e)
         {
-            await Store.FailAsync(lease, e.Code, e.Message, Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(e.Code, e.Message), Now, cancellationToken);
             return;
         }
 
@@ -64,11 +61,12 @@ public sealed partial class Dispatcher(
         if (task.RemixedFrom is not null)
         {
             // A remix runs where its source was made: only that account holds the source video.
-            var source = await Store.GetAnyAsync(task.RemixedFrom, cancellationToken);
+            // The intake checked that the source is the same key's completed video.
+            var source = await Store.GetAsync(task.RemixedFrom, task.OwnerKeyId, cancellationToken);
             var sourceRoute = source?.Channel is null || source.UpstreamModel is null ? null : router.Find(source.Channel, source.UpstreamModel);
             if (source?.UpstreamId is null || sourceRoute is null || !sourceRoute.Provider.Capabilities.SupportsRemix)
             {
-                await Store.FailAsync(lease, "remix_not_supported", $"Video '{task.RemixedFrom}' can no longer be remixed: its upstream channel is gone or cannot remix.", Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(TaskErrors.RemixNotSupported, $"Video '{task.RemixedFrom}' can no longer be remixed: its upstream channel is gone or cannot remix."), Now, cancellationToken);
                 return;
             }
 
@@ -77,16 +75,16 @@ public sealed partial class Dispatcher(
         }
         else
         {
-            candidates = router.Candidates(model, task.Mode == "test" ? Keys.KeyMode.Test : Keys.KeyMode.Live);
+            candidates = router.Candidates(model, task.Mode);
         }
 
         if (candidates.Count == 0)
         {
-            await Store.FailAsync(lease, "model_not_configured", ChannelRouter.MissingSetting(model), Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(TaskErrors.ModelNotConfigured, ChannelRouter.MissingSetting(model)), Now, cancellationToken);
             return;
         }
 
-        var route = JsonSerializer.Deserialize(task.RouteJson, TaskJsonContext.Default.ListRouteStep) ?? [];
+        var route = task.Route.ToList();
         UpstreamException? lastRefusal = null;
         TimeSpan? wait = null;
         var attempted = 0;
@@ -114,11 +112,12 @@ public sealed partial class Dispatcher(
 
             attempted++;
             var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages) with { RemixOf = remixOf };
-            route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, Submitted, Now));
+            route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, RouteStep.Submitted, Now));
 
             // Checkpoint: the attempt is on disk before the upstream hears of it. If this process
             // dies during the call, recovery sees "submitting" and does not pay for a second job.
-            if (!await Store.RecordAttemptAsync(lease, candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, width, height, Serialize(route), Now, cancellationToken))
+            var attempt = new SubmitAttempt(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, width, height, route);
+            if (!await Store.RecordAttemptAsync(lease, attempt, cancellationToken))
             {
                 return;
             }
@@ -157,22 +156,22 @@ public sealed partial class Dispatcher(
                 var message = e.Stage == UpstreamFailureStage.UnknownAfterSend
                     ? $"The upstream did not answer the submission clearly ({e.Message}); it was not resubmitted, to avoid paying for the video twice."
                     : e.Message;
-                await Store.FailAsync(lease, e.Code, message, Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(e.Code, message), Now, cancellationToken);
                 return;
             }
         }
 
         // Nothing accepted it. Rounds in which every channel refused count towards failing the
         // task; rounds in which channels were only busy (breaker open, budget spent) do not.
-        var rounds = route.Count(step => step.Outcome != Submitted) / candidates.Count;
+        var rounds = route.Count(step => step.Outcome != RouteStep.Submitted) / candidates.Count;
         if (attempted == 0 || rounds < Options.MaxDispatchRounds)
         {
             var delay = attempted == 0 ? wait ?? Options.RetryDelay : Shorter(wait, Options.RetryDelay * Math.Pow(2, Math.Max(0, rounds - 1)))!.Value;
-            await Store.RetryLaterAsync(lease, Now + (long)delay.TotalMilliseconds, Serialize(route), cancellationToken);
+            await Store.RetryLaterAsync(lease, Now + (long)delay.TotalMilliseconds, route, cancellationToken);
             return;
         }
 
-        await Store.FailAsync(lease, lastRefusal!.Code, $"Every upstream refused the task ({lastRefusal.Message}).", Now, cancellationToken);
+        await Store.FailAsync(lease, new TaskError(lastRefusal!.Code, $"Every upstream refused the task ({lastRefusal.Message})."), Now, cancellationToken);
     }
 
     private static TimeSpan? Shorter(TimeSpan? current, TimeSpan candidate) =>
@@ -187,26 +186,26 @@ public sealed partial class Dispatcher(
         var candidate = task.Channel is null || task.UpstreamModel is null ? null : router.Find(task.Channel, task.UpstreamModel);
         if (candidate is null || !candidate.Provider.Capabilities.IdempotentSubmit)
         {
-            await Store.FailAsync(lease, "submit_interrupted",
-                "Reelay stopped while submitting this task upstream, so whether the upstream took it is unknown; it was not resubmitted, to avoid paying twice. Credits held for it are released.",
+            await Store.FailAsync(lease, new TaskError(TaskErrors.SubmitInterrupted,
+                "Reelay stopped while submitting this task upstream, so whether the upstream took it is unknown; it was not resubmitted, to avoid paying twice. Credits held for it are released."),
                 Now, cancellationToken);
             return;
         }
 
         try
         {
-            var referenceImages = await images.FetchAllAsync(JsonSerializer.Deserialize(task.ImagesJson, TaskJsonContext.Default.ListString) ?? [], cancellationToken);
+            var referenceImages = await images.FetchAllAsync(task.Images, cancellationToken);
             var request = ToJobRequest(task, candidate.UpstreamModel, task.Width ?? 0, task.Height ?? 0, referenceImages);
             var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
             await MarkRunningAsync(lease, candidate, submitted.UpstreamId, cancellationToken);
         }
         catch (ImageFetchException e)
         {
-            await Store.FailAsync(lease, e.Code, e.Message, Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(e.Code, e.Message), Now, cancellationToken);
         }
         catch (UpstreamException e)
         {
-            await Store.FailAsync(lease, e.Code, e.Message, Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(e.Code, e.Message), Now, cancellationToken);
         }
     }
 
@@ -232,13 +231,8 @@ public sealed partial class Dispatcher(
         DurationSeconds = task.Duration,
         Seed = task.Seed,
         Images = images,
-        Options = JsonSerializer.Deserialize(task.OptionsJson, TaskJsonContext.Default.DictionaryStringString) ?? [],
+        Options = task.Options,
     };
-
-    /// <summary>Outcome of a route step whose submission the upstream accepted (or that is in flight).</summary>
-    private const string Submitted = "submitted";
-
-    private static string Serialize(List<RouteStep> route) => JsonSerializer.Serialize(route, TaskJsonContext.Default.ListRouteStep);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: channel {Channel} refused the submission ({Stage}, {Code}); trying the next")]
     private static partial void LogRefused(ILogger logger, string taskId, string channel, UpstreamFailureStage stage, string code);

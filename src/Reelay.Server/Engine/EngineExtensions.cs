@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Reelay.Tasks;
 
 namespace Reelay.Engine;
 
@@ -8,7 +9,8 @@ public static class EngineExtensions
     public static IServiceCollection AddEngine(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateOnStart();
-        services.TryAddSingleton<EngineSignals>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
+        services.TryAddSingleton<TaskSignals>();
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.ShutdownGrace + TimeSpan.FromSeconds(10));
         if (configuration.GetValue("Engine:Enabled", true))

@@ -36,3 +36,43 @@ public sealed class EngineOptions
     /// <summary>On shutdown, how long work in flight may finish before it is cut off.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
 }
+
+/// <summary>Durations and counts that must be positive; a zero lease or concurrency would stall every task.</summary>
+internal sealed class EngineOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<EngineOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, EngineOptions options)
+    {
+        var builder = new Microsoft.Extensions.Options.ValidateOptionsResultBuilder();
+        Positive(builder, options.LeaseDuration, nameof(options.LeaseDuration));
+        Positive(builder, options.IdleDelay, nameof(options.IdleDelay));
+        Positive(builder, options.SweepInterval, nameof(options.SweepInterval));
+        Positive(builder, options.RetryDelay, nameof(options.RetryDelay));
+        foreach (var (value, setting) in (ReadOnlySpan<(int, string)>)[
+            (options.DispatchConcurrency, nameof(options.DispatchConcurrency)),
+            (options.PollConcurrency, nameof(options.PollConcurrency)),
+            (options.FinishConcurrency, nameof(options.FinishConcurrency)),
+            (options.MaxDispatchRounds, nameof(options.MaxDispatchRounds)),
+            (options.MaxConsecutiveFailures, nameof(options.MaxConsecutiveFailures))])
+        {
+            if (value <= 0)
+            {
+                builder.AddError($"must be at least 1, got {value}", "Engine:" + setting);
+            }
+        }
+
+        if (options.ShutdownGrace < TimeSpan.Zero)
+        {
+            builder.AddError("cannot be negative", "Engine:" + nameof(options.ShutdownGrace));
+        }
+
+        return builder.Build();
+    }
+
+    private static void Positive(Microsoft.Extensions.Options.ValidateOptionsResultBuilder builder, TimeSpan value, string setting)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            builder.AddError($"must be positive, got {value}", "Engine:" + setting);
+        }
+    }
+}

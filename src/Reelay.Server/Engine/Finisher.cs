@@ -4,7 +4,6 @@ using Reelay.Channels;
 using Reelay.Hosting;
 using Reelay.Providers;
 using Reelay.Providers.Media;
-using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -20,7 +19,7 @@ public sealed partial class Finisher(
     IBlobStore blobs,
     MediaToolkit media,
     DataDirectory data,
-    EngineSignals signals,
+    TaskSignals signals,
     TimeProvider time,
     IOptions<EngineOptions> options,
     IOptions<LimitsOptions> limits,
@@ -36,7 +35,7 @@ public sealed partial class Finisher(
         var candidate = router.Find(task.Channel!, task.UpstreamModel!);
         if (candidate is null)
         {
-            await Store.FailAsync(lease, "channel_removed", $"Channel '{task.Channel}' that ran this task is no longer configured.", Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(TaskErrors.ChannelRemoved, $"Channel '{task.Channel}' that ran this task is no longer configured."), Now, cancellationToken);
             return;
         }
 
@@ -54,18 +53,18 @@ public sealed partial class Finisher(
             catch (UpstreamException e) when (e.Stage is not UpstreamFailureStage.Rejected && task.PollFailures + 1 < Options.MaxConsecutiveFailures)
             {
                 LogDownloadRetry(logger, task.Id, e.Code);
-                var wait = e.RetryAfter ?? Poller.NextInterval(candidate, task.PollFailures + 1);
+                var wait = e.RetryAfter ?? PollSchedule.NextInterval(candidate, task.PollFailures + 1);
                 await Store.DeferFinishAsync(lease, task.PollFailures + 1, Now + (long)wait.TotalMilliseconds, cancellationToken);
                 return;
             }
             catch (UpstreamException e)
             {
-                await Store.FailAsync(lease, "upstream_result_invalid", $"The finished video could not be downloaded: {e.Message}", Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(TaskErrors.UpstreamResultInvalid, $"The finished video could not be downloaded: {e.Message}"), Now, cancellationToken);
                 return;
             }
             catch (ResultTooLargeException e)
             {
-                await Store.FailAsync(lease, "upstream_result_invalid", e.Message, Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(TaskErrors.UpstreamResultInvalid, e.Message), Now, cancellationToken);
                 return;
             }
 
@@ -77,7 +76,7 @@ public sealed partial class Finisher(
             }
             catch (MediaException e)
             {
-                await Store.FailAsync(lease, "upstream_result_invalid", $"The upstream's result is not a playable video: {e.Message}", Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(TaskErrors.UpstreamResultInvalid, $"The upstream's result is not a playable video: {e.Message}"), Now, cancellationToken);
                 return;
             }
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Reelay.Storage;
+using Reelay.Providers;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -41,8 +41,8 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
                 IReadOnlyList<VideoTask> claimed;
                 try
                 {
-                    var token = Guid.NewGuid().ToString("N");
-                    claimed = await Store.ClaimAsync(kind, Now, token, Now + (long)Options.LeaseDuration.TotalMilliseconds, free, stoppingToken);
+                    var claim = new ClaimRequest(kind, Now, Guid.NewGuid().ToString("N"), Now + (long)Options.LeaseDuration.TotalMilliseconds, free);
+                    claimed = await Store.ClaimAsync(claim, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -116,7 +116,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
             LogHandleFailed(logger, e, kind, task.Id);
             try
             {
-                await Store.FailAsync(lease, "internal_error", "Reelay hit an internal error while handling this task; it is logged.", Now, CancellationToken.None);
+                await Store.FailAsync(lease, new TaskError(TaskErrors.InternalError, "Reelay hit an internal error while handling this task; it is logged."), Now, CancellationToken.None);
             }
             catch (Exception inner)
             {

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Reelay.Channels;
 using Reelay.Providers;
-using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -13,7 +12,7 @@ namespace Reelay.Engine;
 public sealed partial class Poller(
     ITaskStore store,
     ChannelRouter router,
-    EngineSignals signals,
+    TaskSignals signals,
     TimeProvider time,
     IOptions<EngineOptions> options,
     ILogger<Poller> logger)
@@ -28,7 +27,7 @@ public sealed partial class Poller(
         var candidate = router.Find(task.Channel!, task.UpstreamModel!);
         if (candidate is null)
         {
-            await Store.FailAsync(lease, "channel_removed", $"Channel '{task.Channel}' that runs this task is no longer configured.", Now, cancellationToken);
+            await Store.FailAsync(lease, new TaskError(TaskErrors.ChannelRemoved, $"Channel '{task.Channel}' that runs this task is no longer configured."), Now, cancellationToken);
             return;
         }
 
@@ -57,12 +56,12 @@ public sealed partial class Poller(
             LogPollFailed(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code, failures);
             if (failures >= Options.MaxConsecutiveFailures || e.Stage == UpstreamFailureStage.Rejected)
             {
-                await Store.FailAsync(lease, e.Code, $"The upstream could not be asked about this task: {e.Message}", Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(e.Code, $"The upstream could not be asked about this task: {e.Message}"), Now, cancellationToken);
                 return;
             }
 
-            var wait = e.RetryAfter ?? NextInterval(candidate, task.Polls + failures);
-            await Store.SchedulePollAsync(lease, task.Progress, failures, Now + (long)wait.TotalMilliseconds, null, cancellationToken);
+            var wait = e.RetryAfter ?? PollSchedule.NextInterval(candidate, task.Polls + failures);
+            await Store.SchedulePollAsync(lease, new PollUpdate(task.Progress, failures, Now + (long)wait.TotalMilliseconds, null), cancellationToken);
             return;
         }
 
@@ -76,48 +75,20 @@ public sealed partial class Poller(
 
                 break;
             case UpstreamState.Succeeded:
-                await Store.FailAsync(lease, "upstream_result_invalid", "The upstream reported success but gave no video.", Now, cancellationToken);
+                await Store.FailAsync(lease, new TaskError(TaskErrors.UpstreamResultInvalid, "The upstream reported success but gave no video."), Now, cancellationToken);
                 break;
             case UpstreamState.Failed:
-                var error = result.Error ?? new UpstreamError("upstream_failed", "The upstream reported the job failed without a reason.");
-                await Store.FailAsync(lease, error.Code, error.Message, Now, cancellationToken);
+                var error = result.Error ?? new UpstreamError(TaskErrors.UpstreamError, "The upstream reported the job failed without a reason.");
+                await Store.FailAsync(lease, new TaskError(error.Code, error.Message), Now, cancellationToken);
                 break;
             default:
                 var wait = result.RetryAfter
-                    ?? FromProgress(candidate, result.Progress, TimeSpan.FromMilliseconds(Math.Max(0, Now - task.UpdatedAt)))
-                    ?? NextInterval(candidate, task.Polls + 1);
-                await Store.SchedulePollAsync(lease, Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt), cancellationToken);
+                    ?? PollSchedule.FromProgress(candidate, result.Progress, TimeSpan.FromMilliseconds(Math.Max(0, Now - task.UpdatedAt)))
+                    ?? PollSchedule.NextInterval(candidate, task.Polls + 1);
+                var update = new PollUpdate(Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt));
+                await Store.SchedulePollAsync(lease, update, cancellationToken);
                 break;
         }
-    }
-
-    /// <summary>
-    /// The provider's interval, growing by half each poll up to its maximum, with ±20% jitter so
-    /// tasks submitted together do not poll in lockstep.
-    /// </summary>
-    public static TimeSpan NextInterval(RouteCandidate route, int polls)
-    {
-        var grown = route.PollInterval.TotalMilliseconds * Math.Pow(1.5, Math.Min(polls, 20));
-        var capped = Math.Min(grown, route.MaxPollInterval.TotalMilliseconds);
-        var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
-        return TimeSpan.FromMilliseconds(capped * jitter);
-    }
-
-    /// <summary>
-    /// When the upstream reports progress, the time the job has run so far says roughly how long
-    /// it has left (elapsed × remaining / done): poll near then, within the channel's bounds,
-    /// instead of guessing. Null without usable progress.
-    /// </summary>
-    public static TimeSpan? FromProgress(RouteCandidate route, int? progress, TimeSpan elapsed)
-    {
-        if (progress is not (> 0 and < 100) || elapsed <= TimeSpan.Zero)
-        {
-            return null;
-        }
-
-        var remaining = elapsed.TotalMilliseconds * (100 - progress.Value) / progress.Value;
-        var bounded = Math.Clamp(remaining, route.PollInterval.TotalMilliseconds, route.MaxPollInterval.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(bounded * (1.0 + (Random.Shared.NextDouble() * 0.1)));
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 
 namespace Reelay.Hosting;
@@ -6,9 +5,9 @@ namespace Reelay.Hosting;
 /// <summary>The data directory's layout, created on first use.</summary>
 public sealed class DataDirectory
 {
-    public DataDirectory(IOptions<ReelayOptions> options)
+    public DataDirectory(IOptions<DataDirectoryOptions> options)
     {
-        Root = options.Value.DataPath;
+        Root = Path.GetFullPath(options.Value.DataDir);
         Directory.CreateDirectory(Root);
         Directory.CreateDirectory(Files);
         Directory.CreateDirectory(Work);
@@ -54,7 +53,12 @@ public sealed class DataDirectory
 
         return File.ReadAllText(path).Trim();
     }
+}
 
-    /// <summary>A random URL-safe secret of the given number of bytes.</summary>
-    public static string NewSecret(int bytes = 32) => Base62.Encode(RandomNumberGenerator.GetBytes(bytes));
+/// <summary>Where Reelay keeps its data; read from <c>REELAY_DATA_DIR</c> or <c>DATA_DIR</c> in appsettings.json.</summary>
+public sealed class DataDirectoryOptions
+{
+    /// <summary>Where the SQLite database, videos, thumbnails and generated secrets live (relative to the working directory).</summary>
+    [Microsoft.Extensions.Configuration.ConfigurationKeyName("DATA_DIR")]
+    public string DataDir { get; set; } = "./data";
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Reelay.Hosting;
 using Reelay.Providers;
 
 namespace Reelay.Images;
@@ -16,7 +15,7 @@ public sealed class ImageFetchException(string code, string message) : Exception
 /// the SSRF guard, within size and time limits, sniffed by magic bytes. Runs in the dispatcher,
 /// never on the request thread.
 /// </summary>
-public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOptions<LimitsOptions> limits, ILogger<ImageFetcher> logger)
+public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOptions<ImageLimitsOptions> limits, ILogger<ImageFetcher> logger)
 {
     /// <summary>Name of the guarded HttpClient (connects through <see cref="NetworkPolicy"/>).</summary>
     public const string HttpClientName = "reelay-client-urls";
@@ -109,10 +108,10 @@ public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOption
     }
 
     private static ImageFetchException Failed(int index, string url, string reason) =>
-        new("image_download_failed", $"images[{index}] could not be downloaded from {Shorten(url)}: {reason}.");
+        new(TaskErrors.ImageDownloadFailed, $"images[{index}] could not be downloaded from {Shorten(url)}: {reason}.");
 
     private static ImageFetchException Invalid(int index, string reason) =>
-        new("image_invalid", $"images[{index}] cannot be used: {reason}.");
+        new(TaskErrors.ImageInvalid, $"images[{index}] cannot be used: {reason}.");
 
     private static string Shorten(string url) => url.Length <= 200 ? url : url[..200] + "…";
 
@@ -125,6 +124,10 @@ public static class ImageExtensions
 {
     public static IServiceCollection AddReferenceImages(this IServiceCollection services)
     {
+        services.AddOptions<NetworkOptions>().Configure<IConfiguration>((options, configuration) => configuration.Bind(options)).ValidateOnStart();
+        services.AddOptions<ImageLimitsOptions>().BindConfiguration("Limits").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NetworkOptions>, NetworkOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ImageLimitsOptions>, ImageLimitsOptionsValidator>());
         services.TryAddSingleton<NetworkPolicy>();
         services.TryAddSingleton<ImageFetcher>();
         services.AddHttpClient(ImageFetcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

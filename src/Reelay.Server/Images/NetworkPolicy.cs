@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
-using Reelay.Hosting;
 
 namespace Reelay.Images;
 
@@ -36,12 +35,14 @@ public sealed class NetworkPolicy
 
     private readonly IPNetwork[] _allowed;
 
-    public NetworkPolicy(IOptions<ReelayOptions> options)
+    public NetworkPolicy(IOptions<NetworkOptions> options)
         : this(options.Value.AllowPrivateNetworks)
     {
     }
 
-    public NetworkPolicy(string? allowPrivateNetworks) => _allowed = ParseAllowed(allowPrivateNetworks);
+    /// <param name="allowPrivateNetworks">Validated by <see cref="NetworkOptionsValidator"/> before this runs.</param>
+    public NetworkPolicy(string? allowPrivateNetworks) =>
+        _allowed = TryParseAllowed(allowPrivateNetworks, out var allowed, out var problem) ? allowed : throw new ArgumentException(problem, nameof(allowPrivateNetworks));
 
     /// <summary>Whether a connection to this address is allowed.</summary>
     public bool Allows(IPAddress address)
@@ -99,11 +100,14 @@ public sealed class NetworkPolicy
         }
     }
 
-    private static IPNetwork[] ParseAllowed(string? value)
+    /// <summary>Parses <c>ALLOW_PRIVATE_NETWORKS</c>: CIDRs, single addresses or the word <c>loopback</c>, separated by commas or spaces.</summary>
+    public static bool TryParseAllowed(string? value, out IPNetwork[] allowed, out string? problem)
     {
+        allowed = [];
+        problem = null;
         if (string.IsNullOrWhiteSpace(value))
         {
-            return [];
+            return true;
         }
 
         var networks = new List<IPNetwork>();
@@ -124,12 +128,13 @@ public sealed class NetworkPolicy
             }
             else
             {
-                throw new OptionsValidationException(nameof(ReelayOptions.AllowPrivateNetworks), typeof(ReelayOptions),
-                    [$"ALLOW_PRIVATE_NETWORKS: '{part}' is neither a CIDR (10.0.0.0/8), an address, nor 'loopback'."]);
+                problem = $"ALLOW_PRIVATE_NETWORKS: '{part}' is neither a CIDR (10.0.0.0/8), an address, nor 'loopback'.";
+                return false;
             }
         }
 
-        return [.. networks];
+        allowed = [.. networks];
+        return true;
     }
 }
 

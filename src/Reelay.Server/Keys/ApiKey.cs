@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace Reelay.Keys;
 
 /// <summary>Whether a key's requests reach real upstreams (<c>live</c>) or the free local renderer (<c>test</c>).</summary>
@@ -15,7 +17,19 @@ public enum KeyMode
 /// <param name="Hash">SHA-256 of the secret.</param>
 /// <param name="CreatedAt">Unix ms.</param>
 /// <param name="RevokedAt">Unix ms, or null while active.</param>
-public sealed record ApiKey(string Id, string Name, KeyMode Mode, string Prefix, byte[] Hash, long CreatedAt, long? RevokedAt);
+public sealed record ApiKey(string Id, string Name, KeyMode Mode, string Prefix, byte[] Hash, long CreatedAt, long? RevokedAt)
+{
+    /// <summary>A new key and its secret (<c>sk-test-…</c> / <c>sk-live-…</c>): the secret is shown once and only its hash is kept.</summary>
+    public static (ApiKey Key, string Secret) Issue(string name, KeyMode mode, long now)
+    {
+        var secret = $"sk-{ModeText(mode)}-{Base62.NewSecret()}";
+        var key = new ApiKey("key_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)), name, mode, secret[..12], KeyAuthenticator.Hash(secret), now, null);
+        return (key, secret);
+    }
+
+    /// <summary><c>live</c> or <c>test</c>, as the API and the database spell the mode.</summary>
+    public static string ModeText(KeyMode mode) => mode == KeyMode.Test ? "test" : "live";
+}
 
 /// <summary>Who is calling: set by the key filter, read by handlers.</summary>
 /// <param name="KeyId">The key's id; tasks are owned by it.</param>

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using Reelay.Hosting;
 
 namespace Reelay.Keys;
 
@@ -22,18 +21,12 @@ public sealed class KeyAuthenticator
     private readonly byte[] _adminHash;
     private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
 
-    public KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<ReelayOptions> options, DataDirectory data)
+    public KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options)
     {
         _store = store;
         _time = time;
-        var adminKey = string.IsNullOrWhiteSpace(options.Value.AdminKey)
-            ? data.ReadOrCreateSecret(AdminKeyFileName, () => "sk-admin-" + DataDirectory.NewSecret())
-            : options.Value.AdminKey.Trim();
-        _adminHash = Hash(adminKey);
+        _adminHash = Hash(options.Value.AdminKey!);
     }
-
-    /// <summary>File in the data directory holding the generated admin key.</summary>
-    public const string AdminKeyFileName = "admin-key";
 
     public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 

@@ -19,6 +19,9 @@ public sealed class TaskDraft
     public string? IdempotencyKey { get; set; }
     public string? RemixedFrom { get; set; }
 
+    /// <summary>Which API the draft came through.</summary>
+    public TaskSurface Surface { get; init; } = TaskSurface.Unified;
+
     /// <summary>Wire name of each field on the surface that made the draft, for error messages (OpenAI says <c>seconds</c> where unified says <c>duration</c>).</summary>
     public FieldNames Names { get; init; } = FieldNames.Unified;
 }

@@ -1,101 +1,144 @@
+using Reelay.Keys;
+
 namespace Reelay.Tasks;
 
 /// <summary>
 /// Where a task is in the engine. Public status is derived: pending and submitting read as
 /// <c>pending</c>; running and finishing as <c>processing</c>.
 /// </summary>
-public static class Stage
+public enum TaskStage
 {
     /// <summary>Stored, waiting for the dispatcher.</summary>
-    public const string Pending = "pending";
+    Pending,
 
     /// <summary>The attempt is recorded and an upstream call may be in flight: the at-most-once checkpoint.</summary>
-    public const string Submitting = "submitting";
+    Submitting,
 
     /// <summary>An upstream accepted it; the poller asks about it.</summary>
-    public const string Running = "running";
+    Running,
 
     /// <summary>The upstream finished; the finisher stores the video.</summary>
-    public const string Finishing = "finishing";
+    Finishing,
 
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>Which API made a task; both can read it.</summary>
+public enum TaskSurface
+{
+    /// <summary><c>POST /v1/video/create</c>.</summary>
+    Unified,
+
+    /// <summary><c>POST /v1/videos</c> and its remix.</summary>
+    OpenAi,
+}
+
+/// <summary>The status words of the unified surface, derived from the stage.</summary>
+public static class VideoStatus
+{
+    public const string Pending = "pending";
+    public const string Processing = "processing";
     public const string Completed = "completed";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
-    public static bool IsTerminal(string stage) => stage is Completed or Failed or Cancelled;
+    public static bool IsTerminal(this TaskStage stage) => stage is TaskStage.Completed or TaskStage.Failed or TaskStage.Cancelled;
 
     /// <summary>The status clients see on the unified surface.</summary>
-    public static string PublicStatus(string stage) => stage switch
+    public static string Of(TaskStage stage) => stage switch
     {
-        Pending or Submitting => "pending",
-        Running or Finishing => "processing",
-        _ => stage,
+        TaskStage.Pending or TaskStage.Submitting => Pending,
+        TaskStage.Running or TaskStage.Finishing => Processing,
+        TaskStage.Completed => Completed,
+        TaskStage.Failed => Failed,
+        _ => Cancelled,
     };
 }
 
-/// <summary>A task as stored. Column names are the snake_case of these properties.</summary>
+/// <summary>Why a task failed or was cancelled: a code from <see cref="Providers.TaskErrors"/> and a sentence for people.</summary>
+public sealed record TaskError(string Code, string Message);
+
+/// <summary>One channel tried for a task, and how it went.</summary>
+/// <param name="Channel">Channel name.</param>
+/// <param name="Provider">Provider name.</param>
+/// <param name="UpstreamModel">Model id sent upstream.</param>
+/// <param name="Outcome"><see cref="Submitted"/>, or the error code that moved the task on.</param>
+/// <param name="At">Unix ms.</param>
+public sealed record RouteStep(string Channel, string Provider, string UpstreamModel, string Outcome, long At)
+{
+    /// <summary>Outcome of a step whose submission the upstream accepted (or that is in flight).</summary>
+    public const string Submitted = "submitted";
+}
+
+/// <summary>
+/// A task as stored. The store maps it to its rows; callers see typed values only. Client reads
+/// (<see cref="ITaskStore.GetAsync"/>, list, create) leave <see cref="Images"/>, <see cref="Options"/>
+/// and <see cref="Route"/> empty: only the engine and admin views need them.
+/// </summary>
 public sealed class VideoTask
 {
-    public string Id { get; set; } = "";
-    public string OwnerKeyId { get; set; } = "";
-    /// <summary>live or test: the key's mode when the task was made.</summary>
-    public string Mode { get; set; } = "live";
+    public required string Id { get; init; }
+    public required string OwnerKeyId { get; init; }
+    /// <summary>The key's mode when the task was made: test tasks render locally and are never charged.</summary>
+    public KeyMode Mode { get; init; }
     /// <summary>Public model name as the catalog names it.</summary>
-    public string Model { get; set; } = "";
+    public required string Model { get; init; }
     /// <summary>Model name as the client sent it (an alias, maybe).</summary>
-    public string RequestedModel { get; set; } = "";
-    public string Prompt { get; set; } = "";
-    public string? NegativePrompt { get; set; }
-    public string AspectRatio { get; set; } = "";
-    public string Size { get; set; } = "";
-    public int Duration { get; set; }
-    public long? Seed { get; set; }
-    /// <summary>JSON array of the image references as given (URLs or data URIs).</summary>
-    public string ImagesJson { get; set; } = "[]";
-    /// <summary>JSON object of prompt flags and pass-through options.</summary>
-    public string OptionsJson { get; set; } = "{}";
-    public string? CallbackUrl { get; set; }
-    public string? IdempotencyKey { get; set; }
-    /// <summary>Which API made it: <c>unified</c> or <c>openai</c>.</summary>
-    public string Surface { get; set; } = "unified";
-    public string? RemixedFrom { get; set; }
+    public required string RequestedModel { get; init; }
+    public required string Prompt { get; init; }
+    public string? NegativePrompt { get; init; }
+    public required string AspectRatio { get; init; }
+    public required string Size { get; init; }
+    public int Duration { get; init; }
+    public long? Seed { get; init; }
+    /// <summary>The image references as given (URLs or data URIs).</summary>
+    public IReadOnlyList<string> Images { get; init; } = [];
+    /// <summary>Prompt flags and pass-through options.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;
+    public string? CallbackUrl { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public TaskSurface Surface { get; init; }
+    public string? RemixedFrom { get; init; }
 
-    public string Stage { get; set; } = Tasks.Stage.Pending;
-    public int Progress { get; set; }
-    public long CreatedAt { get; set; }
+    public TaskStage Stage { get; init; }
+    public int Progress { get; init; }
+    public long CreatedAt { get; init; }
     /// <summary>Unix ms of the last status change.</summary>
-    public long UpdatedAt { get; set; }
-    public long? CompletedAt { get; set; }
+    public long UpdatedAt { get; init; }
+    public long? CompletedAt { get; init; }
     /// <summary>Unix ms after which an unfinished task fails with <c>timeout</c>.</summary>
-    public long DeadlineAt { get; set; }
+    public long DeadlineAt { get; init; }
     /// <summary>Unix ms when the task is next due for its stage's worker.</summary>
-    public long NextAt { get; set; }
-    public string? LeaseToken { get; set; }
-    public long? LeaseUntil { get; set; }
+    public long NextAt { get; init; }
+    public string? LeaseToken { get; init; }
+    public long? LeaseUntil { get; init; }
 
     /// <summary>Upstream submissions recorded (the at-most-once counter).</summary>
-    public int Attempts { get; set; }
-    public int Polls { get; set; }
+    public int Attempts { get; init; }
+    public int Polls { get; init; }
     /// <summary>Consecutive failed polls; resets on a good answer.</summary>
-    public int PollFailures { get; set; }
-    public string? Channel { get; set; }
-    public string? Provider { get; set; }
-    public string? UpstreamModel { get; set; }
-    public string? UpstreamId { get; set; }
-    public string? ResultLocation { get; set; }
-    /// <summary>JSON array of the channels tried, in order, with the outcome of each.</summary>
-    public string RouteJson { get; set; } = "[]";
-    public string? EnhancedPrompt { get; set; }
+    public int PollFailures { get; init; }
+    public string? Channel { get; init; }
+    public string? Provider { get; init; }
+    public string? UpstreamModel { get; init; }
+    public string? UpstreamId { get; init; }
+    public string? ResultLocation { get; init; }
+    /// <summary>The channels tried, in order, with the outcome of each.</summary>
+    public IReadOnlyList<RouteStep> Route { get; init; } = [];
+    public string? EnhancedPrompt { get; init; }
 
-    public string? VideoKey { get; set; }
-    public string? ThumbnailKey { get; set; }
-    public int? Width { get; set; }
-    public int? Height { get; set; }
-    public double? VideoDuration { get; set; }
-    public long? VideoBytes { get; set; }
+    public string? VideoKey { get; init; }
+    public string? ThumbnailKey { get; init; }
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public double? VideoDuration { get; init; }
+    public long? VideoBytes { get; init; }
 
-    public string? ErrorCode { get; set; }
-    public string? ErrorMessage { get; set; }
+    public TaskError? Error { get; init; }
 
-    public string Status => Tasks.Stage.PublicStatus(Stage);
+    public string Status => VideoStatus.Of(Stage);
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyOptions = new Dictionary<string, string>();
 }

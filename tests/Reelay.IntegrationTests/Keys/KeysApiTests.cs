@@ -187,7 +187,7 @@ public sealed class KeysApiTests(KeysFixture fixture) : IClassFixture<KeysFixtur
         var ct = TestContext.Current.CancellationToken;
         var noAdminKey = new Dictionary<string, string?> { ["ADMIN_KEY"] = "", ["Engine:Enabled"] = "false" };
         await using var first = ReelayApp.Start(noAdminKey);
-        var path = Path.Combine(first.DataDir, KeyAuthenticator.AdminKeyFileName);
+        var path = Path.Combine(first.DataDir, KeyOptions.AdminKeyFileName);
 
         Assert.True(File.Exists(path));
         if (!OperatingSystem.IsWindows())

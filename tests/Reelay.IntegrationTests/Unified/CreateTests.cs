@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Reelay.Storage;
+using Reelay.Tasks;
 using Reelay.Testing;
 
 namespace Reelay.IntegrationTests.Unified;

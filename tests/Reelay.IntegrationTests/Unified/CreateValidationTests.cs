@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Reelay.Api.Errors;
-using Reelay.Storage;
+using Reelay.Tasks;
 using Reelay.Testing;
 
 namespace Reelay.IntegrationTests.Unified;

@@ -12,9 +12,9 @@ public class PollScheduleTests
     [Fact]
     public void NextInterval_MorePolls_GrowsUpToTheMaximumWithJitter()
     {
-        var first = Poller.NextInterval(Route, 0);
-        var later = Poller.NextInterval(Route, 5);
-        var capped = Poller.NextInterval(Route, 50);
+        var first = PollSchedule.NextInterval(Route, 0);
+        var later = PollSchedule.NextInterval(Route, 5);
+        var capped = PollSchedule.NextInterval(Route, 50);
 
         Assert.InRange(first.TotalSeconds, 0.8, 1.2);
         Assert.InRange(later.TotalSeconds, 0.8 * Math.Pow(1.5, 5), 1.2 * Math.Pow(1.5, 5));
@@ -24,7 +24,7 @@ public class PollScheduleTests
     [Fact]
     public void FromProgress_QuarterDoneAfterTwoSeconds_WaitsAboutSixMore()
     {
-        var wait = Poller.FromProgress(Route, 25, TimeSpan.FromSeconds(2));
+        var wait = PollSchedule.FromProgress(Route, 25, TimeSpan.FromSeconds(2));
 
         Assert.NotNull(wait);
         Assert.InRange(wait.Value.TotalSeconds, 6.0, 6.6);
@@ -35,12 +35,12 @@ public class PollScheduleTests
     [InlineData(0)]
     [InlineData(100)]
     public void FromProgress_NoUsableProgress_LeavesItToBackoff(int? progress) =>
-        Assert.Null(Poller.FromProgress(Route, progress, TimeSpan.FromSeconds(2)));
+        Assert.Null(PollSchedule.FromProgress(Route, progress, TimeSpan.FromSeconds(2)));
 
     [Fact]
     public void FromProgress_AlmostDone_NeverBelowTheChannelInterval()
     {
-        var wait = Poller.FromProgress(Route, 99, TimeSpan.FromMilliseconds(100));
+        var wait = PollSchedule.FromProgress(Route, 99, TimeSpan.FromMilliseconds(100));
 
         Assert.InRange(wait!.Value.TotalSeconds, 1.0, 1.1);
     }

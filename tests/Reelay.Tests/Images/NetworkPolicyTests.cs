@@ -77,10 +77,11 @@ public sealed class NetworkPolicyTests
     [InlineData("everything")]
     [InlineData("10.0.0.0/33")]
     [InlineData("loopback,nope")]
-    public void Constructor_GarbageAllowList_ThrowsNamingTheValue(string value)
+    public void Validator_GarbageAllowList_FailsNamingTheValue(string value)
     {
-        var error = Assert.Throws<OptionsValidationException>(() => new NetworkPolicy(value));
+        var result = new NetworkOptionsValidator().Validate(null, new NetworkOptions { AllowPrivateNetworks = value });
 
-        Assert.Contains("ALLOW_PRIVATE_NETWORKS", error.Message, StringComparison.Ordinal);
+        Assert.True(result.Failed);
+        Assert.Contains("ALLOW_PRIVATE_NETWORKS", result.FailureMessage, StringComparison.Ordinal);
     }
 }

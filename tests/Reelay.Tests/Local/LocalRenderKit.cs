@@ -9,7 +9,7 @@ namespace Reelay.Tests.Local;
 /// <summary>Builds local renderers over a scratch directory and speaks to them the way the engine does.</summary>
 internal static class LocalRenderKit
 {
-    public static readonly ChannelSettings Channel = new("local-test", LocalRendererOptions.ProviderName, null, null);
+    public static readonly ChannelSettings Channel = new("local-test", ProviderNames.Local, null, null);
 
     public static LocalRenderer Renderer(string workDirectory, Action<LocalRendererOptions>? configure = null, TimeProvider? time = null)
     {

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
 using Reelay.Channels;
-using Reelay.Keys;
 
 namespace Reelay.Api.Admin;
 
@@ -63,9 +62,9 @@ public static class AdminChannelsApi
             var taken = new HashSet<string>(registry.Channels.Select(c => c.Name).Append(ChannelRegistry.LocalChannelName), StringComparer.OrdinalIgnoreCase);
             if (registry.Validate(channel, taken) is { } problem)
             {
-                return problem.Contains("used twice", StringComparison.Ordinal)
+                return problem.Kind == ChannelProblemKind.NameTaken
                     ? new ApiError(409, $"A channel named '{channel.Name}' already exists.", "channel_exists", "name")
-                    : ApiError.BadRequest(problem, null, "invalid_channel");
+                    : ApiError.BadRequest(problem.Message, problem.Field, "invalid_channel");
             }
 
             if (!await store.InsertAsync(channel, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted))
@@ -116,7 +115,7 @@ public static class AdminChannelsApi
             var taken = new HashSet<string>(registry.Channels.Where(c => !c.Name.Equals(current.Name, StringComparison.OrdinalIgnoreCase)).Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
             if (registry.Validate(current, taken) is { } problem)
             {
-                return ApiError.BadRequest(problem, null, "invalid_channel");
+                return ApiError.BadRequest(problem.Message, problem.Field, "invalid_channel");
             }
 
             await store.UpdateAsync(current, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);

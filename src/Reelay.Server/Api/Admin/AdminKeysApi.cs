@@ -1,13 +1,8 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
-using Reelay.Hosting;
 using Reelay.Keys;
 
 namespace Reelay.Api.Admin;
-
-/// <summary>Body of <c>POST /admin/keys</c>.</summary>
-public sealed record CreateKeyRequest(string? Name, string? Mode);
 
 /// <summary>A key as admins see it: never the secret, never the hash.</summary>
 public sealed record KeyView(string Id, string Object, string Name, string Mode, string Prefix, long CreatedAt, long? RevokedAt);
@@ -64,18 +59,9 @@ public static class AdminKeysApi
                 return ApiError.BadRequest($"'mode' must be \"live\" or \"test\", got \"{mode}\".", "mode", "invalid_mode");
             }
 
-            var modeText = keyMode == KeyMode.Test ? "test" : "live";
-            var secret = $"sk-{modeText}-{DataDirectory.NewSecret()}";
-            var key = new ApiKey(
-                "key_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
-                name,
-                keyMode.Value,
-                secret[..12],
-                KeyAuthenticator.Hash(secret),
-                time.GetUtcNow().ToUnixTimeMilliseconds(),
-                null);
+            var (key, secret) = ApiKey.Issue(name, keyMode.Value, time.GetUtcNow().ToUnixTimeMilliseconds());
             await store.InsertAsync(key, http.RequestAborted);
-            return TypedResults.Created($"/admin/keys/{key.Id}", new CreatedKey(key.Id, "api_key", key.Name, modeText, key.Prefix, key.CreatedAt, secret));
+            return TypedResults.Created($"/admin/keys/{key.Id}", new CreatedKey(key.Id, "api_key", key.Name, ApiKey.ModeText(key.Mode), key.Prefix, key.CreatedAt, secret));
         }
     }
 
@@ -98,5 +84,5 @@ public static class AdminKeysApi
     }
 
     private static KeyView AsView(ApiKey key) =>
-        new(key.Id, "api_key", key.Name, key.Mode == KeyMode.Test ? "test" : "live", key.Prefix, key.CreatedAt, key.RevokedAt);
+        new(key.Id, "api_key", key.Name, ApiKey.ModeText(key.Mode), key.Prefix, key.CreatedAt, key.RevokedAt);
 }

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
 using Reelay.Keys;
-using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Api.Admin;
@@ -39,18 +37,17 @@ public static class AdminTasksApi
         return routes;
     }
 
-    private static async Task<Results<Ok<AdminTaskView>, ApiError>> GetAsync(string id, ITaskStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AdminTaskView>, ApiError>> GetAsync(string id, ITaskMonitor monitor, CancellationToken cancellationToken)
     {
-        var task = TaskIds.LooksValid(id) ? await store.GetAnyAsync(id, cancellationToken) : null;
+        var task = TaskIds.LooksValid(id) ? await monitor.GetAsync(id, cancellationToken) : null;
         if (task is null)
         {
             return ApiError.NotFound($"No task with id '{id}'.", "id");
         }
 
         return TypedResults.Ok(new AdminTaskView(
-            task.Id, "admin.task", task.OwnerKeyId, task.Mode, task.Model, task.Status, task.Stage, task.Progress, task.Attempts, task.Polls,
-            task.Channel, task.Provider, task.UpstreamModel, task.UpstreamId,
-            JsonSerializer.Deserialize(task.RouteJson, TaskJsonContext.Default.ListRouteStep) ?? [],
-            task.ErrorCode, task.ErrorMessage, task.CreatedAt, task.UpdatedAt, task.CompletedAt));
+            task.Id, "admin.task", task.OwnerKeyId, ApiKey.ModeText(task.Mode), task.Model, task.Status, task.Stage.ToString().ToLowerInvariant(), task.Progress,
+            task.Attempts, task.Polls, task.Channel, task.Provider, task.UpstreamModel, task.UpstreamId, task.Route,
+            task.Error?.Code, task.Error?.Message, task.CreatedAt, task.UpdatedAt, task.CompletedAt));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Reelay.Tasks;
 
 namespace Reelay.Api.Errors;
 
@@ -49,6 +50,17 @@ public sealed class ApiError(int status, string message, string? code = null, st
     public static ApiError BadRequest(string message, string? param = null, string code = "invalid_request") => new(400, message, code, param);
 
     public static ApiError NotFound(string message, string? param = null) => new(404, message, "not_found", param);
+
+    /// <summary>A domain problem with a create request, as the envelope says it.</summary>
+    public static ApiError From(TaskProblem problem) => problem.Kind switch
+    {
+        TaskProblemKind.Unavailable => new(503, problem.Message, problem.Code, problem.Field),
+        TaskProblemKind.Busy => new(429, problem.Message, problem.Code, problem.Field)
+        {
+            RetryAfterSeconds = problem.RetryAfter is { } wait ? (int)Math.Ceiling(Math.Max(1, wait.TotalSeconds)) : null,
+        },
+        _ => new(400, problem.Message, problem.Code, problem.Field),
+    };
 
     public override string ToString() => $"{Status} {Code}: {Message}";
 }

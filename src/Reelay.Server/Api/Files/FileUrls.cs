@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
-using Reelay.Hosting;
 
 namespace Reelay.Api.Files;
 
@@ -14,16 +13,13 @@ public sealed class FileUrls
 {
     private readonly byte[] _key;
     private readonly TimeProvider _time;
-    private readonly ReelayOptions _options;
+    private readonly FileLinkOptions _options;
 
-    public FileUrls(IOptions<ReelayOptions> options, DataDirectory data, TimeProvider time)
+    public FileUrls(IOptions<FileLinkOptions> options, TimeProvider time)
     {
         _options = options.Value;
         _time = time;
-        var secret = string.IsNullOrWhiteSpace(_options.SigningKey)
-            ? data.ReadOrCreateSecret("signing-key", () => DataDirectory.NewSecret())
-            : _options.SigningKey;
-        _key = Encoding.UTF8.GetBytes(secret);
+        _key = Encoding.UTF8.GetBytes(_options.SigningKey!);
     }
 
     /// <summary>Absolute signed URL for a stored file, or null when there is none.</summary>

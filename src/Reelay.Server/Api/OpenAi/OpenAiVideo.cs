@@ -46,7 +46,7 @@ public static class OpenAiVideoMapping
     /// <param name="fileTtl">How long stored files stay downloadable after completion (<c>FILE_URL_TTL</c>).</param>
     public static OpenAiVideo AsOpenAiVideo(this VideoTask task, TimeSpan fileTtl)
     {
-        var completed = task.Stage == Stage.Completed;
+        var completed = task.Stage == TaskStage.Completed;
         var completedAt = task.CompletedAt is { } ms ? ms / 1000 : (long?)null;
         var (width, height) = completed && task.Width is { } w && task.Height is { } h ? (w, h) : Shapes.For(task.Size, task.AspectRatio);
         return new OpenAiVideo(
@@ -62,15 +62,15 @@ public static class OpenAiVideoMapping
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{width}x{height}"),
             task.Duration.ToString(System.Globalization.CultureInfo.InvariantCulture),
             task.RemixedFrom,
-            task.ErrorCode is null ? null : new OpenAiVideoError(task.ErrorCode, task.ErrorMessage ?? task.ErrorCode));
+            task.Error is { } error ? new OpenAiVideoError(error.Code, error.Message) : null);
     }
 
     /// <summary>pending → queued, processing → in_progress, failed and cancelled → failed.</summary>
-    public static string StatusOf(string stage) => Stage.PublicStatus(stage) switch
+    public static string StatusOf(TaskStage stage) => VideoStatus.Of(stage) switch
     {
-        "pending" => "queued",
-        "processing" => "in_progress",
-        "completed" => "completed",
+        VideoStatus.Pending => "queued",
+        VideoStatus.Processing => "in_progress",
+        VideoStatus.Completed => "completed",
         _ => "failed",
     };
 }

@@ -4,14 +4,11 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Reelay.Api.Errors;
+using Reelay.Api.Files;
 using Reelay.Blobs;
 using Reelay.Catalog;
-using Reelay.Engine;
-using Reelay.Hosting;
 using Reelay.Images;
-using Reelay.Keys;
 using Reelay.Providers;
-using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Api.OpenAi;
@@ -63,12 +60,13 @@ public static class OpenAiVideosApi
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> CreateAsync(
-        HttpContext http, VideoTaskFactory factory, ModelCatalog catalog, ITaskStore store, EngineSignals signals,
-        IOptions<LimitsOptions> limits, IOptions<ReelayOptions> options)
+        HttpContext http, TaskIntake intake, ModelCatalog catalog,
+        IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
     {
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
         var (draft, error) = http.Request.HasFormContentType
-            ? await ReadFormAsync(http.Request, limits.Value)
-            : await ReadJsonAsync(http.Request, limits.Value);
+            ? await ReadFormAsync(http.Request, limits.Value, imageLimits.Value, idempotencyKey)
+            : await ReadJsonAsync(http.Request, limits.Value, idempotencyKey);
         if (error is not null)
         {
             return error;
@@ -81,11 +79,10 @@ public static class OpenAiVideosApi
             return error;
         }
 
-        draft.IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
-        return await StoreAsync(draft, http, factory, store, signals, options.Value);
+        return await StoreAsync(draft, http, intake, files.Value);
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IOptions<ReelayOptions> options)
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IOptions<FileLinkOptions> options)
     {
         var task = await FindAsync(id, http, store);
         if (task is null)
@@ -93,7 +90,7 @@ public static class OpenAiVideosApi
             return NotFound(id);
         }
 
-        if (!Stage.IsTerminal(task.Stage))
+        if (!task.Stage.IsTerminal())
         {
             http.Response.Headers["openai-poll-after-ms"] = PollAfterMilliseconds;
         }
@@ -102,7 +99,7 @@ public static class OpenAiVideosApi
     }
 
     private static async Task<Results<Ok<OpenAiVideoList>, ApiError>> ListAsync(
-        HttpContext http, ITaskStore store, IOptions<ReelayOptions> options, string? after, string? limit, string? order)
+        HttpContext http, ITaskStore store, IOptions<FileLinkOptions> options, string? after, string? limit, string? order)
     {
         var pageSize = 20;
         if (limit is not null
@@ -138,7 +135,7 @@ public static class OpenAiVideosApi
         }
 
         // 400 rather than 409: the SDKs retry 409s on their own, which cannot help a running render.
-        if (!Stage.IsTerminal(task.Stage))
+        if (!task.Stage.IsTerminal())
         {
             return NotFinished(task, "deleted");
         }
@@ -181,7 +178,7 @@ public static class OpenAiVideosApi
         }
 
         // 404 while unfinished: the content does not exist yet, and unlike 409 the SDKs do not retry it blindly.
-        if (task.Stage != Stage.Completed)
+        if (task.Stage != TaskStage.Completed)
         {
             return new ApiError(404,
                 $"Video '{task.Id}' is {OpenAiVideoMapping.StatusOf(task.Stage)}; its content can be downloaded once its status is completed.",
@@ -195,12 +192,12 @@ public static class OpenAiVideosApi
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> RemixAsync(
-        string id, HttpContext http, VideoTaskFactory factory, ITaskStore store, EngineSignals signals,
-        IEnumerable<IVideoProvider> providers, IOptions<LimitsOptions> limits, IOptions<ReelayOptions> options)
+        string id, HttpContext http, TaskIntake intake, ITaskStore store,
+        IEnumerable<IVideoProvider> providers, IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
     {
         var (body, error) = http.Request.HasFormContentType
-            ? await ReadFormAsync(http.Request, limits.Value)
-            : await ReadJsonAsync(http.Request, limits.Value);
+            ? await ReadFormAsync(http.Request, limits.Value, imageLimits.Value, null)
+            : await ReadJsonAsync(http.Request, limits.Value, null);
         if (error is not null)
         {
             return error;
@@ -212,7 +209,7 @@ public static class OpenAiVideosApi
             return NotFound(id);
         }
 
-        if (source.Stage != Stage.Completed)
+        if (source.Stage != TaskStage.Completed)
         {
             return NotFinished(source, "remixed");
         }
@@ -239,31 +236,20 @@ public static class OpenAiVideosApi
             Duration = source.Duration,
             RemixedFrom = source.Id,
             IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault(),
+            Surface = TaskSurface.OpenAi,
         };
-        return await StoreAsync(draft, http, factory, store, signals, options.Value);
+        return await StoreAsync(draft, http, intake, files.Value);
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> StoreAsync(
-        TaskDraft draft, HttpContext http, VideoTaskFactory factory, ITaskStore store, EngineSignals signals, ReelayOptions options)
+        TaskDraft draft, HttpContext http, TaskIntake intake, FileLinkOptions files)
     {
-        var error = factory.TryCreate(draft, http.GetCaller(), out var task);
-        if (error is not null)
-        {
-            return error;
-        }
-
-        task.Surface = "openai";
-        var (stored, created) = await store.CreateAsync(task, http.RequestAborted);
-        if (created)
-        {
-            signals.TaskCreated();
-        }
-
-        return TypedResults.Ok(stored.AsOpenAiVideo(options.FileUrlTtl));
+        var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
+        return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(files.FileUrlTtl)) : ApiError.From(result.Problem!);
     }
 
     /// <summary>The JSON body (<c>CreateVideoJsonBody</c>, as openai-python sends it without a file) → a draft.</summary>
-    private static async Task<(TaskDraft? Draft, ApiError? Error)> ReadJsonAsync(HttpRequest request, LimitsOptions limits)
+    private static async Task<(TaskDraft? Draft, ApiError? Error)> ReadJsonAsync(HttpRequest request, LimitsOptions limits, string? idempotencyKey)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(request, limits.MaxCreateBodyBytes);
         if (error is not null)
@@ -277,6 +263,8 @@ public static class OpenAiVideosApi
             var draft = new TaskDraft
             {
                 Names = Names,
+                Surface = TaskSurface.OpenAi,
+                IdempotencyKey = idempotencyKey,
                 Model = fields.String("model"),
                 Prompt = fields.String("prompt"),
                 Size = fields.String("size"),
@@ -309,7 +297,7 @@ public static class OpenAiVideosApi
     /// The multipart body (<c>CreateVideoMultipartBody</c>; openai-node always sends this) → a draft.
     /// An uploaded <c>input_reference</c> becomes a data URI, so the engine treats it like any reference image.
     /// </summary>
-    private static async Task<(TaskDraft? Draft, ApiError? Error)> ReadFormAsync(HttpRequest request, LimitsOptions limits)
+    private static async Task<(TaskDraft? Draft, ApiError? Error)> ReadFormAsync(HttpRequest request, LimitsOptions limits, ImageLimitsOptions imageLimits, string? idempotencyKey)
     {
         if (request.ContentLength > limits.MaxCreateBodyBytes)
         {
@@ -338,6 +326,8 @@ public static class OpenAiVideosApi
         var draft = new TaskDraft
         {
             Names = Names,
+            Surface = TaskSurface.OpenAi,
+            IdempotencyKey = idempotencyKey,
             Model = Field(form, "model"),
             Prompt = Field(form, "prompt"),
             Size = Field(form, "size"),
@@ -355,7 +345,7 @@ public static class OpenAiVideosApi
 
         if (form.Files.GetFile("input_reference") is { } file)
         {
-            var (uri, error) = await ToDataUriAsync(file, limits, request.HttpContext.RequestAborted);
+            var (uri, error) = await ToDataUriAsync(file, imageLimits, request.HttpContext.RequestAborted);
             if (error is not null)
             {
                 return (null, error);
@@ -371,7 +361,7 @@ public static class OpenAiVideosApi
         return (draft, null);
     }
 
-    private static async Task<(string? Uri, ApiError? Error)> ToDataUriAsync(IFormFile file, LimitsOptions limits, CancellationToken cancellationToken)
+    private static async Task<(string? Uri, ApiError? Error)> ToDataUriAsync(IFormFile file, ImageLimitsOptions limits, CancellationToken cancellationToken)
     {
         if (file.Length > limits.MaxImageBytes)
         {

@@ -35,7 +35,7 @@ public static class UnifiedVideoMapping
 
     public static UnifiedQueryResponse AsQueryResponse(this VideoTask task, FileUrls urls, HttpRequest request)
     {
-        var completed = task.Stage == Stage.Completed;
+        var completed = task.Stage == TaskStage.Completed;
         return new UnifiedQueryResponse(
             task.Id,
             task.Status,
@@ -53,6 +53,6 @@ public static class UnifiedVideoMapping
             completed ? task.Height : null,
             task.CreatedAt,
             task.CompletedAt,
-            task.ErrorCode is null ? null : new UnifiedError(task.ErrorCode, task.ErrorMessage ?? task.ErrorCode));
+            task.Error is { } error ? new UnifiedError(error.Code, error.Message) : null);
     }
 }

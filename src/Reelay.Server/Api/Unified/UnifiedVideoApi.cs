@@ -3,10 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
-using Reelay.Engine;
-using Reelay.Hosting;
-using Reelay.Keys;
-using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Api.Unified;
@@ -26,8 +22,7 @@ public static class UnifiedVideoApi
         return routes;
     }
 
-    private static async Task<Results<Ok<UnifiedCreateResponse>, ApiError>> CreateAsync(
-        HttpContext http, VideoTaskFactory factory, ITaskStore store, EngineSignals signals, IOptions<LimitsOptions> limits)
+    private static async Task<Results<Ok<UnifiedCreateResponse>, ApiError>> CreateAsync(HttpContext http, TaskIntake intake, IOptions<LimitsOptions> limits)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, limits.Value.MaxCreateBodyBytes);
         if (error is not null)
@@ -37,26 +32,14 @@ public static class UnifiedVideoApi
 
         using (document)
         {
-            error = ToDraft(document!.RootElement, out var draft);
+            error = ToDraft(document!.RootElement, http.Request.Headers["Idempotency-Key"].FirstOrDefault(), out var draft);
             if (error is not null)
             {
                 return error;
             }
 
-            draft.IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
-            error = factory.TryCreate(draft, http.GetCaller(), out var task);
-            if (error is not null)
-            {
-                return error;
-            }
-
-            var (stored, created) = await store.CreateAsync(task, http.RequestAborted);
-            if (created)
-            {
-                signals.TaskCreated();
-            }
-
-            return TypedResults.Ok(stored.AsCreateResponse());
+            var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
+            return result.Task is { } task ? TypedResults.Ok(task.AsCreateResponse()) : ApiError.From(result.Problem!);
         }
     }
 
@@ -75,11 +58,12 @@ public static class UnifiedVideoApi
     }
 
     /// <summary>The unified body → a draft. Unknown fields are ignored: relay clients send extras.</summary>
-    private static ApiError? ToDraft(JsonElement body, out TaskDraft draft)
+    private static ApiError? ToDraft(JsonElement body, string? idempotencyKey, out TaskDraft draft)
     {
         var fields = JsonBody.Fields(body);
         draft = new TaskDraft
         {
+            IdempotencyKey = idempotencyKey,
             Model = fields.String("model"),
             Prompt = fields.String("prompt"),
             AspectRatio = fields.String("aspect_ratio"),

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Reelay.Channels;
-using Reelay.Tasks;
 
 namespace Reelay.Storage.Sqlite;
 
@@ -58,7 +56,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
             channel.Provider,
             channel.BaseUrl,
             channel.ApiKey,
-            ModelsJson = JsonSerializer.Serialize(channel.Models, TaskJsonContext.Default.ListString),
+            ModelsJson = SqliteTaskRows.Json(channel.Models),
             channel.Priority,
             channel.Weight,
             channel.Enabled,
@@ -90,7 +88,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
             Provider = Provider,
             BaseUrl = BaseUrl,
             ApiKey = ApiKey,
-            Models = JsonSerializer.Deserialize(ModelsJson, TaskJsonContext.Default.ListString) ?? [],
+            Models = [.. SqliteTaskRows.ReadList(ModelsJson)],
             Priority = Priority,
             Weight = Weight,
             Enabled = Enabled,

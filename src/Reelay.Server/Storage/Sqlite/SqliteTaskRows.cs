@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using Reelay.Keys;
 using Reelay.Tasks;
 
 namespace Reelay.Storage.Sqlite;
@@ -31,7 +34,7 @@ internal static class SqliteTaskRows
     {
         Id = r.GetString(0),
         OwnerKeyId = r.GetString(1),
-        Mode = r.GetString(2),
+        Mode = ParseMode(r.GetString(2)),
         Model = r.GetString(3),
         RequestedModel = r.GetString(4),
         Prompt = r.GetString(5),
@@ -40,13 +43,13 @@ internal static class SqliteTaskRows
         Size = r.GetString(8),
         Duration = r.GetInt32(9),
         Seed = Int64(r, 10),
-        ImagesJson = r.GetString(11),
-        OptionsJson = r.GetString(12),
+        Images = ReadList(r.GetString(11)),
+        Options = ReadOptions(r.GetString(12)),
         CallbackUrl = String(r, 13),
         IdempotencyKey = String(r, 14),
-        Surface = r.GetString(15),
+        Surface = r.GetString(15) == OpenAiSurface ? TaskSurface.OpenAi : TaskSurface.Unified,
         RemixedFrom = String(r, 16),
-        Stage = r.GetString(17),
+        Stage = ParseStage(r.GetString(17)),
         Progress = r.GetInt32(18),
         CreatedAt = r.GetInt64(19),
         UpdatedAt = r.GetInt64(20),
@@ -63,7 +66,7 @@ internal static class SqliteTaskRows
         UpstreamModel = String(r, 31),
         UpstreamId = String(r, 32),
         ResultLocation = String(r, 33),
-        RouteJson = r.GetString(34),
+        Route = ReadRoute(r.GetString(34)),
         EnhancedPrompt = String(r, 35),
         VideoKey = String(r, 36),
         ThumbnailKey = String(r, 37),
@@ -71,8 +74,7 @@ internal static class SqliteTaskRows
         Height = r.IsDBNull(39) ? null : r.GetInt32(39),
         VideoDuration = r.IsDBNull(40) ? null : r.GetDouble(40),
         VideoBytes = Int64(r, 41),
-        ErrorCode = String(r, 42),
-        ErrorMessage = String(r, 43),
+        Error = r.IsDBNull(42) ? null : new TaskError(r.GetString(42), String(r, 43) ?? r.GetString(42)),
     };
 
     /// <summary>Reads every row of a command into tasks.</summary>
@@ -94,7 +96,7 @@ internal static class SqliteTaskRows
         var p = command.Parameters;
         p.AddWithValue("$id", task.Id);
         p.AddWithValue("$owner", task.OwnerKeyId);
-        p.AddWithValue("$mode", task.Mode);
+        p.AddWithValue("$mode", ToText(task.Mode));
         p.AddWithValue("$model", task.Model);
         p.AddWithValue("$requested_model", task.RequestedModel);
         p.AddWithValue("$prompt", task.Prompt);
@@ -103,13 +105,13 @@ internal static class SqliteTaskRows
         p.AddWithValue("$size", task.Size);
         p.AddWithValue("$duration", task.Duration);
         p.AddWithValue("$seed", (object?)task.Seed ?? DBNull.Value);
-        p.AddWithValue("$images_json", task.ImagesJson);
-        p.AddWithValue("$options_json", task.OptionsJson);
+        p.AddWithValue("$images_json", Json(task.Images));
+        p.AddWithValue("$options_json", JsonSerializer.Serialize(task.Options, SqliteJsonContext.Default.IReadOnlyDictionaryStringString));
         p.AddWithValue("$callback_url", (object?)task.CallbackUrl ?? DBNull.Value);
         p.AddWithValue("$idempotency_key", (object?)task.IdempotencyKey ?? DBNull.Value);
-        p.AddWithValue("$surface", task.Surface);
+        p.AddWithValue("$surface", task.Surface == TaskSurface.OpenAi ? OpenAiSurface : UnifiedSurface);
         p.AddWithValue("$remixed_from", (object?)task.RemixedFrom ?? DBNull.Value);
-        p.AddWithValue("$stage", task.Stage);
+        p.AddWithValue("$stage", ToText(task.Stage));
         p.AddWithValue("$progress", task.Progress);
         p.AddWithValue("$created_at", task.CreatedAt);
         p.AddWithValue("$updated_at", task.UpdatedAt);
@@ -117,7 +119,58 @@ internal static class SqliteTaskRows
         p.AddWithValue("$next_at", task.NextAt);
     }
 
+    /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
+    public static string ToText(TaskStage stage) => stage switch
+    {
+        TaskStage.Pending => "pending",
+        TaskStage.Submitting => "submitting",
+        TaskStage.Running => "running",
+        TaskStage.Finishing => "finishing",
+        TaskStage.Completed => "completed",
+        TaskStage.Failed => "failed",
+        TaskStage.Cancelled => "cancelled",
+        _ => throw new ArgumentOutOfRangeException(nameof(stage)),
+    };
+
+    public static TaskStage ParseStage(string text) => text switch
+    {
+        "pending" => TaskStage.Pending,
+        "submitting" => TaskStage.Submitting,
+        "running" => TaskStage.Running,
+        "finishing" => TaskStage.Finishing,
+        "completed" => TaskStage.Completed,
+        "failed" => TaskStage.Failed,
+        "cancelled" => TaskStage.Cancelled,
+        _ => throw new InvalidDataException($"Unknown task stage '{text}' in the database."),
+    };
+
+    public static string ToText(KeyMode mode) => mode == KeyMode.Test ? "test" : "live";
+
+    public static KeyMode ParseMode(string text) => text == "test" ? KeyMode.Test : KeyMode.Live;
+
+    public static string Json(IReadOnlyList<string> values) => JsonSerializer.Serialize(values, SqliteJsonContext.Default.IReadOnlyListString);
+
+    public static string Json(IReadOnlyList<RouteStep> route) => JsonSerializer.Serialize(route, SqliteJsonContext.Default.IReadOnlyListRouteStep);
+
+    public static IReadOnlyList<string> ReadList(string json) =>
+        json == "[]" ? [] : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListString) ?? [];
+
+    private static IReadOnlyDictionary<string, string> ReadOptions(string json) =>
+        JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyDictionaryStringString) ?? new Dictionary<string, string>();
+
+    private static IReadOnlyList<RouteStep> ReadRoute(string json) =>
+        json == "[]" ? [] : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListRouteStep) ?? [];
+
+    private const string UnifiedSurface = "unified";
+    private const string OpenAiSurface = "openai";
+
     private static string? String(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     private static long? Int64(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
 }
+
+/// <summary>The JSON columns of the schema: lists and maps the row keeps as text.</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
+[JsonSerializable(typeof(IReadOnlyList<RouteStep>))]
+internal sealed partial class SqliteJsonContext : JsonSerializerContext;

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Reelay.Providers;
 using Reelay.Tasks;
 
 namespace Reelay.Storage.Sqlite;
@@ -8,7 +9,7 @@ namespace Reelay.Storage.Sqlite;
 /// RETURNING) is atomic without row locks; every engine write matches the lease token. Statements
 /// run on pooled sessions that keep them prepared; writes pass the in-process write gate.
 /// </summary>
-public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
+public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITaskMonitor
 {
     private const string Unfinished = "('pending', 'submitting', 'running', 'finishing')";
 
@@ -142,7 +143,8 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
         return await reader.ReadAsync(cancellationToken) ? SqliteTaskRows.Read(reader) : null;
     }
 
-    public Task<VideoTask?> GetAnyAsync(string id, CancellationToken cancellationToken) =>
+    /// <inheritdoc cref="ITaskMonitor.GetAsync"/>
+    Task<VideoTask?> ITaskMonitor.GetAsync(string id, CancellationToken cancellationToken) =>
         ReadOneAsync($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE id = $id", cancellationToken, ("$id", id));
 
     public async Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken)
@@ -165,20 +167,20 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
     public async Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken) =>
         // Clearing the lease fences out any worker still busy with it.
         (await ReadAsync($"""
-            UPDATE tasks SET stage = 'cancelled', error_code = 'cancelled', error_message = 'Cancelled by the client.',
+            UPDATE tasks SET stage = 'cancelled', error_code = $code, error_message = 'Cancelled by the client.',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
             WHERE id = $id AND owner_key_id = $owner AND stage IN {Unfinished}
             RETURNING {SqliteTaskRows.ClientColumns}
-            """, write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now))).SingleOrDefault();
+            """, write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
         (await ReadAsync(
             $"DELETE FROM tasks WHERE id = $id AND owner_key_id = $owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {SqliteTaskRows.ClientColumns}",
             write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId))).SingleOrDefault();
 
-    public Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimKind kind, long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimRequest claim, CancellationToken cancellationToken)
     {
-        var due = kind switch
+        var due = claim.Kind switch
         {
             ClaimKind.Dispatch => """
                 SELECT id FROM tasks WHERE stage = 'pending' AND next_at <= $now AND (lease_until IS NULL OR lease_until < $now)
@@ -187,26 +189,26 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
                 """,
             ClaimKind.Poll => "SELECT id FROM tasks WHERE stage = 'running' AND next_at <= $now AND (lease_until IS NULL OR lease_until < $now) ORDER BY next_at",
             ClaimKind.Finish => "SELECT id FROM tasks WHERE stage = 'finishing' AND next_at <= $now AND (lease_until IS NULL OR lease_until < $now) ORDER BY next_at",
-            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+            _ => throw new ArgumentOutOfRangeException(nameof(claim)),
         };
         return ReadAsync($"""
             UPDATE tasks SET lease_token = $token, lease_until = $leaseUntil
             WHERE id IN (SELECT id FROM ({due}) LIMIT $limit)
             RETURNING {SqliteTaskRows.Columns}
-            """, write: true, cancellationToken, ("$now", now), ("$token", token), ("$leaseUntil", leaseUntil), ("$limit", limit));
+            """, write: true, cancellationToken, ("$now", claim.Now), ("$token", claim.Token), ("$leaseUntil", claim.LeaseUntil), ("$limit", claim.Limit));
     }
 
     public Task<bool> ExtendLeaseAsync(Lease lease, long leaseUntil, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE tasks SET lease_until = $leaseUntil WHERE id = $task AND lease_token = $token",
             lease, cancellationToken, ("$leaseUntil", leaseUntil));
 
-    public Task<bool> RecordAttemptAsync(Lease lease, string channel, string provider, string upstreamModel, int width, int height, string routeJson, long now, CancellationToken cancellationToken) =>
+    public Task<bool> RecordAttemptAsync(Lease lease, SubmitAttempt attempt, CancellationToken cancellationToken) =>
         UpdateAsync("""
             UPDATE tasks SET stage = 'submitting', attempts = attempts + 1, channel = $channel, provider = $provider,
                 upstream_model = $upstreamModel, width = $width, height = $height, route_json = $routeJson
             WHERE id = $task AND lease_token = $token AND stage IN ('pending', 'submitting')
-            """, lease, cancellationToken, ("$channel", channel), ("$provider", provider), ("$upstreamModel", upstreamModel),
-            ("$width", width), ("$height", height), ("$routeJson", routeJson));
+            """, lease, cancellationToken, ("$channel", attempt.Channel), ("$provider", attempt.Provider), ("$upstreamModel", attempt.UpstreamModel),
+            ("$width", attempt.Width), ("$height", attempt.Height), ("$routeJson", SqliteTaskRows.Json(attempt.Route)));
 
     public Task<bool> MarkRunningAsync(Lease lease, string upstreamId, long nextPollAt, long now, CancellationToken cancellationToken) =>
         UpdateAsync("""
@@ -215,18 +217,18 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             WHERE id = $task AND lease_token = $token AND stage = 'submitting'
             """, lease, cancellationToken, ("$upstreamId", upstreamId), ("$nextPollAt", nextPollAt), ("$now", now));
 
-    public Task<bool> RetryLaterAsync(Lease lease, long nextAt, string routeJson, CancellationToken cancellationToken) =>
+    public Task<bool> RetryLaterAsync(Lease lease, long nextAt, IReadOnlyList<RouteStep> route, CancellationToken cancellationToken) =>
         UpdateAsync("""
             UPDATE tasks SET stage = 'pending', next_at = $nextAt, route_json = $routeJson, lease_token = NULL, lease_until = NULL
             WHERE id = $task AND lease_token = $token AND stage IN ('pending', 'submitting')
-            """, lease, cancellationToken, ("$nextAt", nextAt), ("$routeJson", routeJson));
+            """, lease, cancellationToken, ("$nextAt", nextAt), ("$routeJson", SqliteTaskRows.Json(route)));
 
-    public Task<bool> SchedulePollAsync(Lease lease, int progress, int pollFailures, long nextPollAt, string? enhancedPrompt, CancellationToken cancellationToken) =>
+    public Task<bool> SchedulePollAsync(Lease lease, PollUpdate update, CancellationToken cancellationToken) =>
         UpdateAsync("""
             UPDATE tasks SET progress = MAX(progress, $progress), polls = polls + 1, poll_failures = $pollFailures, next_at = $nextPollAt,
                 enhanced_prompt = COALESCE($enhancedPrompt, enhanced_prompt), lease_token = NULL, lease_until = NULL
             WHERE id = $task AND lease_token = $token AND stage = 'running'
-            """, lease, cancellationToken, ("$progress", progress), ("$pollFailures", pollFailures), ("$nextPollAt", nextPollAt), ("$enhancedPrompt", enhancedPrompt));
+            """, lease, cancellationToken, ("$progress", update.Progress), ("$pollFailures", update.PollFailures), ("$nextPollAt", update.NextPollAt), ("$enhancedPrompt", update.EnhancedPrompt));
 
     public Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken) =>
         UpdateAsync("""
@@ -257,34 +259,34 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             """, lease, cancellationToken, ("$videoKey", video.VideoKey), ("$thumbnailKey", video.ThumbnailKey), ("$width", video.Width),
             ("$height", video.Height), ("$duration", video.DurationSeconds), ("$bytes", video.Bytes), ("$now", now));
 
-    public Task<bool> FailAsync(Lease lease, string code, string message, long now, CancellationToken cancellationToken) =>
+    public Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken) =>
         UpdateAsync($"""
             UPDATE tasks SET stage = 'failed', error_code = $code, error_message = $message,
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
             WHERE id = $task AND lease_token = $token AND stage IN {Unfinished}
-            """, lease, cancellationToken, ("$code", code), ("$message", message), ("$now", now));
+            """, lease, cancellationToken, ("$code", failure.Code), ("$message", failure.Message), ("$now", now));
 
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE tasks SET lease_token = NULL, lease_until = NULL WHERE id = $task AND lease_token = $token", lease, cancellationToken);
 
     public Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken) =>
         ReadAsync($"""
-            UPDATE tasks SET stage = 'failed', error_code = 'timeout',
+            UPDATE tasks SET stage = 'failed', error_code = $code,
                 error_message = 'The task did not finish within its model''s maximum lifetime.',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
             WHERE id IN (SELECT id FROM tasks WHERE stage IN {Unfinished} AND deadline_at < $now)
               AND (lease_until IS NULL OR lease_until < $now)
             RETURNING {SqliteTaskRows.Columns}
-            """, write: true, cancellationToken, ("$now", now));
+            """, write: true, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
 
     public async Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
-        var stage = kind switch
+        var stage = SqliteTaskRows.ToText(kind switch
         {
-            ClaimKind.Dispatch => Stage.Pending,
-            ClaimKind.Poll => Stage.Running,
-            _ => Stage.Finishing,
-        };
+            ClaimKind.Dispatch => TaskStage.Pending,
+            ClaimKind.Poll => TaskStage.Running,
+            _ => TaskStage.Finishing,
+        });
         using var session = await database.RentSessionAsync(cancellationToken);
         var command = session.Command("SELECT MIN(next_at) FROM tasks WHERE stage = $stage");
         command.Parameters.AddWithValue("$stage", stage);

@@ -14,10 +14,14 @@ public sealed class FileUrlsTests : IDisposable
     public void Dispose() => Directory.Delete(_dataDir, recursive: true);
 
     private FileUrls NewUrls(string? signingKey = "test-signing-key") =>
-        NewUrls(new ReelayOptions { DataDir = _dataDir, SigningKey = signingKey, FileUrlTtl = TimeSpan.FromHours(1) });
+        NewUrls(new FileLinkOptions { SigningKey = signingKey, FileUrlTtl = TimeSpan.FromHours(1) });
 
-    private FileUrls NewUrls(ReelayOptions options) =>
-        new(Options.Create(options), new DataDirectory(Options.Create(options)), _time);
+    /// <summary>As the host builds it: a missing signing key is generated into the data directory.</summary>
+    private FileUrls NewUrls(FileLinkOptions options)
+    {
+        new GeneratedSigningKey(new DataDirectory(Options.Create(new DataDirectoryOptions { DataDir = _dataDir }))).PostConfigure(null, options);
+        return new(Options.Create(options), _time);
+    }
 
     private static HttpRequest Request()
     {
@@ -49,7 +53,7 @@ public sealed class FileUrlsTests : IDisposable
     [Fact]
     public void For_PublicUrlSet_UsesIt()
     {
-        var urls = NewUrls(new ReelayOptions { DataDir = _dataDir, SigningKey = "k", PublicUrl = "https://videos.example.com/" });
+        var urls = NewUrls(new FileLinkOptions { SigningKey = "k", PublicUrl = "https://videos.example.com/" });
 
         Assert.StartsWith("https://videos.example.com/files/a.mp4?", urls.For("a.mp4", Request()), StringComparison.Ordinal);
     }

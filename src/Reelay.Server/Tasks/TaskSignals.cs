@@ -1,12 +1,12 @@
 using System.Threading.Channels;
 
-namespace Reelay.Engine;
+namespace Reelay.Tasks;
 
 /// <summary>
-/// In-process nudges so a worker wakes the moment work appears here instead of at its next idle
-/// check. Work made by other instances is still found by the idle check: the database is the truth.
+/// In-process nudges so an engine worker wakes the moment work appears here instead of at its next
+/// idle check. Work made by other instances is still found by the idle check: the database is the truth.
 /// </summary>
-public sealed class EngineSignals
+public sealed class TaskSignals
 {
     private readonly Channel<bool> _dispatch = NewSignal();
     private readonly Channel<bool> _poll = NewSignal();
@@ -18,11 +18,11 @@ public sealed class EngineSignals
 
     public void ResultReady() => _finish.Writer.TryWrite(true);
 
-    internal ChannelReader<bool> DispatchReader => _dispatch.Reader;
+    public ChannelReader<bool> DispatchReader => _dispatch.Reader;
 
-    internal ChannelReader<bool> PollReader => _poll.Reader;
+    public ChannelReader<bool> PollReader => _poll.Reader;
 
-    internal ChannelReader<bool> FinishReader => _finish.Reader;
+    public ChannelReader<bool> FinishReader => _finish.Reader;
 
     /// <summary>Capacity one, extra writes dropped: many nudges before a wake count as one.</summary>
     private static Channel<bool> NewSignal() =>

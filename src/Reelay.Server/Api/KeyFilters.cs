@@ -1,6 +1,7 @@
 using Reelay.Api.Errors;
+using Reelay.Keys;
 
-namespace Reelay.Keys;
+namespace Reelay.Api;
 
 /// <summary>Group policies: which key a route group requires. The caller is then read with <see cref="GetCaller"/>.</summary>
 public static class KeyFilters

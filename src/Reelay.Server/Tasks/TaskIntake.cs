@@ -1,22 +1,50 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Reelay.Api.Errors;
 using Reelay.Catalog;
 using Reelay.Channels;
-using Reelay.Hosting;
 using Reelay.Images;
 using Reelay.Keys;
+using Reelay.Providers;
 
 namespace Reelay.Tasks;
 
 /// <summary>
-/// Turns a draft into a pending task: every value checked against the model's catalog entry and the
-/// limits, defaults filled in, prompt flags split off. Any problem is an <see cref="ApiError"/> that
-/// names the field and what to send instead; nothing is stored until all is well.
+/// The one home of create, for both surfaces: a draft is checked against the model's catalog entry
+/// and the limits, defaults are filled in and prompt flags split off; then the task is stored
+/// (<c>pending</c>) and the dispatcher nudged. Any problem is a <see cref="TaskProblem"/> naming the
+/// field and what to send instead, and nothing is stored until all is well.
 /// </summary>
-public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router, IOptions<LimitsOptions> limits, TimeProvider time)
+public sealed class TaskIntake(
+    ModelCatalog catalog,
+    ChannelRouter router,
+    ITaskStore store,
+    TaskSignals signals,
+    IOptions<LimitsOptions> limits,
+    IOptions<ImageLimitsOptions> imageLimits,
+    TimeProvider time)
 {
-    public ApiError? TryCreate(TaskDraft draft, Caller caller, out VideoTask task)
+    /// <summary>
+    /// Validates, stores and signals. With an idempotency key the owner already used, the earlier
+    /// task comes back and nothing new is stored.
+    /// </summary>
+    public async Task<TaskIntakeResult> CreateAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
+    {
+        if (Validate(draft, caller, out var task) is { } problem)
+        {
+            return new TaskIntakeResult(null, problem);
+        }
+
+        // Checkpoint: once this returns the task is durable, and the client's answer says so.
+        var (stored, created) = await store.CreateAsync(task, cancellationToken);
+        if (created)
+        {
+            signals.TaskCreated();
+        }
+
+        return new TaskIntakeResult(stored, null);
+    }
+
+    /// <summary>The draft as a task ready to store, or the first problem with it.</summary>
+    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task)
     {
         task = null!;
         var names = draft.Names;
@@ -24,36 +52,36 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
 
         if (string.IsNullOrWhiteSpace(draft.Model))
         {
-            return ApiError.BadRequest($"'{names.Model}' is required: name the model to use, e.g. \"reelay-preview\" (GET /v1/models lists them).", names.Model, "missing_field");
+            return TaskProblem.Invalid($"'{names.Model}' is required: name the model to use, e.g. \"reelay-preview\" (GET /v1/models lists them).", names.Model, "missing_field");
         }
 
         var model = catalog.Find(draft.Model.Trim());
         if (model is null)
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
-                names.Model, "model_not_found");
+                names.Model, TaskErrors.ModelNotFound);
         }
 
         if (draft.Prompt is null)
         {
-            return ApiError.BadRequest($"'{names.Prompt}' is required: describe the video to make.", names.Prompt, "missing_field");
+            return TaskProblem.Invalid($"'{names.Prompt}' is required: describe the video to make.", names.Prompt, "missing_field");
         }
 
         var (prompt, flags) = PromptFlags.Split(draft.Prompt);
         if (string.IsNullOrWhiteSpace(prompt))
         {
-            return ApiError.BadRequest($"'{names.Prompt}' is empty: describe the video to make (flags like --mode=custom alone are not a prompt).", names.Prompt, "empty_prompt");
+            return TaskProblem.Invalid($"'{names.Prompt}' is empty: describe the video to make (flags like --mode=custom alone are not a prompt).", names.Prompt, "empty_prompt");
         }
 
         if (prompt.Length > max.MaxPromptChars)
         {
-            return ApiError.BadRequest($"'{names.Prompt}' is {prompt.Length} characters long; the limit is {max.MaxPromptChars}.", names.Prompt, "prompt_too_long");
+            return TaskProblem.Invalid($"'{names.Prompt}' is {prompt.Length} characters long; the limit is {max.MaxPromptChars}.", names.Prompt, "prompt_too_long");
         }
 
         if (draft.NegativePrompt is { Length: var negativeLength } && negativeLength > max.MaxNegativePromptChars)
         {
-            return ApiError.BadRequest($"'negative_prompt' is {negativeLength} characters long; the limit is {max.MaxNegativePromptChars}.", "negative_prompt", "prompt_too_long");
+            return TaskProblem.Invalid($"'negative_prompt' is {negativeLength} characters long; the limit is {max.MaxNegativePromptChars}.", "negative_prompt", "prompt_too_long");
         }
 
         // A size in pixels (720x1280, as some relays send) carries the shape when no ratio is given,
@@ -61,7 +89,7 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         if (!string.IsNullOrWhiteSpace(draft.AspectRatio) && draft.Size is not null
             && Shapes.TryParsePixels(draft.Size.Trim(), out _, out var sizeShape) && sizeShape != draft.AspectRatio.Trim())
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 $"'{names.Size}' {Quote(draft.Size)} is {sizeShape} but '{names.AspectRatio}' is {Quote(draft.AspectRatio)}: send matching values, or only one of them.",
                 names.Size, "conflicting_values");
         }
@@ -71,7 +99,7 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
             : model.DefaultAspectRatio;
         if (!model.AspectRatios.Contains(aspectRatio, StringComparer.Ordinal))
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 $"'{names.AspectRatio}' {Quote(aspectRatio)} is not supported by {model.Name}; use one of {string.Join(", ", model.AspectRatios)}.",
                 names.AspectRatio, "unsupported_value");
         }
@@ -79,7 +107,7 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         var size = NormalizeSize(draft.Size) ?? model.DefaultSize;
         if (!model.Sizes.Contains(size, StringComparer.Ordinal))
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 $"'{names.Size}' {Quote(draft.Size ?? size)} is not supported by {model.Name}; use one of {string.Join(", ", model.Sizes)}.",
                 names.Size, "unsupported_value");
         }
@@ -89,21 +117,21 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         var duration = draft.Duration ?? (sizeDurations is { Count: > 0 } && !sizeDurations.Contains(model.DefaultDuration) ? sizeDurations[0] : model.DefaultDuration);
         if (!model.AllowsDuration(duration))
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 $"'{names.Duration}' {duration} is not supported by {model.Name}; use {model.DescribeDurations()} seconds.",
                 names.Duration, "unsupported_value");
         }
 
         if (sizeDurations is not null && !sizeDurations.Contains(duration))
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 $"'{names.Duration}' {duration} is not supported by {model.Name} at {size}; use {string.Join(", ", sizeDurations)} seconds, or a smaller size.",
                 names.Duration, "unsupported_value");
         }
 
         if (draft.Images.Count > model.MaxImages)
         {
-            return ApiError.BadRequest(
+            return TaskProblem.Invalid(
                 model.MaxImages == 0
                     ? $"{model.Name} makes videos from text only; send '{names.Images}' as [] or leave it out."
                     : $"'{names.Images}' has {draft.Images.Count} items; {model.Name} takes at most {model.MaxImages}.",
@@ -112,25 +140,25 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
 
         for (var i = 0; i < draft.Images.Count; i++)
         {
-            if (CheckImageReference(draft.Images[i], max) is { } problem)
+            if (CheckImageReference(draft.Images[i], max, imageLimits.Value.MaxImageBytes) is { } problem)
             {
-                return ApiError.BadRequest($"'{names.Images}[{i}]' {problem}.", $"{names.Images}[{i}]", "invalid_image_reference");
+                return TaskProblem.Invalid($"'{names.Images}[{i}]' {problem}.", $"{names.Images}[{i}]", "invalid_image_reference");
             }
         }
 
         if (draft.CallbackUrl is { } callback && !IsHttpUrl(callback, max.MaxUrlChars))
         {
-            return ApiError.BadRequest($"'callback_url' must be an absolute http(s) URL of at most {max.MaxUrlChars} characters.", "callback_url", "invalid_callback_url");
+            return TaskProblem.Invalid($"'callback_url' must be an absolute http(s) URL of at most {max.MaxUrlChars} characters.", "callback_url", "invalid_callback_url");
         }
 
         if (draft.IdempotencyKey is { Length: > 200 })
         {
-            return ApiError.BadRequest("The Idempotency-Key header is longer than 200 characters.", "Idempotency-Key", "invalid_idempotency_key");
+            return TaskProblem.Invalid("The Idempotency-Key header is longer than 200 characters.", "Idempotency-Key", "invalid_idempotency_key");
         }
 
         if (router.Candidates(model, caller.Mode).Count == 0)
         {
-            return new ApiError(503, ChannelRouter.MissingSetting(model), "model_not_configured", names.Model);
+            return TaskProblem.Unavailable(ChannelRouter.MissingSetting(model), names.Model, TaskErrors.ModelNotConfigured);
         }
 
         foreach (var (name, value) in draft.Options.Concat(model.Options))
@@ -143,7 +171,7 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         {
             Id = TaskIds.New(model.IdPrefix),
             OwnerKeyId = caller.KeyId,
-            Mode = caller.Mode == KeyMode.Test ? "test" : "live",
+            Mode = caller.Mode,
             Model = model.Name,
             RequestedModel = draft.Model.Trim(),
             Prompt = prompt,
@@ -152,12 +180,13 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
             Size = size,
             Duration = duration,
             Seed = draft.Seed,
-            ImagesJson = JsonSerializer.Serialize(draft.Images, TaskJsonContext.Default.ListString),
-            OptionsJson = JsonSerializer.Serialize(flags, TaskJsonContext.Default.DictionaryStringString),
+            Images = [.. draft.Images],
+            Options = flags,
             CallbackUrl = draft.CallbackUrl,
             IdempotencyKey = draft.IdempotencyKey,
+            Surface = draft.Surface,
             RemixedFrom = draft.RemixedFrom,
-            Stage = Stage.Pending,
+            Stage = TaskStage.Pending,
             CreatedAt = now,
             UpdatedAt = now,
             NextAt = now,
@@ -188,11 +217,11 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         return Shapes.TryParsePixels(trimmed, out var sizeClass, out _) ? sizeClass : trimmed.ToUpperInvariant();
     }
 
-    private static string? CheckImageReference(string reference, LimitsOptions max)
+    private static string? CheckImageReference(string reference, LimitsOptions max, int maxImageBytes)
     {
         if (reference.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
         {
-            return DataUri.Check(reference, max.MaxImageBytes);
+            return DataUri.Check(reference, maxImageBytes);
         }
 
         return IsHttpUrl(reference, max.MaxUrlChars)
@@ -209,4 +238,32 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
     private static string Quote(string value) => "\"" + Shorten(value) + "\"";
 
     private static string Shorten(string value) => value.Length <= 60 ? value : value[..60] + "…";
+}
+
+/// <summary>What <see cref="TaskIntake.CreateAsync"/> made of a draft: the stored task, or the problem that kept it out.</summary>
+public sealed record TaskIntakeResult(VideoTask? Task, TaskProblem? Problem);
+
+/// <summary>Why a draft was not accepted, in the domain's words; the API turns it into its error envelope.</summary>
+/// <param name="Kind">Whether the client must change the request or may retry it as it is.</param>
+/// <param name="Field">The field at fault, as the surface named it.</param>
+/// <param name="Code">A stable snake_case word.</param>
+/// <param name="Message">What to send instead.</param>
+/// <param name="RetryAfter">When retrying as is may work (<see cref="TaskProblemKind.Busy"/>).</param>
+public sealed record TaskProblem(TaskProblemKind Kind, string? Field, string Code, string Message, TimeSpan? RetryAfter = null)
+{
+    public static TaskProblem Invalid(string message, string? field, string code) => new(TaskProblemKind.Invalid, field, code, message);
+
+    public static TaskProblem Unavailable(string message, string? field, string code) => new(TaskProblemKind.Unavailable, field, code, message);
+}
+
+public enum TaskProblemKind
+{
+    /// <summary>The request itself is wrong (400).</summary>
+    Invalid,
+
+    /// <summary>Nothing is set up to serve it (503).</summary>
+    Unavailable,
+
+    /// <summary>It would be accepted, but not now (429 with Retry-After).</summary>
+    Busy,
 }

@@ -1,10 +1,14 @@
 using System.Numerics;
+using System.Security.Cryptography;
 
-namespace Reelay.Hosting;
+namespace Reelay.Keys;
 
 /// <summary>Base62 text for secrets: URL-safe, copy-paste safe (no punctuation).</summary>
 public static class Base62
 {
+    /// <summary>A random secret of <paramref name="bytes"/> bytes in Base62.</summary>
+    public static string NewSecret(int bytes = 32) => Encode(RandomNumberGenerator.GetBytes(bytes));
+
     private const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     public static string Encode(ReadOnlySpan<byte> bytes)

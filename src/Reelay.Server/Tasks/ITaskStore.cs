@@ -1,6 +1,4 @@
-using Reelay.Tasks;
-
-namespace Reelay.Storage;
+namespace Reelay.Tasks;
 
 /// <summary>Which worker a claim is for; each claims a different kind of due work.</summary>
 public enum ClaimKind
@@ -13,10 +11,24 @@ public enum ClaimKind
     Finish,
 }
 
+/// <summary>A request for due work: stamp up to <paramref name="Limit"/> due tasks of one kind with <paramref name="Token"/> until <paramref name="LeaseUntil"/>.</summary>
+public sealed record ClaimRequest(ClaimKind Kind, long Now, string Token, long LeaseUntil, int Limit);
+
 /// <summary>A lease on a claimed task: every later write names it, so a worker that lost its lease changes nothing.</summary>
 /// <param name="TaskId">The task.</param>
 /// <param name="Token">Random value stamped on the row by the claim.</param>
 public readonly record struct Lease(string TaskId, string Token);
+
+/// <summary>An upstream submission about to be made: where it goes and at what pixel size.</summary>
+/// <param name="Route">Every channel tried so far, this one last.</param>
+public sealed record SubmitAttempt(string Channel, string Provider, string UpstreamModel, int Width, int Height, IReadOnlyList<RouteStep> Route);
+
+/// <summary>What a poll of a running job learned, and when to ask again.</summary>
+/// <param name="Progress">0–99; the stored progress never goes down.</param>
+/// <param name="PollFailures">Consecutive failed polls, 0 after a good answer.</param>
+/// <param name="NextPollAt">Unix ms.</param>
+/// <param name="EnhancedPrompt">The upstream's rewritten prompt, when it gave one.</param>
+public sealed record PollUpdate(int Progress, int PollFailures, long NextPollAt, string? EnhancedPrompt);
 
 /// <summary>The finished video as stored.</summary>
 public sealed record StoredVideo(string VideoKey, string ThumbnailKey, int Width, int Height, double DurationSeconds, long Bytes);
@@ -26,8 +38,9 @@ public sealed record StoredVideo(string VideoKey, string ThumbnailKey, int Width
 public sealed record TaskPageRequest(int Limit, string? After, bool Ascending);
 
 /// <summary>
-/// Task storage, shaped by the engine's verbs. Status changes name the stages they may come from
-/// and do nothing otherwise; engine writes are fenced by the lease.
+/// Task storage on the hot paths, shaped by the engine's verbs and the clients' reads. Status
+/// changes name the stages they may come from and do nothing otherwise; engine writes are fenced
+/// by the lease. Operator views read through <see cref="ITaskMonitor"/>.
 /// </summary>
 public interface ITaskStore
 {
@@ -43,9 +56,6 @@ public interface ITaskStore
     /// </summary>
     Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
 
-    /// <summary>A task whoever owns it: for admin views only.</summary>
-    Task<VideoTask?> GetAnyAsync(string id, CancellationToken cancellationToken);
-
     Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken);
 
     /// <summary>Cancels an unfinished task of the owner. Returns the task after the change, or null if none matched.</summary>
@@ -54,8 +64,8 @@ public interface ITaskStore
     /// <summary>Deletes a finished task of the owner; returns the deleted row, or null.</summary>
     Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
 
-    /// <summary>Takes a lease on up to <paramref name="limit"/> due tasks of one kind and returns them.</summary>
-    Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimKind kind, long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken);
+    /// <summary>Takes a lease on due tasks of one kind and returns them whole.</summary>
+    Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimRequest claim, CancellationToken cancellationToken);
 
     /// <summary>Pushes the lease out while long work runs. False when the lease was lost.</summary>
     Task<bool> ExtendLeaseAsync(Lease lease, long leaseUntil, CancellationToken cancellationToken);
@@ -64,16 +74,16 @@ public interface ITaskStore
     /// The at-most-once checkpoint: records that an upstream submission is about to be made
     /// (stage → submitting, attempts + 1, route). Must succeed before any upstream call.
     /// </summary>
-    Task<bool> RecordAttemptAsync(Lease lease, string channel, string provider, string upstreamModel, int width, int height, string routeJson, long now, CancellationToken cancellationToken);
+    Task<bool> RecordAttemptAsync(Lease lease, SubmitAttempt attempt, CancellationToken cancellationToken);
 
     /// <summary>submitting → running with the upstream's id; releases the lease.</summary>
     Task<bool> MarkRunningAsync(Lease lease, string upstreamId, long nextPollAt, long now, CancellationToken cancellationToken);
 
     /// <summary>pending/submitting → pending, due again later (nothing was accepted upstream); releases the lease.</summary>
-    Task<bool> RetryLaterAsync(Lease lease, long nextAt, string routeJson, CancellationToken cancellationToken);
+    Task<bool> RetryLaterAsync(Lease lease, long nextAt, IReadOnlyList<RouteStep> route, CancellationToken cancellationToken);
 
-    /// <summary>running: records a poll's progress and when to poll next; releases the lease.</summary>
-    Task<bool> SchedulePollAsync(Lease lease, int progress, int pollFailures, long nextPollAt, string? enhancedPrompt, CancellationToken cancellationToken);
+    /// <summary>running: records a poll's outcome and when to poll next; releases the lease.</summary>
+    Task<bool> SchedulePollAsync(Lease lease, PollUpdate update, CancellationToken cancellationToken);
 
     /// <summary>running → finishing with where the upstream put the video; releases the lease.</summary>
     Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken);
@@ -88,7 +98,7 @@ public interface ITaskStore
     Task<bool> CompleteAsync(Lease lease, StoredVideo video, long now, CancellationToken cancellationToken);
 
     /// <summary>Any unfinished stage → failed; releases the lease.</summary>
-    Task<bool> FailAsync(Lease lease, string code, string message, long now, CancellationToken cancellationToken);
+    Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken);
 
     /// <summary>Gives a claimed task back untouched (shutdown), due at once for the next worker.</summary>
     Task ReleaseAsync(Lease lease, CancellationToken cancellationToken);
@@ -98,4 +108,14 @@ public interface ITaskStore
 
     /// <summary>Unix ms when the next task of a kind falls due, or null if none is scheduled (lets workers sleep exactly).</summary>
     Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Reads for operators and dashboards, apart from the hot paths (as Hangfire keeps its
+/// monitoring API apart from its storage connection): any owner, every column.
+/// </summary>
+public interface ITaskMonitor
+{
+    /// <summary>A task whoever owns it, with its request and route.</summary>
+    Task<VideoTask?> GetAsync(string id, CancellationToken cancellationToken);
 }

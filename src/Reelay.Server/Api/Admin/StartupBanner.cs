@@ -1,15 +1,16 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using Reelay.Hosting;
 using Reelay.Keys;
 
-namespace Reelay.Hosting;
+namespace Reelay.Api.Admin;
 
 /// <summary>Tells a new operator where Reelay listens, where the admin key is, and a first command to try.</summary>
 public sealed partial class StartupBanner(
     IServer server,
     IHostApplicationLifetime lifetime,
-    IOptions<ReelayOptions> options,
+    IOptions<KeyOptions> options,
     DataDirectory data,
     ILogger<StartupBanner> logger) : IHostedService
 {
@@ -18,8 +19,8 @@ public sealed partial class StartupBanner(
         lifetime.ApplicationStarted.Register(() =>
         {
             var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1:8080";
-            var keySource = string.IsNullOrWhiteSpace(options.Value.AdminKey)
-                ? Path.Combine(data.Root, KeyAuthenticator.AdminKeyFileName)
+            var keySource = options.Value.AdminKeyGenerated
+                ? Path.Combine(data.Root, KeyOptions.AdminKeyFileName)
                 : "REELAY_ADMIN_KEY";
             var keyExpression = keySource == "REELAY_ADMIN_KEY" ? "$REELAY_ADMIN_KEY" : $"$(cat {keySource})";
             var curl = $"curl -s -X POST {address}/admin/keys -H \"Authorization: Bearer {keyExpression}\" -H 'Content-Type: application/json' -d '{{\"name\":\"dev\",\"mode\":\"test\"}}'";

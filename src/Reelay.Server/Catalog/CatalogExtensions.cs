@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Options;
+
+namespace Reelay.Catalog;
+
+public static class CatalogExtensions
+{
+    /// <summary>The public model catalog from the <c>Catalog</c> section, checked at startup.</summary>
+    public static IServiceCollection AddCatalog(this IServiceCollection services)
+    {
+        services.AddOptions<CatalogOptions>().BindConfiguration("Catalog").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CatalogOptions>, CatalogOptionsValidator>());
+        services.TryAddSingleton<ModelCatalog>();
+        return services;
+    }
+}

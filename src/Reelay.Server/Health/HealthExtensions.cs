@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Reelay.Health;
+
+/// <summary>
+/// <c>/healthz</c>: the process answers (liveness, no checks). <c>/readyz</c>: every check tagged
+/// <see cref="ReadyTag"/> passes — each backend (database, blob store…) registers its own with
+/// <c>AddHealthChecks().AddCheck&lt;T&gt;(name, tags: [ReadyTag])</c> in its <c>Add…</c> extension.
+/// </summary>
+public static class HealthExtensions
+{
+    /// <summary>Tag of the checks that decide readiness.</summary>
+    public const string ReadyTag = "ready";
+
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = (http, _) => http.Response.WriteAsync("ok") })
+            .ExcludeFromDescription();
+        routes.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteReadinessAsync })
+            .ExcludeFromDescription();
+        return routes;
+    }
+
+    /// <summary>Plain text for people and probes alike: <c>ready</c>, or each failing check's reason on its own line.</summary>
+    private static Task WriteReadinessAsync(HttpContext http, HealthReport report)
+    {
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        if (report.Status == HealthStatus.Healthy)
+        {
+            return http.Response.WriteAsync("ready");
+        }
+
+        var reasons = report.Entries
+            .Where(entry => entry.Value.Status != HealthStatus.Healthy)
+            .Select(entry => $"{entry.Key}: {entry.Value.Description ?? entry.Value.Exception?.Message ?? entry.Value.Status.ToString()}");
+        return http.Response.WriteAsync(string.Join('\n', reasons));
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Options;
+using Reelay.Testing;
+
+namespace Reelay.IntegrationTests.Hosting;
+
+/// <summary>A setting that cannot work stops startup with a message naming the setting and the value.</summary>
+public class StartupValidationTests
+{
+    public static TheoryData<string, string, string> BadSettings => new()
+    {
+        { "Catalog:Models:reelay-preview:AspectRatios:0", "7-by-5", "aspect ratio '7-by-5' is not of the form W:H" },
+        { "Catalog:Models:reelay-preview:DefaultDuration", "999", "DefaultDuration 999 is not among its durations" },
+        { "Channels:0:Provider", "altavista", "Channels:0 ('altavista-0'): Provider 'altavista' is not one of" },
+        { "ALLOW_PRIVATE_NETWORKS", "everything", "ALLOW_PRIVATE_NETWORKS: 'everything' is neither a CIDR" },
+        { "Engine:PollConcurrency", "0", "Engine:PollConcurrency" },
+        { "Limits:MaxPromptChars", "-1", "Limits:MaxPromptChars" },
+        { "PUBLIC_URL", "videos.example.com", "PUBLIC_URL" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void Start_BadSetting_FailsNamingIt(string key, string value, string expected)
+    {
+        var error = Assert.ThrowsAny<Exception>(() => ReelayApp.Start(new Dictionary<string, string?> { [key] = value }));
+
+        var validation = error as OptionsValidationException ?? error.InnerException as OptionsValidationException
+            ?? (error as AggregateException)?.InnerExceptions.OfType<OptionsValidationException>().FirstOrDefault();
+        Assert.True(validation is not null, $"Expected an OptionsValidationException, got: {error}");
+        Assert.Contains(expected, validation.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,238 @@
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+
+namespace Reelay.Tests.Architecture;
+
+/// <summary>
+/// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>) ← <c>Catalog</c>, <c>Keys</c>,
+/// <c>Images</c>, <c>Blobs</c> ← <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>; <c>Storage</c> implements
+/// the interfaces <c>Tasks</c>, <c>Keys</c> and <c>Channels</c> declare; <c>Api</c> sits on top and no folder
+/// imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
+/// </summary>
+public sealed class DependencyRuleTests
+{
+    /// <summary>Each concern → the concerns it may use. Program.cs (the global namespace) may use all.</summary>
+    private static readonly Dictionary<string, string[]> Allowed = new()
+    {
+        ["Hosting"] = [],
+        ["Health"] = [],
+        ["Catalog"] = ["Hosting"],
+        ["Keys"] = ["Hosting"],
+        ["Images"] = ["Hosting"],
+        ["Blobs"] = ["Hosting", "Health"],
+        ["Channels"] = ["Hosting", "Catalog", "Keys"],
+        ["Tasks"] = ["Hosting", "Catalog", "Keys", "Images", "Blobs", "Channels"],
+        ["Engine"] = ["Hosting", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Storage"] = ["Hosting", "Health", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Api"] = ["Hosting", "Health", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Engine"],
+    };
+
+    [Fact]
+    public void ServerFolders_FollowTheDependencyRule()
+    {
+        var violations = Violations(Allowed);
+
+        Assert.True(violations.Count == 0, "Dependencies against the rule (see README, Layout):\n" + string.Join("\n", violations));
+    }
+
+    [Fact]
+    public void EveryServerNamespace_IsACoveredConcern()
+    {
+        var unknown = Edges().Select(edge => edge.From).Distinct().Where(concern => !Allowed.ContainsKey(concern)).ToList();
+
+        Assert.True(unknown.Count == 0, $"Add these folders to the dependency rule: {string.Join(", ", unknown)}");
+    }
+
+    [Fact]
+    public void Rule_StricterThanTheCode_ReportsTheEdges()
+    {
+        // The check itself must see edges that live only in method bodies and signatures: forbid
+        // what the code really does and expect to be told.
+        var stricter = new Dictionary<string, string[]>(Allowed) { ["Engine"] = ["Hosting", "Catalog", "Keys", "Images", "Blobs", "Channels"], ["Keys"] = [] };
+
+        var violations = Violations(stricter);
+
+        Assert.Contains(violations, v => v.StartsWith("Engine → Tasks", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.StartsWith("Keys → Hosting", StringComparison.Ordinal));
+    }
+
+    private static List<string> Violations(Dictionary<string, string[]> allowed) =>
+        [.. Edges()
+            .Where(edge => edge.From != edge.To && allowed.TryGetValue(edge.From, out var may) && !may.Contains(edge.To))
+            .GroupBy(edge => (edge.From, edge.To))
+            .Select(group => $"{group.Key.From} → {group.Key.To}: {string.Join(", ", group.Select(e => e.Where).Distinct().Order(StringComparer.Ordinal).Take(5))}")
+            .Order(StringComparer.Ordinal)];
+
+    private static readonly Lazy<List<(string From, string To, string Where)>> AllEdges = new(ReadEdges);
+
+    private static List<(string From, string To, string Where)> Edges() => AllEdges.Value;
+
+    private static List<(string From, string To, string Where)> ReadEdges()
+    {
+        var path = typeof(Reelay.Tasks.VideoTask).Assembly.Location;
+        using var module = ModuleDefinition.ReadModule(path);
+        var edges = new List<(string, string, string)>();
+        foreach (var type in module.GetTypes())
+        {
+            if (ConcernOf(type) is not { } from)
+            {
+                continue;
+            }
+
+            foreach (var used in Referenced(type))
+            {
+                if (ConcernOf(used) is { } to)
+                {
+                    edges.Add((from, to, $"{Outermost(type).FullName} uses {Outermost(used).FullName}"));
+                }
+            }
+        }
+
+        return edges;
+    }
+
+    /// <summary><c>Reelay.Api.OpenAi.X</c> → <c>Api</c>; null outside the server's own namespaces (Providers, framework, Program).</summary>
+    private static string? ConcernOf(TypeReference type)
+    {
+        var ns = Outermost(type).Namespace;
+        if (!ns.StartsWith("Reelay.", StringComparison.Ordinal) || ns.StartsWith("Reelay.Providers", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = ns["Reelay.".Length..];
+        var dot = rest.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? rest : rest[..dot];
+    }
+
+    private static TypeReference Outermost(TypeReference type)
+    {
+        while (type.DeclaringType is not null)
+        {
+            type = type.DeclaringType;
+        }
+
+        return type;
+    }
+
+    private static List<TypeReference> Referenced(TypeDefinition type)
+    {
+        var found = new List<TypeReference>();
+        Add(found, type.BaseType);
+        foreach (var implemented in type.Interfaces)
+        {
+            Add(found, implemented.InterfaceType);
+        }
+
+        AddAttributes(found, type.CustomAttributes);
+        foreach (var field in type.Fields)
+        {
+            Add(found, field.FieldType);
+            AddAttributes(found, field.CustomAttributes);
+        }
+
+        foreach (var property in type.Properties)
+        {
+            Add(found, property.PropertyType);
+            AddAttributes(found, property.CustomAttributes);
+        }
+
+        foreach (var method in type.Methods)
+        {
+            Add(found, method.ReturnType);
+            AddAttributes(found, method.CustomAttributes);
+            foreach (var parameter in method.Parameters)
+            {
+                Add(found, parameter.ParameterType);
+            }
+
+            if (!method.HasBody)
+            {
+                continue;
+            }
+
+            foreach (var local in method.Body.Variables)
+            {
+                Add(found, local.VariableType);
+            }
+
+            foreach (var instruction in method.Body.Instructions)
+            {
+                AddOperand(found, instruction);
+            }
+        }
+
+        return found;
+    }
+
+    private static void AddOperand(List<TypeReference> found, Instruction instruction)
+    {
+        switch (instruction.Operand)
+        {
+            case TypeReference type:
+                Add(found, type);
+                break;
+            case MethodReference method:
+                Add(found, method.DeclaringType);
+                Add(found, method.ReturnType);
+                foreach (var parameter in method.Parameters)
+                {
+                    Add(found, parameter.ParameterType);
+                }
+
+                if (method is GenericInstanceMethod generic)
+                {
+                    foreach (var argument in generic.GenericArguments)
+                    {
+                        Add(found, argument);
+                    }
+                }
+
+                break;
+            case FieldReference field:
+                Add(found, field.DeclaringType);
+                Add(found, field.FieldType);
+                break;
+        }
+    }
+
+    private static void AddAttributes(List<TypeReference> found, IEnumerable<CustomAttribute> attributes)
+    {
+        foreach (var attribute in attributes)
+        {
+            Add(found, attribute.AttributeType);
+            foreach (var argument in attribute.ConstructorArguments)
+            {
+                if (argument.Value is TypeReference type)
+                {
+                    Add(found, type);
+                }
+            }
+        }
+    }
+
+    private static void Add(List<TypeReference> found, TypeReference? type)
+    {
+        switch (type)
+        {
+            case null:
+                return;
+            case GenericInstanceType generic:
+                Add(found, generic.ElementType);
+                foreach (var argument in generic.GenericArguments)
+                {
+                    Add(found, argument);
+                }
+
+                return;
+            case TypeSpecification specification:
+                Add(found, specification.ElementType);
+                return;
+            case GenericParameter:
+                return;
+            default:
+                found.Add(type);
+                return;
+        }
+    }
+}
