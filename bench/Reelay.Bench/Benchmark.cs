@@ -50,6 +50,10 @@ internal static class Benchmark
                     ["REELAY_ADMIN_KEY"] = adminKey,
                     // API only: no workers, so renders do not take CPU from the API under test.
                     ["REELAY_Engine__Enabled"] = "false",
+                    // Hundreds of thousands of creates pile up unrendered here: admission would refuse
+                    // them as a backlog, which is right for a server but not what this measures.
+                    ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
+                    ["REELAY_Limits__LocalAdmission"] = "false",
                 },
                 dataDir);
             using var reelayClient = LoadGenerator.CreateClient(reelay.BaseAddress, load.Connections);

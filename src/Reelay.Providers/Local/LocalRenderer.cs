@@ -19,6 +19,7 @@ namespace Reelay.Providers.Local;
 internal sealed partial class LocalRenderer(
     IOptions<LocalRendererOptions> options,
     MediaToolkit media,
+    LocalRenderLoad load,
     TimeProvider timeProvider,
     ILogger<LocalRenderer> logger) : IVideoProvider, IDisposable
 {
@@ -238,6 +239,7 @@ internal sealed partial class LocalRenderer(
                 File.Move(partial, output, overwrite: true);
                 job.Succeed(output);
                 var elapsed = timeProvider.GetElapsedTime(started);
+                load.Record(elapsed);
                 LogRendered(logger, job.Id, elapsed.TotalMilliseconds);
             }
             finally

@@ -19,6 +19,7 @@ public static class LocalRendererExtensions
         services.AddOptions<LocalRendererOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MediaToolkit>();
+        services.TryAddSingleton<LocalRenderLoad>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalRendererOptions>, LocalRendererOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, LocalRenderer>());
         return services;
@@ -42,6 +43,10 @@ internal sealed class LocalRendererOptionsValidator : IValidateOptions<LocalRend
         if (options.MaxConcurrentRenders < 1)
         {
             failures.Add($"LocalRendererOptions.MaxConcurrentRenders must be at least 1, not {options.MaxConcurrentRenders}.");
+        }
+        if (options.ExpectedRenderTime <= TimeSpan.Zero)
+        {
+            failures.Add($"LocalRendererOptions.ExpectedRenderTime must be positive, not {options.ExpectedRenderTime}.");
         }
         if (options.RenderTimeout <= TimeSpan.Zero)
         {

@@ -15,6 +15,9 @@ public sealed class LocalRendererOptions
     /// <summary>How many ffmpeg renders may run at once; further jobs wait. Default half the processors, at least one.</summary>
     public int MaxConcurrentRenders { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
 
+    /// <summary>How long a render is expected to take before any has been measured (admission estimates start from it). Default 5 seconds.</summary>
+    public TimeSpan ExpectedRenderTime { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A render still running after this long is killed and the job fails. Default 5 minutes.</summary>
     public TimeSpan RenderTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -106,6 +106,12 @@ public interface ITaskStore
     /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>; returns them as they were failed.</summary>
     Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken);
 
+    /// <summary>The owner's unfinished tasks, counted up to <paramref name="limit"/> (admission needs no more).</summary>
+    Task<int> CountUnfinishedAsync(string ownerKeyId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Unfinished tasks bound for the local renderer: test-mode tasks and those routed to the local channel.</summary>
+    Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken);
+
     /// <summary>Unix ms when the next task of a kind falls due, or null if none is scheduled (lets workers sleep exactly).</summary>
     Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken);
 }

@@ -19,6 +19,15 @@ public sealed class LimitsOptions
 
     /// <summary>Largest finished video Reelay stores.</summary>
     public long MaxVideoBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Most unfinished tasks one test-mode key may have at once; further creates get 429. 0: no limit.</summary>
+    public int MaxInFlightPerTestKey { get; set; } = 100;
+
+    /// <summary>
+    /// Refuse (429) a local render that could not finish within its model's lifetime behind the renders
+    /// already queued, instead of queueing it to time out. Off only for an API-only instance measured in isolation.
+    /// </summary>
+    public bool LocalAdmission { get; set; } = true;
 }
 
 /// <summary>Every limit must be positive: a zero would refuse all input.</summary>
@@ -32,6 +41,10 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
         Positive(builder, options.MaxNegativePromptChars, nameof(options.MaxNegativePromptChars));
         Positive(builder, options.MaxUrlChars, nameof(options.MaxUrlChars));
         Positive(builder, options.MaxVideoBytes, nameof(options.MaxVideoBytes));
+        if (options.MaxInFlightPerTestKey < 0)
+        {
+            builder.AddError($"cannot be negative, got {options.MaxInFlightPerTestKey}", "Limits:" + nameof(options.MaxInFlightPerTestKey));
+        }
         return builder.Build();
     }
 

@@ -18,6 +18,7 @@ public sealed class TaskIntake(
     ChannelRouter router,
     ITaskStore store,
     TaskSignals signals,
+    TaskAdmission admission,
     IOptions<LimitsOptions> limits,
     IOptions<ImageLimitsOptions> imageLimits,
     TimeProvider time)
@@ -28,7 +29,9 @@ public sealed class TaskIntake(
     /// </summary>
     public async Task<TaskIntakeResult> CreateAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
     {
-        if (Validate(draft, caller, out var task) is { } problem)
+        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally)
+            ?? await admission.AdmitAsync(task, model, rendersLocally, cancellationToken);
+        if (problem is not null)
         {
             return new TaskIntakeResult(null, problem);
         }
@@ -44,9 +47,11 @@ public sealed class TaskIntake(
     }
 
     /// <summary>The draft as a task ready to store, or the first problem with it.</summary>
-    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task)
+    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally)
     {
         task = null!;
+        model = null!;
+        rendersLocally = false;
         var names = draft.Names;
         var max = limits.Value;
 
@@ -55,13 +60,15 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid($"'{names.Model}' is required: name the model to use, e.g. \"reelay-preview\" (GET /v1/models lists them).", names.Model, "missing_field");
         }
 
-        var model = catalog.Find(draft.Model.Trim());
-        if (model is null)
+        var found = catalog.Find(draft.Model.Trim());
+        if (found is null)
         {
             return TaskProblem.Invalid(
                 $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
                 names.Model, TaskErrors.ModelNotFound);
         }
+
+        model = found;
 
         if (draft.Prompt is null)
         {
@@ -156,7 +163,9 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid("The Idempotency-Key header is longer than 200 characters.", "Idempotency-Key", "invalid_idempotency_key");
         }
 
-        if (router.Candidates(model, caller.Mode).Count == 0)
+        var candidates = router.Candidates(model, caller.Mode);
+        rendersLocally = candidates.Count > 0 && candidates.All(c => c.Provider.Name == ProviderNames.Local);
+        if (candidates.Count == 0)
         {
             return TaskProblem.Unavailable(ChannelRouter.MissingSetting(model), names.Model, TaskErrors.ModelNotConfigured);
         }

@@ -15,7 +15,7 @@ internal static class LocalRenderKit
     {
         var options = new LocalRendererOptions { WorkDirectory = workDirectory, MaxConcurrentRenders = 2 };
         configure?.Invoke(options);
-        return new LocalRenderer(Options.Create(options), TestMedia.Toolkit(), time ?? TimeProvider.System, NullLogger<LocalRenderer>.Instance);
+        return new LocalRenderer(Options.Create(options), TestMedia.Toolkit(), new LocalRenderLoad(Options.Create(options)), time ?? TimeProvider.System, NullLogger<LocalRenderer>.Instance);
     }
 
     public static VideoJobRequest Request(

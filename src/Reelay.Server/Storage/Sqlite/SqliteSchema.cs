@@ -87,5 +87,9 @@ internal static class SqliteSchema
             updated_at          INTEGER NOT NULL
         );
         """,
+        """
+        -- Admission counts a key's unfinished tasks on create: only those rows are indexed.
+        CREATE INDEX ix_tasks_owner_unfinished ON tasks (owner_key_id) WHERE stage IN ('pending', 'submitting', 'running', 'finishing');
+        """,
     ];
 }

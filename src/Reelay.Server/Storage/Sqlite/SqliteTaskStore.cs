@@ -279,6 +279,23 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             RETURNING {SqliteTaskRows.Columns}
             """, write: true, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
 
+    public async Task<int> CountUnfinishedAsync(string ownerKeyId, int limit, CancellationToken cancellationToken)
+    {
+        // Served by the partial index on unfinished rows; LIMIT stops the count at what admission needs.
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE owner_key_id = $owner AND stage IN {Unfinished} LIMIT $limit)");
+        command.Parameters.AddWithValue("$owner", ownerKeyId);
+        command.Parameters.AddWithValue("$limit", limit);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken)
+    {
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command($"SELECT COUNT(*) FROM tasks WHERE stage IN {Unfinished} AND (mode = 'test' OR channel = 'local')");
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
         var stage = SqliteTaskRows.ToText(kind switch
