@@ -4,6 +4,7 @@ using Reelay.Api.Files;
 using Reelay.Api.Models;
 using Reelay.Api.OpenAi;
 using Reelay.Api.Unified;
+using Reelay.Blobs.LocalDisk;
 using Reelay.Engine;
 using Reelay.Hosting;
 using Reelay.Images;
@@ -15,6 +16,7 @@ builder.AddReelayConfiguration();
 
 // Storage first: its migrator is a hosted service and must run before the engine's workers start.
 builder.Services.AddSqliteStorage();
+builder.Services.AddLocalDiskBlobs();
 builder.Services.AddReelayCore();
 builder.Services.AddReferenceImages();
 builder.Services.AddEngine(builder.Configuration);
@@ -24,6 +26,7 @@ builder.Services.AddOpenApi();
 var app = builder.Build();
 app.ValidateReelayConfiguration();
 app.UseApiErrors();
+app.UseAllowedHosts();
 
 app.MapHealthEndpoints();
 app.MapOpenApi();

@@ -1,8 +1,7 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Reelay.Api;
 using Reelay.Api.Files;
-using Reelay.Blobs;
-using Reelay.Blobs.LocalDisk;
 using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Keys;
@@ -18,7 +17,8 @@ public static class HostingExtensions
 {
     /// <summary>
     /// <c>REELAY_*</c> environment variables over appsettings.json, and the listen address from
-    /// <c>URLS</c> (default http://127.0.0.1:8080: loopback unless the operator opens it up).
+    /// <c>URLS</c> (default http://127.0.0.1:8080: loopback unless the operator opens it up), Kestrel's
+    /// limits, and host filtering by <c>AllowedHosts</c>.
     /// </summary>
     public static WebApplicationBuilder AddReelayConfiguration(this WebApplicationBuilder builder)
     {
@@ -30,14 +30,20 @@ public static class HostingExtensions
             kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
             kestrel.AddServerHeader = false;
         });
+        builder.Services.AddAllowedHosts();
+        // Through options rather than the callback above, so the limit is read with the other Limits settings.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>((kestrel, limits) =>
+            kestrel.Limits.MaxConcurrentConnections = limits.Value.MaxConcurrentConnections == 0 ? null : limits.Value.MaxConcurrentConnections);
         return builder;
     }
 
-    /// <summary>Options, the data directory, the catalog, channels, keys, blobs and the local renderer.</summary>
+    /// <summary>Options, the data directory, the catalog, channels, keys and the local renderer.</summary>
     public static IServiceCollection AddReelayCore(this IServiceCollection services)
     {
         services.AddOptions<ReelayOptions>().Configure<IConfiguration>((options, configuration) => configuration.Bind(options));
-        services.AddOptions<LimitsOptions>().BindConfiguration("Limits").ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration("Limits")
+            .Validate(limits => limits.MaxConcurrentConnections >= 0, "Limits:MaxConcurrentConnections must be 0 (unlimited) or a positive number of connections.")
+            .ValidateOnStart();
         services.AddOptions<CatalogOptions>().BindConfiguration("Catalog").ValidateOnStart();
         services.AddOptions<List<ChannelOptions>>().BindConfiguration("Channels");
         services.AddOptions<ChannelHealthOptions>().BindConfiguration("ChannelHealth");
@@ -51,7 +57,6 @@ public static class HostingExtensions
         services.TryAddSingleton<KeyAuthenticator>();
         services.TryAddSingleton<VideoTaskFactory>();
         services.TryAddSingleton<FileUrls>();
-        services.TryAddSingleton<IBlobStore, LocalDiskBlobStore>();
         services.AddHostedService<StartupBanner>();
         services.AddOptions<MediaOptions>().BindConfiguration("Media");
         services.AddOptions<LocalRendererOptions>().BindConfiguration("LocalRenderer")

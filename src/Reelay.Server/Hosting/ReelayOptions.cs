@@ -65,4 +65,10 @@ public sealed class LimitsOptions
 
     /// <summary>Largest finished video Reelay stores.</summary>
     public long MaxVideoBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>
+    /// Connections open at once (0: unlimited); Kestrel closes one more at once, before reading it. Generous:
+    /// idle keep-alive connections and video downloads each hold one, and HTTP/2 streams share theirs.
+    /// </summary>
+    public long MaxConcurrentConnections { get; set; } = 10_000;
 }

@@ -9,12 +9,14 @@ namespace Reelay.Tests.Api.Files;
 public sealed class FileUrlsTests : IDisposable
 {
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "reelay-fileurls-" + Guid.NewGuid().ToString("N"));
+    private static readonly TimeSpan Ttl = TimeSpan.FromHours(1);
+
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => Directory.Delete(_dataDir, recursive: true);
 
     private FileUrls NewUrls(string? signingKey = "test-signing-key") =>
-        NewUrls(new ReelayOptions { DataDir = _dataDir, SigningKey = signingKey, FileUrlTtl = TimeSpan.FromHours(1) });
+        NewUrls(new ReelayOptions { DataDir = _dataDir, SigningKey = signingKey });
 
     private FileUrls NewUrls(ReelayOptions options) =>
         new(Options.Create(options), new DataDirectory(Options.Create(options)), _time);
@@ -39,7 +41,7 @@ public sealed class FileUrlsTests : IDisposable
     {
         var urls = NewUrls();
 
-        var url = urls.For("videos/abc.mp4", Request())!;
+        var url = urls.For("videos/abc.mp4", Ttl, Request());
 
         Assert.StartsWith("http://127.0.0.1:8080/files/videos/abc.mp4?exp=", url, StringComparison.Ordinal);
         var (key, exp, sig) = Parse(url);
@@ -51,20 +53,14 @@ public sealed class FileUrlsTests : IDisposable
     {
         var urls = NewUrls(new ReelayOptions { DataDir = _dataDir, SigningKey = "k", PublicUrl = "https://videos.example.com/" });
 
-        Assert.StartsWith("https://videos.example.com/files/a.mp4?", urls.For("a.mp4", Request()), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void For_NoKey_ReturnsNull()
-    {
-        Assert.Null(NewUrls().For(null, Request()));
+        Assert.StartsWith("https://videos.example.com/files/a.mp4?", urls.For("a.mp4", Ttl, Request()), StringComparison.Ordinal);
     }
 
     [Fact]
     public void Verify_OtherFileKey_Rejected()
     {
         var urls = NewUrls();
-        var (_, exp, sig) = Parse(urls.For("videos/abc.mp4", Request())!);
+        var (_, exp, sig) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
 
         Assert.False(urls.Verify("videos/abd.mp4", exp, sig));
     }
@@ -73,7 +69,7 @@ public sealed class FileUrlsTests : IDisposable
     public void Verify_LaterExpiry_Rejected()
     {
         var urls = NewUrls();
-        var (key, exp, sig) = Parse(urls.For("videos/abc.mp4", Request())!);
+        var (key, exp, sig) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
 
         Assert.False(urls.Verify(key, (long.Parse(exp) + 86400).ToString(), sig));
     }
@@ -85,7 +81,7 @@ public sealed class FileUrlsTests : IDisposable
     public void Verify_BadSignature_Rejected(string? signature)
     {
         var urls = NewUrls();
-        var (key, exp, _) = Parse(urls.For("videos/abc.mp4", Request())!);
+        var (key, exp, _) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
 
         Assert.False(urls.Verify(key, exp, signature));
     }
@@ -98,7 +94,7 @@ public sealed class FileUrlsTests : IDisposable
     public void Verify_MalformedExpiry_Rejected(string? expiry)
     {
         var urls = NewUrls();
-        var (key, _, sig) = Parse(urls.For("videos/abc.mp4", Request())!);
+        var (key, _, sig) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
 
         Assert.False(urls.Verify(key, expiry, sig));
     }
@@ -106,7 +102,7 @@ public sealed class FileUrlsTests : IDisposable
     [Fact]
     public void Verify_SignedWithAnotherSecret_Rejected()
     {
-        var (key, exp, sig) = Parse(NewUrls("secret-one").For("videos/abc.mp4", Request())!);
+        var (key, exp, sig) = Parse(NewUrls("secret-one").For("videos/abc.mp4", Ttl, Request()));
 
         Assert.False(NewUrls("secret-two").Verify(key, exp, sig));
     }
@@ -115,7 +111,7 @@ public sealed class FileUrlsTests : IDisposable
     public void Verify_AfterTtl_Rejected()
     {
         var urls = NewUrls();
-        var (key, exp, sig) = Parse(urls.For("videos/abc.mp4", Request())!);
+        var (key, exp, sig) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
 
         _time.Advance(TimeSpan.FromMinutes(59));
         Assert.True(urls.Verify(key, exp, sig));
@@ -127,7 +123,7 @@ public sealed class FileUrlsTests : IDisposable
     public void NewUrls_NoSigningKeyConfigured_GeneratedOnceAndKeptInDataDir()
     {
         var first = NewUrls(signingKey: null);
-        var (key, exp, sig) = Parse(first.For("a.mp4", Request())!);
+        var (key, exp, sig) = Parse(first.For("a.mp4", Ttl, Request()));
 
         var second = NewUrls(signingKey: null);
 
