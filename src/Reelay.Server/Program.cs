@@ -26,6 +26,7 @@ builder.Services.AddOpenApi();
 var app = builder.Build();
 app.ValidateReelayConfiguration();
 app.UseApiErrors();
+// Before any endpoint: signed links are built from the Host header when PUBLIC_URL is unset.
 app.UseAllowedHosts();
 
 app.MapHealthEndpoints();

@@ -37,14 +37,13 @@ public static class UnifiedVideoMapping
     public static UnifiedQueryResponse AsQueryResponse(this VideoTask task, IBlobStore blobs, TimeSpan linkLifetime, HttpRequest request)
     {
         var completed = task.Stage == Stage.Completed;
-        string? LinkTo(string? key) => completed && key is not null ? blobs.GetReadUrl(key, linkLifetime, request) : null;
         return new UnifiedQueryResponse(
             task.Id,
             task.Status,
             task.UpdatedAt,
             completed ? 100 : Math.Min(task.Progress, 99),
-            LinkTo(task.VideoKey),
-            LinkTo(task.ThumbnailKey),
+            completed && task.VideoKey is { } video ? blobs.GetReadUrl(video, linkLifetime, request) : null,
+            completed && task.ThumbnailKey is { } thumbnail ? blobs.GetReadUrl(thumbnail, linkLifetime, request) : null,
             task.EnhancedPrompt ?? "",
             task.Model,
             task.Prompt,
