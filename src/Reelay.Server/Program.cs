@@ -36,6 +36,8 @@ builder.Services.AddOpenApi();
 
 var app = builder.Build();
 app.UseApiErrors();
+// Before any endpoint: signed links are built from the Host header when PUBLIC_URL is unset.
+app.UseAllowedHosts();
 
 app.MapHealthEndpoints();
 app.MapOpenApi();

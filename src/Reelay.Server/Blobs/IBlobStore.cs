@@ -1,15 +1,56 @@
 namespace Reelay.Blobs;
 
-/// <summary>Where finished videos and thumbnails live. Keys are relative paths like <c>videos/ab/abcd….mp4</c>.</summary>
+/// <summary>
+/// Where finished videos and thumbnails live. Keys are relative paths like <c>videos/abcd….mp4</c>
+/// (<see cref="BlobKeys"/>); a blob's content type follows from its key, so every store answers the
+/// same one without keeping metadata. Reelay writes each key once (new keys for every result), so a
+/// blob's validators never have to change while it exists.
+/// </summary>
 public interface IBlobStore
 {
-    /// <summary>Moves a finished local file into the store under <paramref name="key"/>.</summary>
+    /// <summary>The blob for reading, or null when it does not exist (or the key is not one Reelay makes). The caller disposes it.</summary>
+    Task<BlobContent?> OpenReadAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Stores <paramref name="content"/> under <paramref name="key"/>; readers see the whole blob or none of it.</summary>
+    Task WriteAsync(string key, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores a finished file from this machine under <paramref name="key"/> and consumes it: the file is
+    /// gone afterwards. The local disk renames it (free, atomic); a remote store uploads it, then deletes it.
+    /// </summary>
     Task PutFileAsync(string key, string sourcePath, CancellationToken cancellationToken);
 
-    /// <summary>The file on this machine that holds the blob, or null when it does not exist.</summary>
-    string? LocalPath(string key);
-
+    /// <summary>Removes the blob; nothing happens when it does not exist.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An absolute URL that serves the blob to a plain GET (a <c>&lt;video&gt;</c> tag: no header), valid
+    /// for at least <paramref name="lifetime"/>: a signed <c>/files/</c> link on the local disk, a presigned
+    /// URL on object storage. <paramref name="request"/> is the request the link is handed out on, for
+    /// stores that serve through Reelay itself.
+    /// </summary>
+    string GetReadUrl(string key, TimeSpan lifetime, HttpRequest request);
+}
+
+/// <summary>
+/// One blob opened for reading: its bytes and what HTTP needs to answer conditional and range requests.
+/// Disposing it releases the stream.
+/// </summary>
+public sealed class BlobContent(Stream content, long length, string contentType, DateTimeOffset lastModified, string entityTag) : IAsyncDisposable
+{
+    /// <summary>The bytes; seekable where the store can, which range requests need.</summary>
+    public Stream Content { get; } = content;
+
+    public long Length { get; } = length;
+
+    public string ContentType { get; } = contentType;
+
+    public DateTimeOffset LastModified { get; } = lastModified;
+
+    /// <summary>A strong entity tag as it goes on the wire, quotes included (<c>"…"</c>): <c>If-Range</c> compares only strong tags.</summary>
+    public string EntityTag { get; } = entityTag;
+
+    public ValueTask DisposeAsync() => Content.DisposeAsync();
 }
 
 /// <summary>Blob key conventions shared by writers and the file endpoint.</summary>
@@ -31,4 +72,13 @@ public static class BlobKeys
         && key.Count(c => c == '/') == 1
         && !key.Contains("..", StringComparison.Ordinal)
         && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '-' or '_');
+
+    /// <summary>Writers refuse a key Reelay would not make: it could name a path outside the store.</summary>
+    public static void EnsureWellFormed(string key)
+    {
+        if (!IsWellFormed(key))
+        {
+            throw new ArgumentException($"'{key}' is not a blob key (videos/… or thumbnails/…, letters, digits, '.', '-', '_').", nameof(key));
+        }
+    }
 }

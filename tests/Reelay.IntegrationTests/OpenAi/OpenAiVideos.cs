@@ -64,7 +64,7 @@ internal static class OpenAiVideos
         }
     }
 
-    /// <summary>The bytes Reelay stored for a task, read from the blob store on disk (found through the unified query's file link).</summary>
+    /// <summary>The bytes Reelay stored for a task, read from the blob store (found through the unified query's file link).</summary>
     public static async Task<byte[]> StoredVideoBytesAsync(this HttpClient client, Testing.ReelayApp app, string id, CancellationToken cancellationToken)
     {
         using var response = await client.GetAsync("/v1/video/query?id=" + Uri.EscapeDataString(id), cancellationToken);
@@ -72,7 +72,11 @@ internal static class OpenAiVideos
         var url = new Uri(json.RootElement.GetProperty("video_url").GetString()!);
         var key = url.AbsolutePath["/files/".Length..];
         var blobs = app.Services.GetRequiredService<Reelay.Blobs.IBlobStore>();
-        return await File.ReadAllBytesAsync(blobs.LocalPath(key)!, cancellationToken);
+        await using var blob = await blobs.OpenReadAsync(key, cancellationToken);
+        Assert.NotNull(blob);
+        using var bytes = new MemoryStream();
+        await blob.Content.CopyToAsync(bytes, cancellationToken);
+        return bytes.ToArray();
     }
 
     /// <summary>The error envelope's body, asserting the status and that all four keys are there.</summary>

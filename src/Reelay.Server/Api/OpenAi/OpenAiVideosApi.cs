@@ -50,7 +50,7 @@ public static class OpenAiVideosApi
         group.MapDelete("/{id}", DeleteAsync)
             .WithName("OpenAiDeleteVideo")
             .WithSummary("Delete a finished video and its stored files");
-        group.MapGet("/{id}/content", DownloadContent)
+        group.MapMethods("/{id}/content", ["GET", "HEAD"], DownloadContentAsync)
             .WithName("OpenAiDownloadVideoContent")
             .WithSummary("The finished video's bytes, or its thumbnail (HTTP Range supported)");
         group.MapPost("/{id}/remix", RemixAsync)
@@ -158,7 +158,7 @@ public static class OpenAiVideosApi
         return TypedResults.Ok(new OpenAiDeletedVideo(deleted.Id, "video.deleted", true));
     }
 
-    private static async Task<Results<PhysicalFileHttpResult, ApiError>> DownloadContent(
+    private static async Task<Results<FileStreamHttpResult, ApiError>> DownloadContentAsync(
         string id, string? variant, HttpContext http, ITaskStore store, IBlobStore blobs)
     {
         // OpenAI serves the thumbnail as WebP; Reelay's thumbnails are JPEG and say so in Content-Type.
@@ -186,8 +186,8 @@ public static class OpenAiVideosApi
         }
 
         var key = variant == "thumbnail" ? task.ThumbnailKey : task.VideoKey;
-        return key is not null && blobs.LocalPath(key) is { } path
-            ? TypedResults.PhysicalFile(path, BlobKeys.ContentType(key), enableRangeProcessing: true)
+        return key is not null && await blobs.OpenReadAsync(key, http.RequestAborted) is { } blob
+            ? FilesApi.Serve(blob)
             : new ApiError(404, $"The {variant ?? "video"} of '{task.Id}' is no longer stored.", "content_not_found", "video_id");
     }
 

@@ -1,4 +1,4 @@
-using Reelay.Api.Files;
+using Reelay.Blobs;
 using Reelay.Tasks;
 
 namespace Reelay.Api.Unified;
@@ -33,7 +33,8 @@ public static class UnifiedVideoMapping
 {
     public static UnifiedCreateResponse AsCreateResponse(this VideoTask task) => new(task.Id, task.Status, task.UpdatedAt);
 
-    public static UnifiedQueryResponse AsQueryResponse(this VideoTask task, FileUrls urls, HttpRequest request)
+    /// <summary>The query answer; links to the stored files come from the blob store, valid for <paramref name="linkLifetime"/>.</summary>
+    public static UnifiedQueryResponse AsQueryResponse(this VideoTask task, IBlobStore blobs, TimeSpan linkLifetime, HttpRequest request)
     {
         var completed = task.Stage == TaskStage.Completed;
         return new UnifiedQueryResponse(
@@ -41,8 +42,8 @@ public static class UnifiedVideoMapping
             task.Status,
             task.UpdatedAt,
             completed ? 100 : Math.Min(task.Progress, 99),
-            completed ? urls.For(task.VideoKey, request) : null,
-            completed ? urls.For(task.ThumbnailKey, request) : null,
+            completed && task.VideoKey is { } video ? blobs.GetReadUrl(video, linkLifetime, request) : null,
+            completed && task.ThumbnailKey is { } thumbnail ? blobs.GetReadUrl(thumbnail, linkLifetime, request) : null,
             task.EnhancedPrompt ?? "",
             task.Model,
             task.Prompt,

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Reelay.Api.Errors;
-using Reelay.Api.Files;
+using Reelay.Blobs;
 using Reelay.Tasks;
 
 namespace Reelay.Api.Unified;
@@ -44,7 +44,7 @@ public static class UnifiedVideoApi
     }
 
     private static async Task<Results<Ok<UnifiedQueryResponse>, ApiError>> QueryAsync(
-        HttpContext http, ITaskStore store, FileUrls urls, string? id)
+        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> links, string? id)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -54,7 +54,7 @@ public static class UnifiedVideoApi
         var task = TaskIds.LooksValid(id) ? await store.GetAsync(id, http.GetCaller().KeyId, http.RequestAborted) : null;
         return task is null
             ? ApiError.NotFound($"No task with id '{(id.Length > 80 ? id[..80] + "…" : id)}' exists for this key.", "id")
-            : TypedResults.Ok(task.AsQueryResponse(urls, http.Request));
+            : TypedResults.Ok(task.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
     }
 
     /// <summary>The unified body → a draft. Unknown fields are ignored: relay clients send extras.</summary>

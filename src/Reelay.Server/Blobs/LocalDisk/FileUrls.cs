@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace Reelay.Api.Files;
+namespace Reelay.Blobs.LocalDisk;
 
 /// <summary>
 /// Signed, expiring links to stored files: <c>/files/{key}?exp={unix s}&amp;sig={HMAC}</c>. They play
@@ -22,15 +22,10 @@ public sealed class FileUrls
         _key = Encoding.UTF8.GetBytes(_options.SigningKey!);
     }
 
-    /// <summary>Absolute signed URL for a stored file, or null when there is none.</summary>
-    public string? For(string? key, HttpRequest request)
+    /// <summary>Absolute signed URL for a stored file, valid for at least <paramref name="lifetime"/>.</summary>
+    public string For(string key, TimeSpan lifetime, HttpRequest request)
     {
-        if (key is null)
-        {
-            return null;
-        }
-
-        var expires = RoundedExpiry().ToString(CultureInfo.InvariantCulture);
+        var expires = RoundedExpiry(lifetime).ToString(CultureInfo.InvariantCulture);
         return string.Concat(BaseUrl(request), "/files/", key, "?exp=", expires, "&sig=", Sign(key, expires));
     }
 
@@ -47,15 +42,20 @@ public sealed class FileUrls
         return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, expires)), Encoding.ASCII.GetBytes(signature));
     }
 
+    /// <summary>
+    /// <c>PUBLIC_URL</c> when set; otherwise the scheme and host the request came to. That host has passed
+    /// <c>AllowedHosts</c> filtering before any handler runs, so with both unset any Host header a client
+    /// sends ends up in the links it receives: production sets <c>PUBLIC_URL</c>.
+    /// </summary>
     public string BaseUrl(HttpRequest request) =>
         string.IsNullOrWhiteSpace(_options.PublicUrl)
             ? string.Concat(request.Scheme, "://", request.Host.Value, request.PathBase.Value)
             : _options.PublicUrl.TrimEnd('/');
 
     /// <summary>Expiry rounded up to the minute so repeated queries hand out the same URL (browser caches stay warm).</summary>
-    private long RoundedExpiry()
+    private long RoundedExpiry(TimeSpan lifetime)
     {
-        var exp = (_time.GetUtcNow() + _options.FileUrlTtl).ToUnixTimeSeconds();
+        var exp = (_time.GetUtcNow() + lifetime).ToUnixTimeSeconds();
         return (exp + 59) / 60 * 60;
     }
 

@@ -2,9 +2,9 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Reelay.Hosting;
 
-namespace Reelay.Api.Files;
+namespace Reelay.Blobs;
 
-/// <summary>How links to stored files are made; read from <c>REELAY_PUBLIC_URL</c>, <c>REELAY_SIGNING_KEY</c>, <c>REELAY_FILE_URL_TTL</c>.</summary>
+/// <summary>How links to stored files are made and how long they last; read from <c>REELAY_PUBLIC_URL</c>, <c>REELAY_SIGNING_KEY</c>, <c>REELAY_FILE_URL_TTL</c>.</summary>
 public sealed class FileLinkOptions
 {
     /// <summary>Base of the absolute URLs handed out (video and thumbnail links). Default: the request's own scheme and host.</summary>
