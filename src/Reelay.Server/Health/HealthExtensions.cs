@@ -15,7 +15,7 @@ public static class HealthExtensions
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = (http, _) => http.Response.WriteAsync("ok") })
+        routes.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = (http, _) => WriteTextAsync(http, "ok") })
             .ExcludeFromDescription();
         routes.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag), ResponseWriter = WriteReadinessAsync })
             .ExcludeFromDescription();
@@ -25,15 +25,23 @@ public static class HealthExtensions
     /// <summary>Plain text for people and probes alike: <c>ready</c>, or each failing check's reason on its own line.</summary>
     private static Task WriteReadinessAsync(HttpContext http, HealthReport report)
     {
-        http.Response.ContentType = "text/plain; charset=utf-8";
         if (report.Status == HealthStatus.Healthy)
         {
-            return http.Response.WriteAsync("ready");
+            return WriteTextAsync(http, "ready");
         }
 
         var reasons = report.Entries
             .Where(entry => entry.Value.Status != HealthStatus.Healthy)
             .Select(entry => $"{entry.Key}: {entry.Value.Description ?? entry.Value.Exception?.Message ?? entry.Value.Status.ToString()}");
-        return http.Response.WriteAsync(string.Join('\n', reasons));
+        return WriteTextAsync(http, string.Join('\n', reasons));
+    }
+
+    /// <summary>With a Content-Length, as probes that read one plain answer expect (no chunking).</summary>
+    private static Task WriteTextAsync(HttpContext http, string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        http.Response.ContentLength = bytes.Length;
+        return http.Response.Body.WriteAsync(bytes).AsTask();
     }
 }
