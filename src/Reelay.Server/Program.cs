@@ -1,3 +1,4 @@
+using Reelay.Api;
 using Reelay.Api.Admin;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
@@ -19,14 +20,14 @@ builder.Services.AddReelayCore();
 builder.Services.AddReferenceImages();
 builder.Services.AddEngine(builder.Configuration);
 builder.Services.AddApiErrors();
-builder.Services.AddOpenApi();
+builder.Services.AddApiDocs();
 
 var app = builder.Build();
 app.ValidateReelayConfiguration();
 app.UseApiErrors();
 
 app.MapHealthEndpoints();
-app.MapOpenApi();
+app.MapApiDocs();
 app.MapUnifiedVideoApi();
 app.MapOpenAiVideosApi();
 app.MapModelsApi();

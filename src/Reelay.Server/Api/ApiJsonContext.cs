@@ -11,6 +11,7 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(ErrorEnvelope))]
 [JsonSerializable(typeof(UnifiedCreateResponse))]
 [JsonSerializable(typeof(UnifiedQueryResponse))]
+[JsonSerializable(typeof(UnifiedCreateRequest))]
 [JsonSerializable(typeof(CreateKeyRequest))]
 [JsonSerializable(typeof(CreatedKey))]
 [JsonSerializable(typeof(KeyList))]
@@ -18,5 +19,7 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ChannelView))]
 [JsonSerializable(typeof(ChannelList))]
+[JsonSerializable(typeof(CreateChannelRequest))]
+[JsonSerializable(typeof(UpdateChannelRequest))]
 [JsonSerializable(typeof(AdminTaskView))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
