@@ -18,7 +18,7 @@ public static class OpenApiExtensions
         services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer(DescribeDocument);
-            options.AddOperationTransformer(AddFormBodyAsync);
+            options.AddOperationTransformer(DescribeRequestBodyAsync);
         });
         return services;
     }
@@ -49,12 +49,12 @@ public static class OpenApiExtensions
     }
 
     /// <summary>
-    /// Declares a <c>multipart/form-data</c> body of shape <typeparamref name="TForm"/> beside the JSON one.
-    /// <c>Accepts</c> holds one type for all its content types, and the form's fields differ from the JSON's
-    /// (an uploaded file where JSON has an object).
+    /// Declares a request body of shape <typeparamref name="TBody"/>; call once per content type the route reads.
+    /// Not <c>Accepts&lt;T&gt;</c>: that also constrains routing, which would answer a wrong Content-Type with a
+    /// bare 415 before the key check and before <see cref="JsonBody"/> can say what to send.
     /// </summary>
-    public static RouteHandlerBuilder AcceptsForm<TForm>(this RouteHandlerBuilder builder) =>
-        builder.WithMetadata(new FormBodyMetadata(typeof(TForm)));
+    public static RouteHandlerBuilder AcceptsBody<TBody>(this RouteHandlerBuilder builder, string contentType = "application/json") =>
+        builder.WithMetadata(new RequestBodyMetadata(typeof(TBody), contentType));
 
     /// <summary>Names the document and the bearer scheme; every operation that can answer 401 takes the key.</summary>
     private static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
@@ -86,24 +86,39 @@ public static class OpenApiExtensions
         return Task.CompletedTask;
     }
 
-    private static async Task AddFormBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    private static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<FormBodyMetadata>().FirstOrDefault() is not { } form)
+        var bodies = context.Description.ActionDescriptor.EndpointMetadata.OfType<RequestBodyMetadata>().ToList();
+        if (bodies.Count == 0)
         {
             return;
         }
 
-        if (operation.RequestBody is not OpenApiRequestBody body)
+        var content = new Dictionary<string, OpenApiMediaType>();
+        foreach (var body in bodies)
         {
-            operation.RequestBody = body = new OpenApiRequestBody { Required = true };
+            content[body.ContentType] = new OpenApiMediaType { Schema = await ComponentAsync(body.Type, context, cancellationToken) };
         }
 
-        body.Content ??= new Dictionary<string, OpenApiMediaType>();
-        body.Content["multipart/form-data"] = new OpenApiMediaType
-        {
-            Schema = await context.GetOrCreateSchemaAsync(form.Type, cancellationToken: cancellationToken),
-        };
+        operation.RequestBody = new OpenApiRequestBody { Required = true, Content = content };
     }
 
-    private sealed record FormBodyMetadata(Type Type);
+    /// <summary>The type's schema, registered under its name, so generated clients get a named type.</summary>
+    private static async Task<IOpenApiSchema> ComponentAsync(Type type, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var schema = await context.GetOrCreateSchemaAsync(type, cancellationToken: cancellationToken);
+        if (context.Document is not { } document)
+        {
+            return schema;
+        }
+
+        if (document.Components?.Schemas?.ContainsKey(type.Name) != true)
+        {
+            document.AddComponent(type.Name, schema);
+        }
+
+        return new OpenApiSchemaReference(type.Name, document);
+    }
+
+    private sealed record RequestBodyMetadata(Type Type, string ContentType);
 }

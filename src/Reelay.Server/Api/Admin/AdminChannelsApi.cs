@@ -113,11 +113,11 @@ public static class AdminChannelsApi
     {
         var group = routes.MapGroup("/admin/channels").RequireAdminKey().ProducesApiErrors(401, 403).WithTags("Admin");
         group.MapPost("/", CreateAsync).WithName("CreateChannel").WithSummary("Add an upstream channel")
-            .Accepts<CreateChannelRequest>("application/json").ProducesApiErrors(400, 409, 413, 415);
+            .AcceptsBody<CreateChannelRequest>().ProducesApiErrors(400, 409, 413, 415);
         group.MapGet("/", List).WithName("ListChannels").WithSummary("List channels with their health");
         group.MapGet("/{name}", Get).WithName("GetChannel").WithSummary("One channel").ProducesApiErrors(404);
         group.MapPatch("/{name}", UpdateAsync).WithName("UpdateChannel").WithSummary("Change an admin-created channel")
-            .Accepts<UpdateChannelRequest>("application/json").ProducesApiErrors(400, 404, 409, 413, 415);
+            .AcceptsBody<UpdateChannelRequest>().ProducesApiErrors(400, 404, 409, 413, 415);
         // 409: channels from configuration are changed only there.
         group.MapDelete("/{name}", DeleteAsync).WithName("DeleteChannel").WithSummary("Remove an admin-created channel").ProducesApiErrors(404, 409);
         return routes;

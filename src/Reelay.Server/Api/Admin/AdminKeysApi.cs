@@ -32,7 +32,7 @@ public static class AdminKeysApi
     {
         var group = routes.MapGroup("/admin/keys").RequireAdminKey().ProducesApiErrors(401, 403).WithTags("Admin");
         group.MapPost("/", CreateAsync).WithName("CreateKey").WithSummary("Create a client key")
-            .Accepts<CreateKeyRequest>("application/json").ProducesApiErrors(400, 413, 415);
+            .AcceptsBody<CreateKeyRequest>().ProducesApiErrors(400, 413, 415);
         group.MapGet("/", ListAsync).WithName("ListKeys").WithSummary("List client keys");
         group.MapDelete("/{id}", RevokeAsync).WithName("RevokeKey").WithSummary("Revoke a client key").ProducesApiErrors(404);
         return routes;

@@ -45,8 +45,8 @@ public static class OpenAiVideosApi
         group.MapPost("", CreateAsync)
             .WithName("OpenAiCreateVideo")
             .WithSummary("Create a video (JSON or multipart with an input_reference image)")
-            .Accepts<OpenAiCreateVideoRequest>("application/json")
-            .AcceptsForm<OpenAiCreateVideoForm>()
+            .AcceptsBody<OpenAiCreateVideoRequest>()
+            .AcceptsBody<OpenAiCreateVideoForm>("multipart/form-data")
             .ProducesApiErrors(400, 413, 415, 503);
         group.MapGet("", ListAsync)
             .WithName("OpenAiListVideos")
@@ -69,7 +69,8 @@ public static class OpenAiVideosApi
         group.MapPost("/{id}/remix", RemixAsync)
             .WithName("OpenAiRemixVideo")
             .WithSummary("Remix a completed video with a new prompt, where its provider can")
-            .Accepts<OpenAiRemixVideoRequest>("application/json", "multipart/form-data")
+            .AcceptsBody<OpenAiRemixVideoRequest>()
+            .AcceptsBody<OpenAiRemixVideoRequest>("multipart/form-data")
             .ProducesApiErrors(400, 404, 413, 415, 503);
         return routes;
     }

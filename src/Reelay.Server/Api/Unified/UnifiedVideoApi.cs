@@ -20,7 +20,7 @@ public static class UnifiedVideoApi
         group.MapPost("/create", CreateAsync)
             .WithName("UnifiedCreate")
             .WithSummary("Create a video task")
-            .Accepts<UnifiedCreateRequest>("application/json")
+            .AcceptsBody<UnifiedCreateRequest>()
             .ProducesApiErrors(400, 413, 415, 503);
         group.MapGet("/query", QueryAsync)
             .WithName("UnifiedQuery")
