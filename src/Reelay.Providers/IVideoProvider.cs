@@ -25,8 +25,12 @@ public interface IVideoProvider
     /// <summary>Opens the finished video as a stream, with whatever auth the upstream requires.</summary>
     Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken);
 
-    /// <summary>Asks the upstream to stop the job. Only called when <see cref="ProviderCapabilities.SupportsCancel"/>.</summary>
-    Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken);
+    /// <summary>
+    /// Asks the upstream to stop the job. Only called when <see cref="ProviderCapabilities.SupportsCancel"/>;
+    /// providers whose upstream has no cancel endpoint keep this default.
+    /// </summary>
+    Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"The '{Name}' provider cannot cancel jobs: its upstream has no cancel endpoint (Capabilities.SupportsCancel is false).");
 
     /// <summary>
     /// Tells the provider that Reelay has stored the result and will not ask for it again, so

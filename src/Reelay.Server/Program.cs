@@ -32,7 +32,7 @@ builder.Services.AddChannels();
 builder.Services.AddTasks();
 builder.Services.AddEngine(builder.Configuration);
 builder.Services.AddApi();
-builder.Services.AddOpenApi();
+builder.Services.AddApiDocs();
 
 var app = builder.Build();
 app.UseApiErrors();
@@ -40,7 +40,7 @@ app.UseApiErrors();
 app.UseAllowedHosts();
 
 app.MapHealthEndpoints();
-app.MapOpenApi();
+app.MapApiDocs();
 app.MapUnifiedVideoApi();
 app.MapOpenAiVideosApi();
 app.MapModelsApi();

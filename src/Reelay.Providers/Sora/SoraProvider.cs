@@ -12,7 +12,7 @@ namespace Reelay.Providers.Sora;
 /// </summary>
 internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<SoraProvider> logger) : IVideoProvider
 {
-    private static readonly Uri DefaultBaseUrl = new("https://api.openai.com");
+    private static readonly UpstreamApi Api = new(new Uri("https://api.openai.com"), UpstreamAuth.Bearer);
 
     // OpenAPI enum; the guide pairs plain sora-2 with the 720-class sizes only.
     private static readonly (int Width, int Height)[] StandardSizes = [(720, 1280), (1280, 720)];
@@ -34,11 +34,7 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
             return await RemixAsync(source, request.Prompt, channel, cancellationToken);
         }
 
-        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/videos"))
-        {
-            Content = ToCreateForm(request),
-        };
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Post, channel, "/v1/videos", ToCreateForm(request));
         LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
 
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
@@ -55,12 +51,8 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
     /// <summary>Starts a remix of a completed video with a new prompt; the answer is a new job.</summary>
     internal async Task<SubmitResult> RemixAsync(string videoId, string prompt, ChannelSettings channel, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post,
-            UpstreamClient.Combine(BaseUrl(channel), $"/v1/videos/{Uri.EscapeDataString(videoId)}/remix"))
-        {
-            Content = JsonContent.Create(new SoraRemixRequest(prompt), SoraJsonContext.Default.SoraRemixRequest),
-        };
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Post, channel, $"/v1/videos/{Uri.EscapeDataString(videoId)}/remix",
+            JsonContent.Create(new SoraRemixRequest(prompt), SoraJsonContext.Default.SoraRemixRequest));
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
         var video = UpstreamClient.ReadJson(reply.Body, SoraJsonContext.Default.SoraVideo, channel);
         if (string.IsNullOrEmpty(video?.Id))
@@ -73,39 +65,25 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
 
     public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Get, ContentBase(channel, job.UpstreamId));
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Get, channel, VideoPath(job.UpstreamId));
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
         var video = UpstreamClient.ReadJson(reply.Body, SoraJsonContext.Default.SoraVideo, channel)
             ?? throw UpstreamFailures.Malformed(channel, detail: "empty video");
-        return FromVideo(video, reply.Body, ContentBase(channel, job.UpstreamId), channel);
+        // The content lives below the URL just polled (API calls never follow redirects, so it is the one sent).
+        return FromVideo(video, reply.Body, message.RequestUri!, channel);
     }
 
     public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken)
     {
         var location = new Uri(resultLocation.Contains('?', StringComparison.Ordinal) ? resultLocation : resultLocation + "?variant=video", UriKind.Absolute);
-        return upstream.OpenAsync(location, BaseUrl(channel), m =>
+        return upstream.OpenAsync(location, Api.BaseUrl(channel), m =>
         {
-            Authorize(m, channel);
+            Api.Authorize(m, channel);
             m.Headers.Accept.ParseAdd("application/binary");
         }, channel, cancellationToken);
     }
 
-    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("OpenAI's Videos API cannot cancel a running job (DELETE removes finished videos only).");
-
-    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl;
-
-    private static Uri ContentBase(ChannelSettings channel, string videoId) =>
-        UpstreamClient.Combine(BaseUrl(channel), $"/v1/videos/{Uri.EscapeDataString(videoId)}");
-
-    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
-    {
-        if (!string.IsNullOrEmpty(channel.ApiKey))
-        {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
-        }
-    }
+    private static string VideoPath(string videoId) => $"/v1/videos/{Uri.EscapeDataString(videoId)}";
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Sora channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);

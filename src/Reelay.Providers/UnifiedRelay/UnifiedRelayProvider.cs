@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -14,6 +13,9 @@ namespace Reelay.Providers.UnifiedRelay;
 /// </summary>
 internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILogger<UnifiedRelayProvider> logger) : IVideoProvider
 {
+    // A relay has no public endpoint: every channel names its base URL.
+    private static readonly UpstreamApi Api = new(DefaultBaseUrl: null, UpstreamAuth.Bearer);
+
     public string Name => ProviderNames.Unified;
 
     // Grok relays take up to 6 references (octopusx docs); relays document no cancel route.
@@ -21,11 +23,8 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/video/create"))
-        {
-            Content = JsonContent.Create(ToCreateRequest(request), UnifiedJsonContext.Default.UnifiedCreateRequest),
-        };
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Post, channel, "/v1/video/create",
+            JsonContent.Create(ToCreateRequest(request), UnifiedJsonContext.Default.UnifiedCreateRequest));
         LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
 
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
@@ -43,9 +42,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
 
     public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Get,
-            UpstreamClient.Combine(BaseUrl(channel), "/v1/video/query?id=" + Uri.EscapeDataString(job.UpstreamId)));
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Get, channel, "/v1/video/query?id=" + Uri.EscapeDataString(job.UpstreamId));
         message.Headers.Accept.ParseAdd("application/json");
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
         var answer = UpstreamClient.ReadJson(reply.Body, UnifiedJsonContext.Default.UnifiedQueryResponse, channel)
@@ -55,23 +52,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
 
     public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken) =>
         // Results sit on the relay's CDN; the key only goes along when the URL is on the relay's own origin.
-        upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), BaseUrl(channel), m => Authorize(m, channel), channel, cancellationToken);
-
-    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("The unified video format has no cancel route.");
-
-    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl
-        // A relay has no public default; failing over is right, the channel cannot take any job.
-        ?? throw new UpstreamException(UpstreamFailureStage.ConnectFailed, "channel_misconfigured",
-            $"Channel '{channel.Name}' uses the unified relay provider but has no base URL.");
-
-    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
-    {
-        if (!string.IsNullOrEmpty(channel.ApiKey))
-        {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
-        }
-    }
+        upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), Api.BaseUrl(channel), m => Api.Authorize(m, channel), channel, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to relay channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);

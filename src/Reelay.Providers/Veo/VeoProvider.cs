@@ -10,7 +10,7 @@ namespace Reelay.Providers.Veo;
 /// </summary>
 internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoProvider> logger) : IVideoProvider
 {
-    private static readonly Uri DefaultBaseUrl = new("https://generativelanguage.googleapis.com");
+    private static readonly UpstreamApi Api = new(new Uri("https://generativelanguage.googleapis.com"), UpstreamAuth.GoogleApiKey);
 
     /// <summary>Request option choosing how several images are used: <c>frames</c> (default) or <c>components</c>.</summary>
     public const string ImageModeOption = "image_mode";
@@ -31,11 +31,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
     {
         var body = ToPredictRequest(request);
         var path = $"/v1beta/models/{Uri.EscapeDataString(request.Model)}:predictLongRunning";
-        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), path))
-        {
-            Content = JsonContent.Create(body, VeoJsonContext.Default.VeoPredictRequest),
-        };
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Post, channel, path, JsonContent.Create(body, VeoJsonContext.Default.VeoPredictRequest));
         LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
 
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
@@ -52,9 +48,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
     public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
         // The operation name is a resource path ("models/…/operations/…"): its slashes stay.
-        using var message = new HttpRequestMessage(HttpMethod.Get,
-            UpstreamClient.Combine(BaseUrl(channel), "/v1beta/" + job.UpstreamId.TrimStart('/')));
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Get, channel, "/v1beta/" + job.UpstreamId.TrimStart('/'));
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
         var operation = UpstreamClient.ReadJson(reply.Body, VeoJsonContext.Default.VeoOperation, channel)
             ?? throw UpstreamFailures.Malformed(channel, detail: "empty operation");
@@ -63,20 +57,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
 
     public Task<ResultContent> OpenResultAsync(UpstreamJob job, string resultLocation, ChannelSettings channel, CancellationToken cancellationToken) =>
         // The file URI answers with a redirect to storage; the key header is only sent to the API origin.
-        upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), BaseUrl(channel), m => Authorize(m, channel), channel, cancellationToken);
-
-    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("The Gemini API documents no way to cancel a Veo operation.");
-
-    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl;
-
-    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
-    {
-        if (!string.IsNullOrEmpty(channel.ApiKey))
-        {
-            message.Headers.Add("x-goog-api-key", channel.ApiKey);
-        }
-    }
+        upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), Api.BaseUrl(channel), m => Api.Authorize(m, channel), channel, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Veo channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);

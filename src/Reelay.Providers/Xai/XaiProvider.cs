@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Logging;
 using Reelay.Providers.Http;
@@ -9,7 +8,7 @@ namespace Reelay.Providers.Xai;
 /// <summary>xAI Grok Imagine video: <c>POST /v1/videos/generations</c>, poll <c>GET /v1/videos/{request_id}</c>.</summary>
 internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiProvider> logger) : IVideoProvider
 {
-    private static readonly Uri DefaultBaseUrl = new("https://api.x.ai");
+    private static readonly UpstreamApi Api = new(new Uri("https://api.x.ai"), UpstreamAuth.Bearer);
 
     public string Name => ProviderNames.Xai;
 
@@ -20,11 +19,8 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {
         var body = ToGenerateRequest(request);
-        using var message = new HttpRequestMessage(HttpMethod.Post, UpstreamClient.Combine(BaseUrl(channel), "/v1/videos/generations"))
-        {
-            Content = JsonContent.Create(body, XaiJsonContext.Default.XaiGenerateRequest),
-        };
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Post, channel, "/v1/videos/generations",
+            JsonContent.Create(body, XaiJsonContext.Default.XaiGenerateRequest));
         LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
 
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
@@ -40,9 +36,7 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
 
     public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Get,
-            UpstreamClient.Combine(BaseUrl(channel), $"/v1/videos/{Uri.EscapeDataString(job.UpstreamId)}"));
-        Authorize(message, channel);
+        using var message = Api.Request(HttpMethod.Get, channel, $"/v1/videos/{Uri.EscapeDataString(job.UpstreamId)}");
         var reply = await upstream.SendAsync(message, channel, cancellationToken);
 
         // Pending jobs answer 202, with or without a body (xAI TS SDK: an empty 202 means pending).
@@ -60,21 +54,7 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
     {
         // The URL is a temporary public link on xAI's storage host; the key goes along only if it
         // points back at the API origin.
-        var baseUrl = BaseUrl(channel);
-        return upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), baseUrl, m => Authorize(m, channel), channel, cancellationToken);
-    }
-
-    public Task CancelAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("xAI has no endpoint to cancel a video request.");
-
-    private static Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl;
-
-    private static void Authorize(HttpRequestMessage message, ChannelSettings channel)
-    {
-        if (!string.IsNullOrEmpty(channel.ApiKey))
-        {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);
-        }
+        return upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), Api.BaseUrl(channel), m => Api.Authorize(m, channel), channel, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to xAI channel {Channel} as {Model}")]

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
@@ -26,6 +27,82 @@ public sealed record ChannelView(
 public sealed record ChannelList(string Object, IReadOnlyList<ChannelView> Data);
 
 /// <summary>
+/// Body of <c>POST /admin/channels</c>. The handler reads it field by field (<see cref="JsonBody"/>) so a
+/// mistake is answered with the field's name; this record declares the same shape in the OpenAPI document.
+/// </summary>
+public sealed record CreateChannelRequest
+{
+    [Description("A unique label such as \"xai-main\", recorded on every task routed through it.")]
+    public required string Name { get; init; }
+
+    [Description("xai, veo, sora, unified or local.")]
+    public required string Provider { get; init; }
+
+    [Description("Upstream address; the provider's public endpoint when left out (required for unified).")]
+    public string? BaseUrl { get; init; }
+
+    [Description("The upstream secret; write-only (answers show has_api_key).")]
+    public string? ApiKey { get; init; }
+
+    [Description("Public model names it serves; \"public=upstream\" maps a name. Empty: every catalog model with an upstream id for this provider.")]
+    public IReadOnlyList<string>? Models { get; init; }
+
+    [Description("Lower is tried first.")]
+    public int? Priority { get; init; }
+
+    [Description("Share of traffic among channels of equal priority (1 when left out).")]
+    public int? Weight { get; init; }
+
+    [Description("true when left out.")]
+    public bool? Enabled { get; init; }
+
+    [Description("Submit budget; 0 is unlimited.")]
+    public int? SubmitsPerMinute { get; init; }
+
+    [Description("Poll budget; 0 is unlimited.")]
+    public int? PollsPerMinute { get; init; }
+
+    [Description("First poll delay in milliseconds (50 to 3600000); the provider's when left out.")]
+    public long? PollIntervalMs { get; init; }
+}
+
+/// <summary>Body of <c>PATCH /admin/channels/{name}</c>: only the fields present change; a channel cannot be renamed.</summary>
+public sealed record UpdateChannelRequest
+{
+    [Description("If present, the channel's current name: channels cannot be renamed.")]
+    public string? Name { get; init; }
+
+    [Description("xai, veo, sora, unified or local.")]
+    public string? Provider { get; init; }
+
+    [Description("Upstream address; null or \"\" resets it to the provider's public endpoint.")]
+    public string? BaseUrl { get; init; }
+
+    [Description("The upstream secret; null or \"\" removes it.")]
+    public string? ApiKey { get; init; }
+
+    [Description("Public model names it serves; \"public=upstream\" maps a name.")]
+    public IReadOnlyList<string>? Models { get; init; }
+
+    [Description("Lower is tried first.")]
+    public int? Priority { get; init; }
+
+    [Description("Share of traffic among channels of equal priority.")]
+    public int? Weight { get; init; }
+
+    public bool? Enabled { get; init; }
+
+    [Description("Submit budget; 0 is unlimited.")]
+    public int? SubmitsPerMinute { get; init; }
+
+    [Description("Poll budget; 0 is unlimited.")]
+    public int? PollsPerMinute { get; init; }
+
+    [Description("First poll delay in milliseconds (50 to 3600000).")]
+    public long? PollIntervalMs { get; init; }
+}
+
+/// <summary>
 /// Channels at run time: <c>POST/GET/PATCH/DELETE /admin/channels</c>, fields as in configuration
 /// but snake_case. Channels defined in configuration are listed but changed only there.
 /// </summary>
@@ -33,12 +110,15 @@ public static class AdminChannelsApi
 {
     public static IEndpointRouteBuilder MapAdminChannelsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/admin/channels").RequireAdminKey().WithTags("Admin");
-        group.MapPost("/", CreateAsync).WithName("CreateChannel").WithSummary("Add an upstream channel");
+        var group = routes.MapGroup("/admin/channels").RequireAdminKey().ProducesApiErrors(401, 403).WithTags("Admin");
+        group.MapPost("/", CreateAsync).WithName("CreateChannel").WithSummary("Add an upstream channel")
+            .AcceptsBody<CreateChannelRequest>().ProducesApiErrors(400, 409, 413, 415);
         group.MapGet("/", List).WithName("ListChannels").WithSummary("List channels with their health");
-        group.MapGet("/{name}", Get).WithName("GetChannel").WithSummary("One channel");
-        group.MapPatch("/{name}", UpdateAsync).WithName("UpdateChannel").WithSummary("Change an admin-created channel");
-        group.MapDelete("/{name}", DeleteAsync).WithName("DeleteChannel").WithSummary("Remove an admin-created channel");
+        group.MapGet("/{name}", Get).WithName("GetChannel").WithSummary("One channel").ProducesApiErrors(404);
+        group.MapPatch("/{name}", UpdateAsync).WithName("UpdateChannel").WithSummary("Change an admin-created channel")
+            .AcceptsBody<UpdateChannelRequest>().ProducesApiErrors(400, 404, 409, 413, 415);
+        // 409: channels from configuration are changed only there.
+        group.MapDelete("/{name}", DeleteAsync).WithName("DeleteChannel").WithSummary("Remove an admin-created channel").ProducesApiErrors(404, 409);
         return routes;
     }
 

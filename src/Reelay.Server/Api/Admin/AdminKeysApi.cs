@@ -1,8 +1,19 @@
+using System.ComponentModel;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
 using Reelay.Keys;
 
 namespace Reelay.Api.Admin;
+
+/// <summary>Body of <c>POST /admin/keys</c>, read field by field by the handler; declared here for the OpenAPI document.</summary>
+public sealed record CreateKeyRequest
+{
+    [Description("A label of 1–100 characters.")]
+    public required string Name { get; init; }
+
+    [Description("\"live\" (the default: routed to the upstream channels) or \"test\" (rendered locally at no cost).")]
+    public string? Mode { get; init; }
+}
 
 /// <summary>A key as admins see it: never the secret, never the hash.</summary>
 public sealed record KeyView(string Id, string Object, string Name, string Mode, string Prefix, long CreatedAt, long? RevokedAt);
@@ -17,10 +28,11 @@ public static class AdminKeysApi
 {
     public static IEndpointRouteBuilder MapAdminKeysApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/admin/keys").RequireAdminKey().WithTags("Admin");
-        group.MapPost("/", CreateAsync).WithName("CreateKey").WithSummary("Create a client key");
+        var group = routes.MapGroup("/admin/keys").RequireAdminKey().ProducesApiErrors(401, 403).WithTags("Admin");
+        group.MapPost("/", CreateAsync).WithName("CreateKey").WithSummary("Create a client key")
+            .AcceptsBody<CreateKeyRequest>().ProducesApiErrors(400, 413, 415);
         group.MapGet("/", ListAsync).WithName("ListKeys").WithSummary("List client keys");
-        group.MapDelete("/{id}", RevokeAsync).WithName("RevokeKey").WithSummary("Revoke a client key");
+        group.MapDelete("/{id}", RevokeAsync).WithName("RevokeKey").WithSummary("Revoke a client key").ProducesApiErrors(404);
         return routes;
     }
 

@@ -33,7 +33,7 @@ public static class AdminTasksApi
 {
     public static IEndpointRouteBuilder MapAdminTasksApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/admin/tasks/{id}", GetAsync).RequireAdminKey().WithTags("Admin").WithName("AdminGetTask").WithSummary("One task, any owner");
+        routes.MapGet("/admin/tasks/{id}", GetAsync).RequireAdminKey().ProducesApiErrors(401, 403, 404).WithTags("Admin").WithName("AdminGetTask").WithSummary("One task, any owner");
         return routes;
     }
 

@@ -28,7 +28,7 @@ public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/models", List).RequireClientKey().WithTags("Models").WithName("ListModels").WithSummary("Models this key may use");
+        routes.MapGet("/v1/models", List).RequireClientKey().ProducesApiErrors(401, 403).WithTags("Models").WithName("ListModels").WithSummary("Models this key may use");
         return routes;
     }
 

@@ -1,8 +1,72 @@
+using System.ComponentModel;
 using System.Text.Json.Serialization;
 using Reelay.Catalog;
 using Reelay.Tasks;
 
 namespace Reelay.Api.OpenAi;
+
+/// <summary>
+/// The JSON create body (<c>CreateVideoJsonBody</c>, as openai-python sends it without a file). The
+/// handler reads it field by field (<see cref="JsonBody"/>) so a mistake is answered with the field's
+/// name; this record declares the same shape in the OpenAPI document.
+/// </summary>
+public sealed record OpenAiCreateVideoRequest
+{
+    [Description("What the video shows.")]
+    public required string Prompt { get; init; }
+
+    [Description("A model from GET /v1/models; sora-2 when left out.")]
+    public string? Model { get; init; }
+
+    [Description("WIDTHxHEIGHT in pixels that the model renders, such as 1280x720; 720x1280 when left out.")]
+    public string? Size { get; init; }
+
+    [Description("Length in seconds (1 to 600, from the model's allowed values), as a string like \"4\" or a number.")]
+    public int? Seconds { get; init; }
+
+    [Description("The first frame, by URL.")]
+    public OpenAiImageReference? InputReference { get; init; }
+}
+
+/// <summary><c>input_reference</c> in a JSON body.</summary>
+public sealed record OpenAiImageReference
+{
+    [Description("An https URL or a data:image/...;base64, URL of a JPEG, PNG or WebP image.")]
+    public string? ImageUrl { get; init; }
+
+    [Description("Not supported: Reelay has no Files API. Send image_url, or upload the image as multipart.")]
+    public string? FileId { get; init; }
+}
+
+/// <summary>The multipart create body (<c>CreateVideoMultipartBody</c>; openai-node always sends this).</summary>
+public sealed record OpenAiCreateVideoForm
+{
+    [Description("What the video shows.")]
+    public required string Prompt { get; init; }
+
+    [Description("A model from GET /v1/models; sora-2 when left out.")]
+    public string? Model { get; init; }
+
+    [Description("WIDTHxHEIGHT in pixels that the model renders, such as 1280x720; 720x1280 when left out.")]
+    public string? Size { get; init; }
+
+    [Description("Length in whole seconds, such as \"4\".")]
+    public string? Seconds { get; init; }
+
+    [Description("The first frame: a JPEG, PNG or WebP file (an image URL in this field is accepted too).")]
+    public IFormFile? InputReference { get; init; }
+
+    [Description("The first frame by URL, instead of a file.")]
+    [JsonPropertyName("input_reference[image_url]")]
+    public string? InputReferenceImageUrl { get; init; }
+}
+
+/// <summary>The body of <c>POST /v1/videos/{id}/remix</c>, JSON or multipart; the source video's settings are kept.</summary>
+public sealed record OpenAiRemixVideoRequest
+{
+    [Description("The new prompt.")]
+    public required string Prompt { get; init; }
+}
 
 /// <summary>OpenAI's <c>Video</c> object (<c>VideoResource</c>): all 13 keys always present, null where they do not apply.</summary>
 public sealed record OpenAiVideo(
@@ -34,6 +98,8 @@ public sealed record OpenAiDeletedVideo(string Id, string Object, bool Deleted);
 [JsonSerializable(typeof(OpenAiVideo))]
 [JsonSerializable(typeof(OpenAiVideoList))]
 [JsonSerializable(typeof(OpenAiDeletedVideo))]
+[JsonSerializable(typeof(OpenAiCreateVideoRequest))]
+[JsonSerializable(typeof(OpenAiRemixVideoRequest))]
 public sealed partial class OpenAiJsonContext : JsonSerializerContext;
 
 public static class OpenAiVideoMapping

@@ -37,25 +37,40 @@ public static class OpenAiVideosApi
         var group = routes.MapGroup("/v1/videos")
             .AddEndpointFilter(StampRequestIdAsync)
             .RequireClientKey()
+            .ProducesApiErrors(401, 403)
             .WithTags("OpenAI videos");
         group.MapPost("", CreateAsync)
             .WithName("OpenAiCreateVideo")
-            .WithSummary("Create a video (JSON or multipart with an input_reference image)");
+            .WithSummary("Create a video (JSON or multipart with an input_reference image)")
+            .AcceptsBody<OpenAiCreateVideoRequest>()
+            .AcceptsBody<OpenAiCreateVideoForm>("multipart/form-data")
+            .ProducesApiErrors(400, 413, 415, 503);
         group.MapGet("", ListAsync)
             .WithName("OpenAiListVideos")
-            .WithSummary("List this key's videos, newest first");
+            .WithSummary("List this key's videos, newest first")
+            .ProducesApiErrors(400);
         group.MapGet("/{id}", GetAsync)
             .WithName("OpenAiGetVideo")
-            .WithSummary("Read a video");
+            .WithSummary("Read a video")
+            .ProducesApiErrors(404);
         group.MapDelete("/{id}", DeleteAsync)
             .WithName("OpenAiDeleteVideo")
-            .WithSummary("Delete a finished video and its stored files");
-        group.MapMethods("/{id}/content", ["GET", "HEAD"], DownloadContentAsync)
+            .WithSummary("Delete a finished video and its stored files")
+            .ProducesApiErrors(400, 404);
+        // HEAD answers the same headers without a body; it is left out of the document, where it would repeat GET.
+        group.MapMethods("/{id}/content", ["HEAD"], DownloadContentAsync).ExcludeFromDescription();
+        group.MapGet("/{id}/content", DownloadContentAsync)
             .WithName("OpenAiDownloadVideoContent")
-            .WithSummary("The finished video's bytes, or its thumbnail (HTTP Range supported)");
+            .WithSummary("The finished video's bytes, or its thumbnail (HTTP Range supported)")
+            .Produces<Stream>(200, "video/mp4", "image/jpeg")
+            .Produces<Stream>(206, "video/mp4", "image/jpeg")
+            .ProducesApiErrors(400, 404, 416);
         group.MapPost("/{id}/remix", RemixAsync)
             .WithName("OpenAiRemixVideo")
-            .WithSummary("Remix a completed video with a new prompt, where its provider can");
+            .WithSummary("Remix a completed video with a new prompt, where its provider can")
+            .AcceptsBody<OpenAiRemixVideoRequest>()
+            .AcceptsBody<OpenAiRemixVideoRequest>("multipart/form-data")
+            .ProducesApiErrors(400, 404, 413, 415, 503);
         return routes;
     }
 

@@ -1,7 +1,52 @@
+using System.ComponentModel;
 using Reelay.Blobs;
 using Reelay.Tasks;
 
 namespace Reelay.Api.Unified;
+
+/// <summary>
+/// The create body as <c>POST /v1/video/create</c> accepts it. The handler reads the body field by field
+/// (<see cref="JsonBody"/>) so a mistake is answered with the field's name; this record declares the same
+/// shape in the OpenAPI document. Unknown fields are ignored.
+/// </summary>
+public sealed record UnifiedCreateRequest
+{
+    [Description("A model from GET /v1/models, or one of its aliases.")]
+    public required string Model { get; init; }
+
+    [Description("What the video shows, up to 8000 characters; trailing --name=value flags (--mode=custom) become options.")]
+    public required string Prompt { get; init; }
+
+    [Description("Such as 16:9, 9:16, 1:1; the model's default when left out. GET /v1/models lists each model's ratios.")]
+    public string? AspectRatio { get; init; }
+
+    [Description("480P, 720P, 1080P, 4K (the short side), small/large, or pixels like 1280x720; the model's default when left out.")]
+    public string? Size { get; init; }
+
+    [Description("Reference images, up to the model's limit: http(s) URLs or data:image/...;base64, URIs. [] or absent for text to video.")]
+    public IReadOnlyList<string>? Images { get; init; }
+
+    [Description("Length in seconds, from the model's allowed values; the model's default when left out.")]
+    public int? Duration { get; init; }
+
+    [Description("Another name for duration, as some clients send it.")]
+    public int? Seconds { get; init; }
+
+    [Description("0 to 4294967295; passed to upstreams that use it.")]
+    public long? Seed { get; init; }
+
+    [Description("What the video should not show; passed to upstreams that use it.")]
+    public string? NegativePrompt { get; init; }
+
+    [Description("An http(s) URL, validated and stored with the task; Reelay does not call it.")]
+    public string? CallbackUrl { get; init; }
+
+    [Description("Passed to upstreams that use it (Veo: rewrite and translate the prompt).")]
+    public bool? EnhancePrompt { get; init; }
+
+    [Description("Passed to upstreams that use it (Veo: upscale the finished video).")]
+    public bool? EnableUpsample { get; init; }
+}
 
 /// <summary>The create answer, exactly as the seed shows it.</summary>
 public sealed record UnifiedCreateResponse(string Id, string Status, long StatusUpdateTime);

@@ -12,13 +12,16 @@ public static class UnifiedVideoApi
 {
     public static IEndpointRouteBuilder MapUnifiedVideoApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/video").RequireClientKey().WithTags("Unified video");
+        var group = routes.MapGroup("/v1/video").RequireClientKey().ProducesApiErrors(401, 403).WithTags("Unified video");
         group.MapPost("/create", CreateAsync)
             .WithName("UnifiedCreate")
-            .WithSummary("Create a video task");
+            .WithSummary("Create a video task")
+            .AcceptsBody<UnifiedCreateRequest>()
+            .ProducesApiErrors(400, 413, 415, 503);
         group.MapGet("/query", QueryAsync)
             .WithName("UnifiedQuery")
-            .WithSummary("Read a video task");
+            .WithSummary("Read a video task")
+            .ProducesApiErrors(400, 404);
         return routes;
     }
 
