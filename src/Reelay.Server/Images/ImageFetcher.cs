@@ -171,13 +171,11 @@ public static class ImageExtensions
         services.TryAddSingleton<NetworkPolicy>();
         services.TryAddSingleton<ImageFetcher>();
         services.AddHttpClient(ImageFetcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(sp =>
             {
-                ConnectCallback = sp.GetRequiredService<NetworkPolicy>().ConnectAsync,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-                AllowAutoRedirect = false,
-                AutomaticDecompression = DecompressionMethods.All,
-                UseProxy = false,
+                var handler = sp.GetRequiredService<NetworkPolicy>().CreateHandler();
+                handler.AutomaticDecompression = DecompressionMethods.All;
+                return handler;
             });
         return services;
     }

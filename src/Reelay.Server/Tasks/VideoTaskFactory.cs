@@ -14,7 +14,7 @@ namespace Reelay.Tasks;
 /// limits, defaults filled in, prompt flags split off. Any problem is an <see cref="ApiError"/> that
 /// names the field and what to send instead; nothing is stored until all is well.
 /// </summary>
-public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router, IOptions<LimitsOptions> limits, TimeProvider time)
+public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router, NetworkPolicy network, IOptions<LimitsOptions> limits, TimeProvider time)
 {
     public ApiError? TryCreate(TaskDraft draft, Caller caller, out VideoTask task)
     {
@@ -121,6 +121,11 @@ public sealed class VideoTaskFactory(ModelCatalog catalog, ChannelRouter router,
         if (draft.CallbackUrl is { } callback && !IsHttpUrl(callback, max.MaxUrlChars))
         {
             return ApiError.BadRequest($"'callback_url' must be an absolute http(s) URL of at most {max.MaxUrlChars} characters.", "callback_url", "invalid_callback_url");
+        }
+
+        if (draft.CallbackUrl is { } target && network.CheckCallbackUrl(target) is { } refused)
+        {
+            return ApiError.BadRequest($"'callback_url' {refused}.", "callback_url", "invalid_callback_url");
         }
 
         if (draft.IdempotencyKey is { Length: > 200 })
