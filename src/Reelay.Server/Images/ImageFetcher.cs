@@ -116,7 +116,11 @@ public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOption
     // the task as an internal error. Each hop still connects through the guard.
     private static async Task<HttpResponseMessage> GetFollowingRedirectsAsync(HttpClient client, string url, int index, CancellationToken cancellationToken)
     {
-        var current = new Uri(url, UriKind.Absolute);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var current))
+        {
+            throw Failed(index, url, "it is not an absolute URL");
+        }
+
         for (var hop = 0; ; hop++)
         {
             var response = await client.GetAsync(current, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
