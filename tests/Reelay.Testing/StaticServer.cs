@@ -14,16 +14,17 @@ public sealed class StaticServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private StaticServer(WebApplication app, Uri baseUrl)
+    private StaticServer(WebApplication app, Uri baseUrl, System.Collections.Concurrent.ConcurrentQueue<string> requests)
     {
         _app = app;
         BaseUrl = baseUrl;
+        Requests = requests;
     }
 
     public Uri BaseUrl { get; }
 
     /// <summary>Requests received, by path.</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; } = new();
+    public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; }
 
     /// <summary>Starts on <paramref name="address"/> (default 127.0.0.1) with the given routes.</summary>
     public static async Task<StaticServer> StartAsync(Action<WebApplication> routes, string address = "127.0.0.1", CancellationToken cancellationToken = default)
@@ -32,10 +33,16 @@ public sealed class StaticServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Parse(address), 0));
         var app = builder.Build();
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        app.Use((context, next) =>
+        {
+            requests.Enqueue(context.Request.Path.Value ?? "");
+            return next(context);
+        });
         routes(app);
         await app.StartAsync(cancellationToken);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new StaticServer(app, new Uri(bound.TrimEnd('/') + "/"));
+        return new StaticServer(app, new Uri(bound.TrimEnd('/') + "/"), requests);
     }
 
     /// <summary>A server answering each path with fixed bytes and content type.</summary>

@@ -20,6 +20,9 @@ public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOption
     /// <summary>Name of the guarded HttpClient (connects through <see cref="NetworkPolicy"/>).</summary>
     public const string HttpClientName = "reelay-client-urls";
 
+    // Enough for a CDN's canonical-URL and signed-URL hops; a chain longer than that is a loop or a trick.
+    private const int MaxRedirects = 3;
+
     public async Task<IReadOnlyList<ReferenceImage>> FetchAllAsync(IReadOnlyList<string> references, CancellationToken cancellationToken)
     {
         var images = new ReferenceImage[references.Count];
@@ -60,7 +63,7 @@ public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOption
         var client = httpClients.CreateClient(HttpClientName);
         try
         {
-            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using var response = await GetFollowingRedirectsAsync(client, url, index, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
                 throw Failed(index, url, $"the server answered {(int)response.StatusCode} {response.ReasonPhrase}");
@@ -107,6 +110,50 @@ public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOption
         }
     }
 
+    // Redirects are followed here, not by the handler: SocketsHttpHandler follows ws:// and wss://
+    // (and fetches gopher:// or ftp:// Locations as HTTP), and throws on file://, which would end
+    // the task as an internal error. Each hop still connects through the guard.
+    private static async Task<HttpResponseMessage> GetFollowingRedirectsAsync(HttpClient client, string url, int index, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var current))
+        {
+            throw Failed(index, url, "it is not an absolute URL");
+        }
+
+        for (var hop = 0; ; hop++)
+        {
+            var response = await client.GetAsync(current, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (!IsRedirect(response.StatusCode))
+            {
+                return response;
+            }
+
+            var status = $"{(int)response.StatusCode} {response.ReasonPhrase}";
+            var location = response.Headers.TryGetValues("Location", out var values) ? values.FirstOrDefault() : null;
+            response.Dispose();
+            if (string.IsNullOrWhiteSpace(location) || !Uri.TryCreate(current, location.Trim(), out var next))
+            {
+                throw Failed(index, url, $"the server answered {status} without a usable Location");
+            }
+
+            if (next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps)
+            {
+                throw Failed(index, url, $"it redirects to a {next.Scheme}:// URL; only http and https are followed");
+            }
+
+            if (hop == MaxRedirects)
+            {
+                throw Failed(index, url, $"it redirects more than {MaxRedirects} times");
+            }
+
+            current = next;
+        }
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) =>
+        status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
+
     private static ImageFetchException Failed(int index, string url, string reason) =>
         new(TaskErrors.ImageDownloadFailed, $"images[{index}] could not be downloaded from {Shorten(url)}: {reason}.");
 
@@ -131,14 +178,11 @@ public static class ImageExtensions
         services.TryAddSingleton<NetworkPolicy>();
         services.TryAddSingleton<ImageFetcher>();
         services.AddHttpClient(ImageFetcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(sp =>
             {
-                ConnectCallback = sp.GetRequiredService<NetworkPolicy>().ConnectAsync,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-                AllowAutoRedirect = true,
-                MaxAutomaticRedirections = 3,
-                AutomaticDecompression = DecompressionMethods.All,
-                UseProxy = false,
+                var handler = sp.GetRequiredService<NetworkPolicy>().CreateHandler();
+                handler.AutomaticDecompression = DecompressionMethods.All;
+                return handler;
             });
         return services;
     }

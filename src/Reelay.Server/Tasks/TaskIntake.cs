@@ -19,6 +19,7 @@ public sealed class TaskIntake(
     ITaskStore store,
     TaskSignals signals,
     TaskAdmission admission,
+    NetworkPolicy network,
     IOptions<LimitsOptions> limits,
     IOptions<ImageLimitsOptions> imageLimits,
     TimeProvider time)
@@ -156,6 +157,11 @@ public sealed class TaskIntake(
         if (draft.CallbackUrl is { } callback && !IsHttpUrl(callback, max.MaxUrlChars))
         {
             return TaskProblem.Invalid($"'callback_url' must be an absolute http(s) URL of at most {max.MaxUrlChars} characters.", "callback_url", "invalid_callback_url");
+        }
+
+        if (draft.CallbackUrl is { } target && network.CheckCallbackUrl(target) is { } refused)
+        {
+            return TaskProblem.Invalid($"'callback_url' {refused}.", "callback_url", "invalid_callback_url");
         }
 
         if (draft.IdempotencyKey is { Length: > 200 })

@@ -100,6 +100,65 @@ public class ReferenceImageTests
         AssertFailed(task, "image_download_failed", "127.0.0.2");
     }
 
+    [Theory]
+    [InlineData("file:///etc/passwd", "file")]
+    [InlineData("gopher://{target}/x.png", "gopher")]
+    [InlineData("ftp://{target}/x.png", "ftp")]
+    [InlineData("ws://{target}/x.png", "ws")]
+    [InlineData("wss://{target}/x.png", "wss")]
+    public async Task Create_RedirectToNonHttpScheme_FailsWithoutFollowing(string location, string scheme)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var png = await TestMedia.ImageAsync(64, 64);
+        // The target speaks HTTP, so a redirect followed as plain HTTP would reach it and succeed.
+        await using var target = await StaticServer.ServingAsync(new Dictionary<string, (byte[], string)> { ["/x.png"] = (png, "image/png") }, ct);
+        var redirect = location.Replace("{target}", target.BaseUrl.Authority, StringComparison.Ordinal);
+        await using var front = await StaticServer.StartAsync(a => a.MapGet("/go.png", () => Results.Redirect(redirect)), cancellationToken: ct);
+        await using var app = ReelayApp.Start();
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+
+        var task = await CreateAndWaitAsync(client, front.Url("/go.png").ToString(), ct);
+
+        AssertFailed(task, "image_download_failed",
+            $"images[0] could not be downloaded from {front.Url("/go.png")}: it redirects to a {scheme}:// URL; only http and https are followed.");
+        Assert.Equal(["/go.png"], front.Requests);
+        Assert.Empty(target.Requests);
+    }
+
+    [Fact]
+    public async Task Create_RelativeRedirect_FollowsAgainstTheCurrentUrl()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var png = await TestMedia.ImageAsync(64, 48);
+        await using var images = await StaticServer.StartAsync(a =>
+        {
+            a.MapGet("/a/go.png", () => Results.Redirect("../b/next.png"));
+            a.MapGet("/b/next.png", () => Results.Redirect("/c/cat.png"));
+            a.MapGet("/c/cat.png", () => Results.Bytes(png, "image/png"));
+        }, cancellationToken: ct);
+        await using var app = ReelayApp.Start();
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+
+        var task = await CreateAndWaitAsync(client, images.Url("/a/go.png").ToString(), ct);
+
+        Assert.True(task.GetProperty("status").GetString() == "completed", task.ToString());
+        Assert.Equal(["/a/go.png", "/b/next.png", "/c/cat.png"], images.Requests);
+    }
+
+    [Fact]
+    public async Task Create_RedirectLoop_FailsNamingTheLimit()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var images = await StaticServer.StartAsync(a => a.MapGet("/loop.png", () => Results.Redirect("/loop.png")), cancellationToken: ct);
+        await using var app = ReelayApp.Start();
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+
+        var task = await CreateAndWaitAsync(client, images.Url("/loop.png").ToString(), ct);
+
+        AssertFailed(task, "image_download_failed", "it redirects more than 3 times");
+        Assert.Equal(4, images.Requests.Count);
+    }
+
     [Fact]
     public async Task Create_NotAnImage_FailsWithImageInvalid()
     {

@@ -26,7 +26,12 @@ public sealed class CreateValidationFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        App = ReelayApp.Start(new Dictionary<string, string?> { ["Limits:MaxCreateBodyBytes"] = MaxCreateBodyBytes.ToString() });
+        // No private ranges allowed, as in production, so the table can show loopback callbacks refused.
+        App = ReelayApp.Start(new Dictionary<string, string?>
+        {
+            ["Limits:MaxCreateBodyBytes"] = MaxCreateBodyBytes.ToString(),
+            ["ALLOW_PRIVATE_NETWORKS"] = "",
+        });
         (TestKeyId, TestKey) = await App.CreateKeyWithIdAsync("test", "validation-test", TestContext.Current.CancellationToken);
         (LiveKeyId, LiveKey) = await App.CreateKeyWithIdAsync("live", "validation-live", TestContext.Current.CancellationToken);
     }
@@ -156,6 +161,25 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
             Body: Create(new { model = "reelay-preview", prompt = "cat", negative_prompt = new string('n', 2001) })),
         new("callback_url_ftp", 400, "invalid_callback_url", "callback_url", "absolute http(s) URL", Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"ftp://example.com/hook"}"""),
         new("callback_url_number", 400, "invalid_type", "callback_url", "'callback_url' must be a string", Body: """{"model":"reelay-preview","prompt":"cat","callback_url":42}"""),
+        new("callback_url_loopback", 400, "invalid_callback_url", "callback_url",
+            "'callback_url' points at 127.0.0.1, a loopback address; webhooks are delivered only to public addresses: send a public URL (an operator can allow private ranges with REELAY_ALLOW_PRIVATE_NETWORKS).",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://127.0.0.1:8080/hook"}"""),
+        new("callback_url_loopback_decimal", 400, "invalid_callback_url", "callback_url", "points at 127.0.0.1, a loopback address",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://2130706433/hook"}"""),
+        new("callback_url_metadata", 400, "invalid_callback_url", "callback_url", "points at 169.254.169.254, the cloud metadata address",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://169.254.169.254/latest/meta-data/"}"""),
+        new("callback_url_private", 400, "invalid_callback_url", "callback_url", "points at 10.1.2.3, a private address",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"https://10.1.2.3/hook"}"""),
+        new("callback_url_ipv6_loopback", 400, "invalid_callback_url", "callback_url", "points at ::1, a loopback address",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://[::1]/hook"}"""),
+        new("callback_url_ipv4_compatible", 400, "invalid_callback_url", "callback_url", "a deprecated IPv4-compatible address",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://[::127.0.0.1]/hook"}"""),
+        new("callback_url_6to4_private", 400, "invalid_callback_url", "callback_url", "points at 2002:c0a8:101::, a 6to4 address embedding 192.168.1.1, a private address",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://[2002:c0a8:0101::]/hook"}"""),
+        new("callback_url_localhost", 400, "invalid_callback_url", "callback_url", "points at localhost, a loopback host name",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://localhost:3000/hook"}"""),
+        new("callback_url_sub_localhost", 400, "invalid_callback_url", "callback_url", "points at hooks.localhost, a loopback host name",
+            Body: """{"model":"reelay-preview","prompt":"cat","callback_url":"http://hooks.localhost/hook"}"""),
         new("enhance_prompt_word", 400, "invalid_type", "enhance_prompt", "'enhance_prompt' must be true or false", Body: """{"model":"veo3.1","prompt":"cat","enhance_prompt":"yes"}"""),
         new("enable_upsample_number", 400, "invalid_type", "enable_upsample", "'enable_upsample' must be true or false", Body: """{"model":"veo3.1","prompt":"cat","enable_upsample":1}"""),
         new("idempotency_key_too_long", 400, "invalid_idempotency_key", "Idempotency-Key", "longer than 200 characters",
@@ -223,6 +247,24 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
             var tasks = await store.ListAsync(keyId, new TaskPageRequest(100, null, false), ct);
             Assert.Empty(tasks);
         }
+    }
+
+    [Theory]
+    [InlineData("", "https://hooks.example.com/reelay")]
+    [InlineData("loopback", "http://127.0.0.1:8080/hook")]
+    [InlineData("loopback", "http://localhost:8080/hook")]
+    [InlineData("10.0.0.0/8", "http://10.1.2.3/hook")]
+    public async Task Create_CallbackUrlThePolicyAllows_IsAcceptedAndStored(string allowPrivateNetworks, string callbackUrl)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["ALLOW_PRIVATE_NETWORKS"] = allowPrivateNetworks });
+        var (keyId, key) = await app.CreateKeyWithIdAsync("test", "callback", ct);
+        using var client = app.ClientFor(key);
+
+        var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "a cat", callback_url = callbackUrl }, ct);
+
+        var stored = await app.Services.GetRequiredService<ITaskStore>().GetAsync(id, keyId, ct);
+        Assert.Equal(callbackUrl, stored?.CallbackUrl);
     }
 
     private async Task<(int Status, string Body)> SendAsync(BadRequest bad)
