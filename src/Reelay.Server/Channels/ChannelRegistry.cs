@@ -180,18 +180,27 @@ public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvid
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
+        var outage = new Storage.StoreOutage();
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
+                // After a failure the wait doubles (never below the interval): the channels in memory stay in use meanwhile.
+                await Task.Delay(outage.Wait > Interval ? outage.Wait : Interval, time, stoppingToken);
                 try
                 {
                     await registry.ReloadAsync(stoppingToken);
+                    if (outage.Succeeded())
+                    {
+                        LogReloadRecovered(logger);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogReloadFailed(logger, e);
+                    if (outage.Failed())
+                    {
+                        LogReloadFailed(logger, e);
+                    }
                 }
             }
         }
@@ -200,6 +209,9 @@ public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvid
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading channels from the database failed")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading channels from the database failed; the channels loaded before stay in use, and it is tried again with backoff")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reloading channels from the database succeeds again")]
+    private static partial void LogReloadRecovered(ILogger logger);
 }

@@ -1,33 +1,53 @@
-using Reelay.Storage.Sqlite;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Reelay.Hosting;
 
-/// <summary><c>/healthz</c>: the process answers. <c>/readyz</c>: it can also reach its database and write its data directory.</summary>
+/// <summary>Tags on health checks.</summary>
+public static class HealthTags
+{
+    /// <summary>Checks <c>/readyz</c> runs: without them passing, this instance should get no traffic.</summary>
+    public const string Ready = "ready";
+}
+
+/// <summary>
+/// <c>/healthz</c>: the process answers (liveness runs no checks). <c>/readyz</c>: every check tagged
+/// <see cref="HealthTags.Ready"/> passes — the database answers and takes writes, the data directory
+/// exists. Both answer plain text: <c>ok</c>, <c>ready</c>, or 503 with the reasons.
+/// </summary>
 public static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/healthz", () => TypedResults.Text("ok")).ExcludeFromDescription();
-        routes.MapGet("/readyz", ReadyAsync).ExcludeFromDescription();
+        routes.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            Predicate = _ => false,
+            ResponseWriter = (context, _) => WriteTextAsync(context, "ok"),
+        }).ExcludeFromDescription();
+        routes.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(HealthTags.Ready),
+            ResponseWriter = (context, report) => WriteTextAsync(context, report.Status == HealthStatus.Unhealthy ? Reasons(report) : "ready"),
+        }).ExcludeFromDescription();
         return routes;
     }
 
-    private static async Task<IResult> ReadyAsync(SqliteDatabase database, DataDirectory data, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var session = await database.RentSessionAsync(cancellationToken);
-            await session.Command("SELECT 1").ExecuteScalarAsync(cancellationToken);
-            if (!Directory.Exists(data.Files))
-            {
-                return TypedResults.Text($"data directory {data.Files} is missing", statusCode: 503);
-            }
+    private static string Reasons(HealthReport report) => string.Join("; ", report.Entries
+        .Where(entry => entry.Value.Status == HealthStatus.Unhealthy)
+        .Select(entry => entry.Value.Description ?? entry.Value.Exception?.Message ?? entry.Key + " failed"));
 
-            return TypedResults.Text("ready");
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
-        {
-            return TypedResults.Text("database unavailable: " + e.Message, statusCode: 503);
-        }
+    private static Task WriteTextAsync(HttpContext context, string text)
+    {
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text);
     }
+}
+
+/// <summary>Readiness: the data directory, where videos and thumbnails are written, is there.</summary>
+public sealed class DataDirectoryHealthCheck(DataDirectory data) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Directory.Exists(data.Files)
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Unhealthy($"data directory {data.Files} is missing"));
 }

@@ -44,6 +44,7 @@ public static class HostingExtensions
         services.AddOptions<UpstreamHttpOptions>().BindConfiguration("Upstream");
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DataDirectory>();
+        services.AddHealthChecks().AddCheck<DataDirectoryHealthCheck>("data-directory", tags: [HealthTags.Ready]);
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<ChannelRegistry>();
         services.TryAddSingleton<ChannelRouter>();

@@ -87,5 +87,12 @@ internal static class SqliteSchema
             updated_at          INTEGER NOT NULL
         );
         """,
+        """
+        -- One row the write probe rewrites while writes are failing, to learn when they work again.
+        CREATE TABLE store_probe (
+            id         INTEGER PRIMARY KEY,
+            probed_at  INTEGER NOT NULL
+        );
+        """,
     ];
 }
