@@ -199,7 +199,14 @@ public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvid
                 {
                     if (outage.Failed())
                     {
-                        LogReloadFailed(logger, e);
+                        if (e is Storage.StoreUnavailableException unavailable)
+                        {
+                            LogReloadPaused(logger, unavailable.Message);
+                        }
+                        else
+                        {
+                            LogReloadFailed(logger, e);
+                        }
                     }
                 }
             }
@@ -211,6 +218,9 @@ public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvid
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading channels from the database failed; the channels loaded before stay in use, and it is tried again with backoff")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading channels from the database pauses: {Reason}. The channels loaded before stay in use; it is tried again with backoff")]
+    private static partial void LogReloadPaused(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reloading channels from the database succeeds again")]
     private static partial void LogReloadRecovered(ILogger logger);

@@ -44,7 +44,14 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
                     // Logged once per run of failures; the next sweep waits longer each time (never less than the interval).
                     if (_outage.Failed())
                     {
-                        LogSweepFailed(logger, e);
+                        if (e is StoreUnavailableException unavailable)
+                        {
+                            LogSweepPaused(logger, unavailable.Message);
+                        }
+                        else
+                        {
+                            LogSweepFailed(logger, e);
+                        }
                     }
 
                     wait = _outage.Wait > interval ? _outage.Wait : interval;
@@ -83,6 +90,9 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The deadline sweep failed; it backs off and tries again")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The deadline sweep pauses: {Reason}. It backs off and tries again")]
+    private static partial void LogSweepPaused(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The deadline sweep succeeds again")]
     private static partial void LogSweepRecovered(ILogger logger);

@@ -20,7 +20,7 @@ public class StoreOutageTests
         });
         using var client = await app.CreateClientWithKeyAsync("test", ct);
         var ids = new List<string>();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 3; i++)
         {
             ids.Add(await client.CreateAsync(new { model = "reelay-preview", prompt = $"through an outage {i}", duration = 1, size = "480P" }, ct));
         }

@@ -162,8 +162,11 @@ public sealed partial class SqliteDatabase : IDisposable
     /// <see cref="StoreUnavailableException"/>: the writer ahead of it is stuck behind another process.
     /// </summary>
     public async ValueTask<WriteGate> EnterWriteAsync(CancellationToken cancellationToken) =>
-        await TryEnterWriteAsync(BusyTimeout, cancellationToken)
-            ?? throw Unavailable(StoreUnavailableReason.Busy, $"the database is busy: writes waited longer than the busy timeout ({Seconds(BusyTimeout)})");
+        await TryEnterWriteAsync(BusyTimeout, cancellationToken) ?? throw QueuedTooLong();
+
+    /// <summary>The refusal for a write that waited in this process's queue past the busy timeout.</summary>
+    public StoreUnavailableException QueuedTooLong() =>
+        Unavailable(StoreUnavailableReason.Busy, $"the database is busy: writes waited longer than the busy timeout ({Seconds(BusyTimeout)})");
 
     /// <summary>The write gate, or null when it was not free within <paramref name="wait"/>.</summary>
     public async Task<WriteGate?> TryEnterWriteAsync(TimeSpan wait, CancellationToken cancellationToken) =>

@@ -56,9 +56,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
                 if (pending.TryAbandon())
                 {
                     // Still queued at its deadline: never written, and now never will be.
-                    throw new StoreUnavailableException(StoreUnavailableReason.Busy,
-                        $"the database is busy: this write waited longer than the busy timeout ({database.BusyTimeout.TotalSeconds:0.###} s)",
-                        database.RetryAfter);
+                    throw database.QueuedTooLong();
                 }
 
                 // A commit in flight holds the row; it ends by the earliest deadline in its batch, which is at most this one.
@@ -196,8 +194,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
         {
             return await database.RentSessionAsync(CancellationToken.None);
         }
-        catch (StoreUnavailableException e)
+        catch (Exception e)
         {
+            // Whatever stops the commit from starting, every caller taken into it is answered.
             foreach (var one in batch)
             {
                 one.Done.TrySetException(e);
