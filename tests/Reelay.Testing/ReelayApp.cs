@@ -26,6 +26,9 @@ public sealed class ReelayApp : IAsyncDisposable
 
     public string DataDir { get; }
 
+    /// <summary>The instance's SQLite file, for tests that reach past the API (another process's lock, row counts).</summary>
+    public string DatabasePath => Path.Combine(DataDir, "reelay.db");
+
     public string AdminKey { get; }
 
     public Uri BaseAddress => _factory.ClientOptions.BaseAddress;

@@ -1,3 +1,5 @@
+using Reelay.Storage;
+
 namespace Reelay.Channels;
 
 /// <summary>Loads admin-created channels at start and picks up other instances' changes every few seconds.</summary>
@@ -14,18 +16,34 @@ public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvid
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
+        var outage = new StoreOutage();
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
+                // After a failure the wait doubles (never below the interval): the channels in memory stay in use meanwhile.
+                await Task.Delay(outage.Wait > Interval ? outage.Wait : Interval, time, stoppingToken);
                 try
                 {
                     await registry.ReloadAsync(stoppingToken);
+                    if (outage.Succeeded())
+                    {
+                        LogReloadRecovered(logger);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogReloadFailed(logger, e);
+                    if (outage.Failed())
+                    {
+                        if (e is StoreUnavailableException unavailable)
+                        {
+                            LogReloadPaused(logger, unavailable.Message);
+                        }
+                        else
+                        {
+                            LogReloadFailed(logger, e);
+                        }
+                    }
                 }
             }
         }
@@ -34,6 +52,12 @@ public sealed partial class ChannelReloader(ChannelRegistry registry, TimeProvid
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading channels from the database failed")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reloading channels from the database failed; the channels loaded before stay in use, and it is tried again with backoff")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading channels from the database pauses: {Reason}. The channels loaded before stay in use; it is tried again with backoff")]
+    private static partial void LogReloadPaused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reloading channels from the database succeeds again")]
+    private static partial void LogReloadRecovered(ILogger logger);
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Reelay.Channels;
 using Reelay.Providers;
+using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -11,16 +12,24 @@ namespace Reelay.Engine;
 /// </summary>
 public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter router, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
 {
+    private readonly StoreOutage _outage = new();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.SweepInterval, time);
+        var interval = options.Value.SweepInterval;
         try
         {
-            do
+            while (true)
             {
+                var wait = interval;
                 try
                 {
                     var expired = await store.ExpireOverdueAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), stoppingToken);
+                    if (_outage.Succeeded())
+                    {
+                        LogSweepRecovered(logger);
+                    }
+
                     if (expired.Count > 0)
                     {
                         LogExpired(logger, expired.Count);
@@ -33,10 +42,24 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogSweepFailed(logger, e);
+                    // Logged once per run of failures; the next sweep waits longer each time (never less than the interval).
+                    if (_outage.Failed())
+                    {
+                        if (e is StoreUnavailableException unavailable)
+                        {
+                            LogSweepPaused(logger, unavailable.Message);
+                        }
+                        else
+                        {
+                            LogSweepFailed(logger, e);
+                        }
+                    }
+
+                    wait = _outage.Wait > interval ? _outage.Wait : interval;
                 }
+
+                await Task.Delay(wait, time, stoppingToken);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -66,8 +89,14 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} tasks passed their maximum lifetime and failed with timeout")]
     private static partial void LogExpired(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The deadline sweep failed")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The deadline sweep failed; it backs off and tries again")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The deadline sweep pauses: {Reason}. It backs off and tries again")]
+    private static partial void LogSweepPaused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The deadline sweep succeeds again")]
+    private static partial void LogSweepRecovered(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} timed out; cancelling its upstream job failed ({Code})")]
     private static partial void LogCancelFailed(ILogger logger, string taskId, string code);

@@ -3,6 +3,7 @@ using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Images;
 using Reelay.Providers;
+using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -209,12 +210,28 @@ public sealed partial class Dispatcher(
         }
     }
 
+    /// <summary>
+    /// Checkpoint: the upstream took the job. Losing its id would fail the task as
+    /// <c>submit_interrupted</c>, so a store that cannot write is waited out while the lease lasts;
+    /// a lost lease cancels the work and the fenced write changes nothing.
+    /// </summary>
     private async Task MarkRunningAsync(Lease lease, RouteCandidate candidate, string upstreamId, CancellationToken cancellationToken)
     {
-        var firstPoll = Now + (long)candidate.PollInterval.TotalMilliseconds;
-        if (await Store.MarkRunningAsync(lease, upstreamId, firstPoll, Now, cancellationToken))
+        while (true)
         {
-            signals.TaskSubmitted();
+            try
+            {
+                if (await Store.MarkRunningAsync(lease, upstreamId, Now + (long)candidate.PollInterval.TotalMilliseconds, Now, cancellationToken))
+                {
+                    signals.TaskSubmitted();
+                }
+
+                return;
+            }
+            catch (StoreUnavailableException e)
+            {
+                await Task.Delay(e.RetryAfter, Time, cancellationToken);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Reelay.Providers;
+using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Engine;
@@ -8,10 +9,15 @@ namespace Reelay.Engine;
 /// The loop every engine worker runs: claim as many due tasks as it has free slots, handle each
 /// under a lease that is kept alive while it runs, sleep until the next due time or a nudge. On
 /// shutdown it stops claiming, lets work in flight finish for a grace period, then cuts it off.
+/// A store that cannot write never stops the loop and never fails a task: the first failure of an
+/// episode is logged, claims back off (doubling, up to 30 s), and the task is redone from its last
+/// recorded stage, as after a crash.
 /// </summary>
 public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, TimeProvider time, IOptions<EngineOptions> options, ILogger logger)
     : BackgroundService
 {
+    private readonly StoreOutage _outage = new();
+
     protected EngineOptions Options { get; } = options.Value;
 
     protected ITaskStore Store { get; } = store;
@@ -37,23 +43,38 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
             while (!stoppingToken.IsCancellationRequested)
             {
                 await slots.WaitAsync(stoppingToken);
+                if (_outage.Ongoing)
+                {
+                    // A claim or a handler's write failed: wait before the next claim rather than spin
+                    // on a store that cannot write, or redo upstream calls whose outcome it cannot record.
+                    await Task.Delay(_outage.Wait, Time, stoppingToken);
+                }
+
                 var free = slots.CurrentCount + 1;
                 IReadOnlyList<VideoTask> claimed;
                 try
                 {
                     var claim = new ClaimRequest(kind, Now, Guid.NewGuid().ToString("N"), Now + (long)Options.LeaseDuration.TotalMilliseconds, free);
                     claimed = await Store.ClaimAsync(claim, stoppingToken);
+                    if (_outage.Succeeded())
+                    {
+                        LogStoreRecovered(logger, kind);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogClaimFailed(logger, e, kind);
+                    StoreFailed(e);
                     claimed = [];
                 }
 
                 if (claimed.Count == 0)
                 {
                     slots.Release();
-                    await SleepAsync(stoppingToken);
+                    if (!_outage.Ongoing)
+                    {
+                        await SleepAsync(stoppingToken);
+                    }
+
                     continue;
                 }
 
@@ -109,7 +130,14 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         {
             // Cut off at shutdown (or the lease was lost): hand the task back so the next worker
             // need not wait for the lease to expire. A fenced write: a lost lease changes nothing.
-            await Store.ReleaseAsync(lease, CancellationToken.None);
+            await ReleaseAsync(lease);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // The store could not record a step. Not the task's fault, so it does not fail: it goes
+            // back, and is redone from its last recorded stage — the same recovery as after a crash.
+            StoreFailed(e);
+            await ReleaseAsync(lease);
         }
         catch (Exception e)
         {
@@ -122,6 +150,36 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
             {
                 LogHandleFailed(logger, inner, kind, task.Id);
             }
+        }
+    }
+
+    /// <summary>Hands the task back; if the store cannot take even that, the lease runs out and another claim takes it then.</summary>
+    private async Task ReleaseAsync(Lease lease)
+    {
+        try
+        {
+            await Store.ReleaseAsync(lease, CancellationToken.None);
+        }
+        catch (StoreUnavailableException)
+        {
+        }
+    }
+
+    /// <summary>Counts a store failure; only the first of an episode is logged.</summary>
+    private void StoreFailed(Exception exception)
+    {
+        if (!_outage.Failed())
+        {
+            return;
+        }
+
+        if (exception is StoreUnavailableException unavailable)
+        {
+            LogStoreUnavailable(logger, kind, unavailable.Message);
+        }
+        else
+        {
+            LogClaimFailed(logger, exception, kind);
         }
     }
 
@@ -138,7 +196,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogClaimFailed(logger, e, kind);
+            StoreFailed(e);
         }
 
         if (delay <= TimeSpan.Zero)
@@ -159,8 +217,14 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         stoppingToken.ThrowIfCancellationRequested();
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The {Kind} worker could not claim work")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The {Kind} worker could not claim work; it backs off and tries again")]
     private static partial void LogClaimFailed(ILogger logger, Exception exception, ClaimKind kind);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {Kind} worker pauses: {Reason}. It backs off (up to 30 s) and tries again; no task fails for it")]
+    private static partial void LogStoreUnavailable(ILogger logger, ClaimKind kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The {Kind} worker resumes: the store is writable again")]
+    private static partial void LogStoreRecovered(ILogger logger, ClaimKind kind);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The {Kind} worker failed on task {TaskId}")]
     private static partial void LogHandleFailed(ILogger logger, Exception exception, ClaimKind kind, string taskId);
@@ -182,10 +246,17 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
                 {
                     await Task.Delay(duration / 3, time, _stop.Token);
                     var until = (time.GetUtcNow() + duration).ToUnixTimeMilliseconds();
-                    if (!await store.ExtendLeaseAsync(lease, until, _stop.Token))
+                    try
                     {
-                        await work.CancelAsync();
-                        return;
+                        if (!await store.ExtendLeaseAsync(lease, until, _stop.Token))
+                        {
+                            await work.CancelAsync();
+                            return;
+                        }
+                    }
+                    catch (StoreUnavailableException)
+                    {
+                        // Not lost, only not extended: the next try may still find the lease ours.
                     }
                 }
             }

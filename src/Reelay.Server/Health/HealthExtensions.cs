@@ -22,7 +22,7 @@ public static class HealthExtensions
         return routes;
     }
 
-    /// <summary>Plain text for people and probes alike: <c>ready</c>, or each failing check's reason on its own line.</summary>
+    /// <summary>Plain text for people and probes alike: <c>ready</c>, or each failing check's reason, separated by semicolons.</summary>
     private static Task WriteReadinessAsync(HttpContext http, HealthReport report)
     {
         if (report.Status == HealthStatus.Healthy)
@@ -32,8 +32,8 @@ public static class HealthExtensions
 
         var reasons = report.Entries
             .Where(entry => entry.Value.Status != HealthStatus.Healthy)
-            .Select(entry => $"{entry.Key}: {entry.Value.Description ?? entry.Value.Exception?.Message ?? entry.Value.Status.ToString()}");
-        return WriteTextAsync(http, string.Join('\n', reasons));
+            .Select(entry => entry.Value.Description ?? entry.Value.Exception?.Message ?? entry.Key + " failed");
+        return WriteTextAsync(http, string.Join("; ", reasons));
     }
 
     /// <summary>With a Content-Length, as probes that read one plain answer expect (no chunking).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Reelay.Storage;
 
 namespace Reelay.Api.Errors;
 
@@ -38,7 +39,10 @@ public static class ErrorHandling
     }
 }
 
-/// <summary>Turns exceptions into envelopes: client faults become 4xx, anything else a 500 that says nothing internal.</summary>
+/// <summary>
+/// Turns exceptions into envelopes: client faults become 4xx, a store that cannot write right now a
+/// 503 with <c>Retry-After</c>, anything else a 500 that says nothing internal.
+/// </summary>
 internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -49,6 +53,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             BadHttpRequestException { InnerException: JsonException json } => FromJson(json),
             BadHttpRequestException bad => new ApiError(bad.StatusCode, bad.Message, "bad_request"),
             JsonException json => FromJson(json),
+            StoreUnavailableException store => FromStore(store),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => null,
             _ => null,
         };
@@ -66,6 +71,16 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
 
         await error.ExecuteAsync(httpContext);
         return true;
+    }
+
+    /// <summary>The database's own state, not the request: the same request may succeed after the wait. Logged by the database, once per episode.</summary>
+    private static ApiError FromStore(StoreUnavailableException store)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(store.RetryAfter.TotalSeconds));
+        return new ApiError(503, $"Reelay's database cannot take this request right now: {store.Message}. Nothing was changed; retry after {seconds} seconds.", "store_unavailable")
+        {
+            RetryAfterSeconds = seconds,
+        };
     }
 
     private static ApiError FromJson(JsonException json) =>

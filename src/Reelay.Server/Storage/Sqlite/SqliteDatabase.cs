@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Reelay.Storage.Sqlite;
 
@@ -10,45 +13,107 @@ namespace Reelay.Storage.Sqlite;
 /// a pool of sessions that keep their hot statements prepared, and the in-process write gate.
 /// WAL lets readers run beside the one writer; synchronous=NORMAL in WAL mode survives a killed
 /// process (the guarantee tasks need) and syncs at checkpoints.
+/// It also keeps the write health readiness reports: a write that fails because the database cannot
+/// take writes (locked elsewhere past the busy timeout, disk full, I/O error, read-only) marks it
+/// failing until the next write succeeds.
 /// </summary>
-public sealed class SqliteDatabase : IDisposable
+public sealed partial class SqliteDatabase : IDisposable
 {
     /// <summary>Idle sessions kept for reuse; more than this are closed when returned.</summary>
     private const int MaxIdleSessions = 32;
+
+    /// <summary>Migrations wait longer than requests: starting late beats not starting because another instance was migrating.</summary>
+    private static readonly TimeSpan MigrationBusyTimeout = TimeSpan.FromSeconds(30);
 
     private readonly string _connectionString;
     private readonly string _sessionConnectionString;
     private readonly ConditionalWeakTable<object, object> _configured = [];
     private readonly ConcurrentBag<SqliteSession> _idle = [];
     private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly TimeProvider _time;
+    private readonly ILogger<SqliteDatabase> _logger;
+    private StoreWriteFailure? _writeFailure;
 
-    public SqliteDatabase(string path)
+    public SqliteDatabase(string path, StorageOptions options, TimeProvider time, ILogger<SqliteDatabase> logger)
     {
+        BusyTimeout = options.BusyTimeout;
+        _time = time;
+        _logger = logger;
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
-            DefaultTimeout = 30,
+            // Microsoft.Data.Sqlite retries a busy statement (sleeping 150 ms at a time) until this many
+            // whole seconds have passed since it started; at or below the busy timeout it adds no wait of
+            // its own once SQLite's busy handler has given up.
+            DefaultTimeout = Math.Max(1, (int)BusyTimeout.TotalSeconds),
         };
         _connectionString = builder.ToString();
         builder.Pooling = false;
         _sessionConnectionString = builder.ToString();
     }
 
+    /// <summary>How long a write waits for another writer before it fails with <see cref="StoreUnavailableException"/>.</summary>
+    public TimeSpan BusyTimeout { get; }
+
+    /// <summary>What a client should wait before trying a refused write again: the busy timeout, at least a second.</summary>
+    public TimeSpan RetryAfter => TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(BusyTimeout.TotalSeconds)));
+
+    /// <summary>Why writes are failing and since when; null while the last write succeeded.</summary>
+    public StoreWriteFailure? WriteFailure => Volatile.Read(ref _writeFailure);
+
     /// <summary>A pooled connection, configured once per physical connection.</summary>
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken);
-        if (!_configured.TryGetValue(connection.Handle!, out _))
+        try
         {
-            Configure(connection);
-            _configured.AddOrUpdate(connection.Handle!, this);
+            await connection.OpenAsync(cancellationToken);
+            if (!_configured.TryGetValue(connection.Handle!, out _))
+            {
+                Configure(connection);
+                _configured.AddOrUpdate(connection.Handle!, this);
+            }
+        }
+        catch (SqliteException e) when (IsUnavailable(e))
+        {
+            await connection.DisposeAsync();
+            throw ReadFailed(e);
         }
 
         return connection;
+    }
+
+    /// <summary>Runs a read on a pooled connection; a failure of the database's surroundings becomes <see cref="StoreUnavailableException"/>.</summary>
+    public async Task<T> ReadAsync<T>(Func<SqliteConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            return await read(connection);
+        }
+        catch (SqliteException e) when (IsUnavailable(e))
+        {
+            throw ReadFailed(e);
+        }
+    }
+
+    /// <summary>Runs a write on a pooled connection and records its outcome in the write health readiness reports.</summary>
+    public async Task<T> WriteAsync<T>(Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            var result = await write(connection);
+            WriteSucceeded();
+            return result;
+        }
+        catch (SqliteException e) when (IsUnavailable(e))
+        {
+            throw WriteFailed(e);
+        }
     }
 
     /// <summary>A session whose statements stay prepared between uses: for the request hot paths.</summary>
@@ -60,14 +125,27 @@ public sealed class SqliteDatabase : IDisposable
         }
 
         var connection = new SqliteConnection(_sessionConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        Configure(connection);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            Configure(connection);
+        }
+        catch (SqliteException e) when (IsUnavailable(e))
+        {
+            await connection.DisposeAsync();
+            throw ReadFailed(e);
+        }
+
         return new SqliteSession(connection, this);
     }
 
     internal void Return(SqliteSession session)
     {
-        if (_idle.Count < MaxIdleSessions)
+        if (session.Broken)
+        {
+            session.Close();
+        }
+        else if (_idle.Count < MaxIdleSessions)
         {
             _idle.Add(session);
         }
@@ -80,18 +158,156 @@ public sealed class SqliteDatabase : IDisposable
     /// <summary>
     /// Holds the in-process write gate. SQLite admits one writer at a time anyway; queueing here
     /// rather than in SQLite's busy handler (which sleeps in steps of up to 100 ms) keeps write
-    /// latency even under load.
+    /// latency even under load. A caller queued longer than the busy timeout gets
+    /// <see cref="StoreUnavailableException"/>: the writer ahead of it is stuck behind another process.
     /// </summary>
-    public async ValueTask<WriteGate> EnterWriteAsync(CancellationToken cancellationToken)
+    public async ValueTask<WriteGate> EnterWriteAsync(CancellationToken cancellationToken) =>
+        await TryEnterWriteAsync(BusyTimeout, cancellationToken) ?? throw QueuedTooLong();
+
+    /// <summary>The refusal for a write that waited in this process's queue past the busy timeout.</summary>
+    public StoreUnavailableException QueuedTooLong() =>
+        Unavailable(StoreUnavailableReason.Busy, $"the database is busy: writes waited longer than the busy timeout ({Seconds(BusyTimeout)})");
+
+    /// <summary>The write gate, or null when it was not free within <paramref name="wait"/>.</summary>
+    public async Task<WriteGate?> TryEnterWriteAsync(TimeSpan wait, CancellationToken cancellationToken) =>
+        await _writeGate.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, cancellationToken) ? new WriteGate(_writeGate) : null;
+
+    /// <summary>
+    /// <c>BEGIN IMMEDIATE</c>, waiting for another connection's writer until <paramref name="deadline"/>
+    /// (a <see cref="Stopwatch"/> timestamp). It waits asynchronously in short steps: SQLite's busy
+    /// handler would block the thread, and Microsoft.Data.Sqlite's retry loop would also run on for a
+    /// whole second past any deadline shorter than that. Real time, not <see cref="TimeProvider"/>:
+    /// the lock it waits for is held by another process.
+    /// </summary>
+    public async Task BeginImmediateAsync(SqliteConnection connection, long deadline)
     {
-        await _writeGate.WaitAsync(cancellationToken);
-        return new WriteGate(_writeGate);
+        var handle = connection.Handle!;
+        _ = raw.sqlite3_busy_timeout(handle, 0);
+        try
+        {
+            var pause = TimeSpan.FromMilliseconds(2);
+            int rc;
+            while ((rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE")) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
+            {
+                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                if (left <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                await Task.Delay(left < pause ? left : pause, CancellationToken.None);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 50));
+            }
+
+            SqliteException.ThrowExceptionForRC(rc, handle);
+        }
+        finally
+        {
+            _ = raw.sqlite3_busy_timeout(handle, (int)BusyTimeout.TotalMilliseconds);
+        }
     }
+
+    /// <summary>
+    /// Ends the connection's transaction if one is still open, and says whether the connection is
+    /// clean. After FULL, IOERR, NOMEM and some BUSY errors SQLite has already rolled back by
+    /// itself, and an unconditional ROLLBACK would fail with "no transaction is active".
+    /// </summary>
+    public static bool RollBack(SqliteConnection connection)
+    {
+        var handle = connection.Handle!;
+        if (raw.sqlite3_get_autocommit(handle) == 0)
+        {
+            _ = raw.sqlite3_exec(handle, "ROLLBACK");
+        }
+
+        return raw.sqlite3_get_autocommit(handle) != 0;
+    }
+
+    /// <summary>True when SQLite refused because of the database's surroundings (locks, disk, file), not the statement.</summary>
+    public static bool IsUnavailable(SqliteException e) => (e.SqliteErrorCode & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED
+        or raw.SQLITE_READONLY or raw.SQLITE_IOERR or raw.SQLITE_FULL or raw.SQLITE_CANTOPEN or raw.SQLITE_PROTOCOL;
+
+    /// <summary>A write failed because the database cannot take writes: readiness turns not-ready until a write succeeds.</summary>
+    public StoreUnavailableException WriteFailed(SqliteException e)
+    {
+        var failure = ReadFailed(e);
+        var detail = $"{failure.Message} ({e.Message.TrimEnd('.')})";
+        if (Interlocked.CompareExchange(ref _writeFailure, new StoreWriteFailure(failure.Reason, detail, _time.GetUtcNow()), null) is null)
+        {
+            LogWritesFailing(_logger, detail);
+        }
+
+        return failure;
+    }
+
+    /// <summary>A write succeeded: if writes were failing, they no longer are.</summary>
+    public void WriteSucceeded()
+    {
+        if (Volatile.Read(ref _writeFailure) is { } failure && Interlocked.CompareExchange(ref _writeFailure, null, failure) == failure)
+        {
+            var seconds = (_time.GetUtcNow() - failure.Since).TotalSeconds;
+            LogWritesRecovered(_logger, seconds);
+        }
+    }
+
+    /// <summary>The domain's view of a failure that is not the statement's fault, without touching write health.</summary>
+    public StoreUnavailableException ReadFailed(SqliteException e)
+    {
+        var reason = (e.SqliteErrorCode & 0xFF) switch
+        {
+            raw.SQLITE_FULL => StoreUnavailableReason.Full,
+            raw.SQLITE_IOERR => StoreUnavailableReason.IoError,
+            raw.SQLITE_READONLY => StoreUnavailableReason.ReadOnly,
+            raw.SQLITE_CANTOPEN => StoreUnavailableReason.CannotOpen,
+            _ => StoreUnavailableReason.Busy,
+        };
+        var message = reason switch
+        {
+            StoreUnavailableReason.Full => "the disk holding the database is full",
+            StoreUnavailableReason.IoError => "the disk holding the database failed a read or write",
+            StoreUnavailableReason.ReadOnly => "the database file is read-only",
+            StoreUnavailableReason.CannotOpen => "the database file cannot be opened",
+            _ => $"the database is busy: another writer held it longer than the busy timeout ({Seconds(BusyTimeout)})",
+        };
+        return new StoreUnavailableException(reason, message, RetryAfter, e);
+    }
+
+    private StoreUnavailableException Unavailable(StoreUnavailableReason reason, string message) => new(reason, message, RetryAfter);
+
+    /// <summary>
+    /// One small real write, run while writes are failing, so readiness recovers without traffic.
+    /// It leaves the write gate alone: it waits in SQLite's busy handler like any other process.
+    /// </summary>
+    public async Task ProbeWriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var probe = connection.CreateCommand();
+            probe.CommandText = "INSERT INTO store_probe (id, probed_at) VALUES (1, $now) ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at";
+            probe.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            await probe.ExecuteNonQueryAsync(cancellationToken);
+            WriteSucceeded();
+        }
+        catch (SqliteException e) when (IsUnavailable(e))
+        {
+            _ = WriteFailed(e);
+        }
+        catch (StoreUnavailableException)
+        {
+            // Could not even open the file: still failing, and the readiness check says why.
+        }
+    }
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>Applies every migration not yet applied, in order, each in its own transaction.</summary>
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = new SqliteConnection(_sessionConnectionString) { DefaultTimeout = (int)MigrationBusyTimeout.TotalSeconds };
+        await connection.OpenAsync(cancellationToken);
+        Configure(connection);
+        _ = raw.sqlite3_busy_timeout(connection.Handle!, (int)MigrationBusyTimeout.TotalMilliseconds);
         await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
         await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
         for (var version = 1; version <= SqliteSchema.Migrations.Count; version++)
@@ -112,7 +328,7 @@ public sealed class SqliteDatabase : IDisposable
             }
             catch
             {
-                await connection.ExecuteAsync("ROLLBACK");
+                _ = RollBack(connection);
                 throw;
             }
         }
@@ -144,15 +360,22 @@ public sealed class SqliteDatabase : IDisposable
         _writeGate.Dispose();
     }
 
-    private static void Configure(SqliteConnection connection)
+    private void Configure(SqliteConnection connection)
     {
         using var pragmas = connection.CreateCommand();
-        // busy_timeout: another process's writer (a second instance, the sqlite3 shell) is waited for, not failed on.
+        // busy_timeout: another process's writer (a second instance, the sqlite3 shell) is waited for,
+        // up to the configured bound; past it the write fails and the caller answers 503 or backs off.
         // wal_autocheckpoint=0: checkpoints (which sync the database file) run in the background
         // checkpointer instead of stalling whichever commit crosses the threshold.
-        pragmas.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;";
+        pragmas.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;";
         pragmas.ExecuteNonQuery();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The database cannot take writes: {Reason}. Writes answer 503 and workers back off until it can")]
+    private static partial void LogWritesFailing(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The database takes writes again, after {Seconds:0.#} s")]
+    private static partial void LogWritesRecovered(ILogger logger, double seconds);
 
     /// <summary>Releases the write gate when disposed.</summary>
     public readonly struct WriteGate(SemaphoreSlim gate) : IDisposable
@@ -160,6 +383,9 @@ public sealed class SqliteDatabase : IDisposable
         public void Dispose() => gate.Release();
     }
 }
+
+/// <summary>Writes are failing: why (as readiness reports it) and since when.</summary>
+public sealed record StoreWriteFailure(StoreUnavailableReason Reason, string Detail, DateTimeOffset Since);
 
 /// <summary>An open connection with its prepared statements, rented from <see cref="SqliteDatabase"/>.</summary>
 public sealed class SqliteSession : IDisposable
@@ -174,6 +400,9 @@ public sealed class SqliteSession : IDisposable
     }
 
     public SqliteConnection Connection { get; }
+
+    /// <summary>Set when the connection may still hold a transaction it could not end: closed instead of pooled.</summary>
+    public bool Broken { get; set; }
 
     /// <summary>The prepared command for this SQL, its parameters cleared for the caller to fill.</summary>
     public SqliteCommand Command(string sql)

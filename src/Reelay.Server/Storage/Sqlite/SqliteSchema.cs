@@ -91,5 +91,12 @@ internal static class SqliteSchema
         -- Admission counts a key's unfinished tasks on create: only those rows are indexed.
         CREATE INDEX ix_tasks_owner_unfinished ON tasks (owner_key_id) WHERE stage IN ('pending', 'submitting', 'running', 'finishing');
         """,
+        """
+        -- One row the write probe rewrites while writes are failing, to learn when they work again.
+        CREATE TABLE store_probe (
+            id         INTEGER PRIMARY KEY,
+            probed_at  INTEGER NOT NULL
+        );
+        """,
     ];
 }

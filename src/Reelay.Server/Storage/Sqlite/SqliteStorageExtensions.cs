@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Reelay.Channels;
 using Reelay.Health;
 using Reelay.Hosting;
@@ -8,10 +9,17 @@ namespace Reelay.Storage.Sqlite;
 
 public static class SqliteStorageExtensions
 {
-    /// <summary>The embedded default: tasks, keys and channels in one SQLite file in the data directory.</summary>
+    /// <summary>The embedded default: tasks, keys and channels in one SQLite file in the data directory, and its readiness check.</summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services)
     {
-        services.TryAddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<DataDirectory>().Database));
+        services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new SqliteDatabase(
+            sp.GetRequiredService<DataDirectory>().Database,
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SqliteDatabase>>()));
         services.TryAddSingleton<SqliteTaskStore>();
         services.TryAddSingleton<ITaskStore>(sp => sp.GetRequiredService<SqliteTaskStore>());
         services.TryAddSingleton<ITaskMonitor>(sp => sp.GetRequiredService<SqliteTaskStore>());
@@ -22,7 +30,8 @@ public static class SqliteStorageExtensions
         // before the channel reloader or any worker reads it, wherever this call sits in Program.cs.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SqliteMigrator>());
         services.AddHostedService<SqliteCheckpointer>();
-        services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite", tags: [HealthExtensions.ReadyTag]);
+        services.AddHostedService<SqliteWriteProbe>();
+        services.AddHealthChecks().AddCheck<SqliteHealthCheck>("database", tags: [HealthExtensions.ReadyTag]);
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Reelay.Providers;
 using Reelay.Tasks;
@@ -19,52 +20,105 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// Group commit: concurrent creates are queued, and whoever holds the write gate next commits
     /// every queued insert in one transaction. Each caller is answered only after the commit that
     /// holds its row, so the answer still means "stored durably"; under load one commit serves many.
+    /// Every caller is answered within about the busy timeout: stored, or refused with
+    /// <see cref="StoreUnavailableException"/> when its row is certainly not stored.
     /// </summary>
     public async Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken)
     {
-        var pending = new PendingInsert(task);
+        var pending = new PendingInsert(task, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
         _inserts.Enqueue(pending);
-        SqliteDatabase.WriteGate gate;
-        try
+        while (!pending.Done.Task.IsCompleted)
         {
-            gate = await database.EnterWriteAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client left before its row was written: a later commit must not store a task nobody was told of.
-            pending.Abandoned = true;
-            throw;
-        }
-
-        using (gate)
-        {
-            if (!pending.Done.Task.IsCompleted)
+            using var stopEntering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var entering = database.TryEnterWriteAsync(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), pending.Deadline), stopEntering.Token);
+            if (await Task.WhenAny(entering, pending.Done.Task) != entering)
             {
-                await CommitQueuedInsertsAsync();
+                // Another caller's commit answered this one: stop queueing for the gate.
+                await stopEntering.CancelAsync();
+                await ReleaseIfEnteredAsync(entering);
+                break;
+            }
+
+            SqliteDatabase.WriteGate? gate;
+            try
+            {
+                gate = await entering;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The client left. If its row is still queued, no later commit may store a task nobody
+                // was told of; if a commit already holds it, there is nobody left to tell either way.
+                _ = pending.TryAbandon();
+                throw;
+            }
+
+            if (gate is not { } entered)
+            {
+                if (pending.TryAbandon())
+                {
+                    // Still queued at its deadline: never written, and now never will be.
+                    throw database.QueuedTooLong();
+                }
+
+                // A commit in flight holds the row; it ends by the earliest deadline in its batch, which is at most this one.
+                break;
+            }
+
+            using (entered)
+            {
+                if (!pending.Done.Task.IsCompleted)
+                {
+                    await CommitQueuedInsertsAsync();
+                }
             }
         }
 
-        if (await pending.Done.Task)
+        if (await pending.Done.Task.WaitAsync(cancellationToken))
         {
             return (task, true);
         }
 
-        using var session = await database.RentSessionAsync(cancellationToken);
-        var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
-        earlier.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-        earlier.Parameters.AddWithValue("$key", task.IdempotencyKey);
-        return ((await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).Single(), false);
+        try
+        {
+            using var session = await database.RentSessionAsync(cancellationToken);
+            var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
+            earlier.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+            earlier.Parameters.AddWithValue("$key", task.IdempotencyKey);
+            return ((await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).Single(), false);
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.ReadFailed(e);
+        }
     }
 
-    /// <summary>Inserts everything queued in one transaction; on failure, each row alone so one bad row fails only its caller.</summary>
+    private static async Task ReleaseIfEnteredAsync(Task<SqliteDatabase.WriteGate?> entering)
+    {
+        try
+        {
+            // The wait may have won the race with the cancellation: then the gate is held and must be let go.
+            (await entering)?.Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Inserts everything queued in one transaction. A row its statement refuses (a constraint) fails
+    /// only its caller; the database refusing the transaction (locked past the batch's deadline, disk
+    /// full, I/O error) fails every caller in the batch, and then none of their rows is stored.
+    /// </summary>
     private async Task CommitQueuedInsertsAsync()
     {
         var batch = new List<PendingInsert>();
+        var deadline = long.MaxValue;
         while (batch.Count < 512 && _inserts.TryDequeue(out var next))
         {
-            if (!next.Abandoned)
+            if (next.TryTake())
             {
                 batch.Add(next);
+                deadline = Math.Min(deadline, next.Deadline);
             }
         }
 
@@ -74,36 +128,82 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
 
         // The commit must not be abandoned half-way because one caller went away.
-        using var session = await database.RentSessionAsync(CancellationToken.None);
-        try
+        var outcomes = new Exception?[batch.Count];
+        var inserted = new bool[batch.Count];
+        var session = await RentForCommitAsync(batch);
+        if (session is null)
         {
-            await session.Command("BEGIN IMMEDIATE").ExecuteNonQueryAsync();
-            var inserted = new bool[batch.Count];
-            for (var i = 0; i < batch.Count; i++)
-            {
-                inserted[i] = await InsertAsync(session, batch[i].Task) == 1;
-            }
+            return;
+        }
 
-            await session.Command("COMMIT").ExecuteNonQueryAsync();
-            for (var i = 0; i < batch.Count; i++)
+        using (session)
+        {
+            try
+            {
+                // Waits for another process's writer no later than the earliest caller's deadline, so
+                // every caller in the batch is answered within its own busy timeout.
+                await database.BeginImmediateAsync(session.Connection, deadline);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    try
+                    {
+                        inserted[i] = await InsertAsync(session, batch[i].Task) == 1;
+                    }
+                    catch (SqliteException e) when (!SqliteDatabase.IsUnavailable(e) && session.Connection.Handle is { } handle
+                        && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0)
+                    {
+                        // The statement alone was rolled back (ON CONFLICT ABORT); the transaction and the other rows stand.
+                        outcomes[i] = e;
+                    }
+                }
+
+                await session.Command("COMMIT").ExecuteNonQueryAsync();
+            }
+            catch (Exception e)
+            {
+                // Checkpoint: nothing of this batch is stored (SQLite may already have rolled back by
+                // itself), and every caller in it is answered, whatever went wrong.
+                session.Broken = !SqliteDatabase.RollBack(session.Connection);
+                var failure = e is SqliteException sqlite && SqliteDatabase.IsUnavailable(sqlite) ? database.WriteFailed(sqlite) : e;
+                foreach (var one in batch)
+                {
+                    one.Done.TrySetException(failure);
+                }
+
+                return;
+            }
+        }
+
+        // Checkpoint: the commit holds every row not refused by its statement; each caller is told so.
+        database.WriteSucceeded();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i] is { } refused)
+            {
+                batch[i].Done.TrySetException(refused);
+            }
+            else
             {
                 batch[i].Done.TrySetResult(inserted[i]);
             }
         }
-        catch (SqliteException)
+    }
+
+    private async Task<SqliteSession?> RentForCommitAsync(List<PendingInsert> batch)
+    {
+        try
         {
-            await session.Command("ROLLBACK").ExecuteNonQueryAsync();
+            return await database.RentSessionAsync(CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Whatever stops the commit from starting, every caller taken into it is answered.
             foreach (var one in batch)
             {
-                try
-                {
-                    one.Done.TrySetResult(await InsertAsync(session, one.Task) == 1);
-                }
-                catch (SqliteException e)
-                {
-                    one.Done.TrySetException(e);
-                }
+                one.Done.TrySetException(e);
             }
+
+            return null;
         }
     }
 
@@ -123,14 +223,27 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         return insert.ExecuteNonQueryAsync();
     }
 
-    /// <summary>A create waiting for the group commit; true once stored, false when an earlier task holds its idempotency key.</summary>
-    private sealed class PendingInsert(VideoTask task)
+    /// <summary>
+    /// A create waiting for the group commit; true once stored, false when an earlier task holds its
+    /// idempotency key. Its caller gives up (abandons) and a commit takes it (takes) by the same
+    /// compare-and-swap, so a row is never written after its caller was told it was not.
+    /// </summary>
+    private sealed class PendingInsert(VideoTask task, long deadline)
     {
+        private const int Queued = 0, Taken = 1, Abandoned = 2;
+
+        private int _state;
+
         public VideoTask Task { get; } = task;
+
+        /// <summary>The <see cref="Stopwatch"/> timestamp by which its caller must be answered.</summary>
+        public long Deadline { get; } = deadline;
 
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public volatile bool Abandoned;
+        public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
+
+        public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
     }
 
     public async Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken)
@@ -139,8 +252,15 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         var command = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id AND owner_key_id = $owner");
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$owner", ownerKeyId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? SqliteTaskRows.Read(reader) : null;
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? SqliteTaskRows.Read(reader) : null;
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.ReadFailed(e);
+        }
     }
 
     /// <inheritdoc cref="ITaskMonitor.GetAsync"/>
@@ -307,7 +427,14 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         using var session = await database.RentSessionAsync(cancellationToken);
         var command = session.Command("SELECT MIN(next_at) FROM tasks WHERE stage = $stage");
         command.Parameters.AddWithValue("$stage", stage);
-        return await command.ExecuteScalarAsync(cancellationToken) is long next ? next : null;
+        try
+        {
+            return await command.ExecuteScalarAsync(cancellationToken) is long next ? next : null;
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.ReadFailed(e);
+        }
     }
 
     private async Task<VideoTask?> ReadOneAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
@@ -320,11 +447,27 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         Bind(command, parameters);
         if (!write)
         {
-            return await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+            try
+            {
+                return await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+            }
+            catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+            {
+                throw database.ReadFailed(e);
+            }
         }
 
         using var gate = await database.EnterWriteAsync(cancellationToken);
-        return await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+        try
+        {
+            var rows = await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+            database.WriteSucceeded();
+            return rows;
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.WriteFailed(e);
+        }
     }
 
     private async Task<bool> UpdateAsync(string sql, Lease lease, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
@@ -335,7 +478,16 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         command.Parameters.AddWithValue("$task", lease.TaskId);
         command.Parameters.AddWithValue("$token", lease.Token);
         using var gate = await database.EnterWriteAsync(cancellationToken);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        try
+        {
+            var changed = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            database.WriteSucceeded();
+            return changed;
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.WriteFailed(e);
+        }
     }
 
     private static void Bind(Microsoft.Data.Sqlite.SqliteCommand command, (string Name, object? Value)[] parameters)
