@@ -325,7 +325,15 @@ public static class OpenAiVideosApi
         IFormCollection form;
         try
         {
-            form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = limits.MaxCreateBodyBytes }, request.HttpContext.RequestAborted);
+            // Parts stay in memory up to the body limit rather than spilling to temp files: the file
+            // becomes an in-memory data URI next anyway, and with no disk involved every IOException
+            // below is about the request's own bytes, never a server fault answered as a 400.
+            var options = new FormOptions
+            {
+                MultipartBodyLengthLimit = limits.MaxCreateBodyBytes,
+                MemoryBufferThreshold = (int)Math.Min(limits.MaxCreateBodyBytes, int.MaxValue),
+            };
+            form = await request.ReadFormAsync(options, request.HttpContext.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
