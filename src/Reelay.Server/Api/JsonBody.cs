@@ -86,7 +86,7 @@ public static class JsonBody
 
     /// <summary>The 400 for a request body that could not be read to its end (truncated, broken chunked framing).</summary>
     public static ApiError Unreadable(IOException exception) =>
-        ApiError.BadRequest($"The body could not be read to its end ({exception.Message.TrimEnd('.')}). Send the whole body, as long as Content-Length says.", code: "incomplete_body");
+        ApiError.BadRequest($"The body could not be read to its end ({exception.Message.TrimEnd('.')}). Send the whole body, as its Content-Length or chunked framing declares.", code: "incomplete_body");
 
     /// <summary>Typed reads of a body's fields; the first problem is kept in <see cref="JsonFields.Error"/>.</summary>
     public static JsonFields Fields(JsonElement body) => new(body);

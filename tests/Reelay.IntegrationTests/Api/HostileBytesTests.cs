@@ -78,6 +78,9 @@ public sealed class HostileBytesTests(HostileBytesFixture fixture) : IClassFixtu
         new("unified_duration_as_string", "POST", "/v1/video/create", """{"model":"reelay-preview","prompt":"cat","duration":"\ud800"}""", "duration", "'duration' is not valid UTF-8 text"),
         new("unified_unknown_field", "POST", "/v1/video/create", """{"model":"reelay-preview","prompt":"cat","extra":{"note":"«FF»"}}""", "extra.note", "'extra.note' is not valid UTF-8 text"),
 
+        new("unified_duration_hundred_digits", "POST", "/v1/video/create", "{\"model\":\"reelay-preview\",\"prompt\":\"cat\",\"duration\":" + new string('9', 100) + "}",
+            "duration", "'duration' must be a whole number, got " + new string('9', 40) + "….", Code: "invalid_type"),
+
         // Property names.
         new("unified_name_lone_surrogate", "POST", "/v1/video/create", """{"model":"reelay-preview","prompt":"cat","\ud800":1}""", null, "A property name in the body is not valid UTF-8 text"),
         new("unified_name_raw_bytes", "POST", "/v1/video/create", """{"«FF»":1,"model":"reelay-preview","prompt":"cat"}""", null, "A property name in the body is not valid UTF-8 text"),
