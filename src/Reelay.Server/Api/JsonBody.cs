@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http.Features;
 using Reelay.Api.Errors;
 
@@ -46,6 +48,12 @@ public static class JsonBody
         {
             return (null, TooLarge(maxBytes));
         }
+        catch (IOException e)
+        {
+            // Kestrel's BadHttpRequestException is an IOException: the body ended before its
+            // Content-Length, or its chunked framing broke. The client's fault, so a 400.
+            return (null, Unreadable(e));
+        }
         catch (JsonException e)
         {
             if (e.BytePositionInLine == 0 && e.LineNumber == 0 && e.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
@@ -64,8 +72,21 @@ public static class JsonBody
             return (null, ApiError.BadRequest($"The body must be a JSON object, not {Describe(kind)}.", code: "invalid_json"));
         }
 
+        // The parser checks the grammar, not the text: a string may hold bytes that are not UTF-8,
+        // or an escaped lone surrogate ("\ud800"), and reading it — or comparing a property name
+        // with it — throws later. Checked once here, so every field read after this is safe.
+        if (FindInvalidText(document.RootElement, "") is { } invalid)
+        {
+            document.Dispose();
+            return (null, invalid);
+        }
+
         return (document, null);
     }
+
+    /// <summary>The 400 for a request body that could not be read to its end (truncated, broken chunked framing).</summary>
+    public static ApiError Unreadable(IOException exception) =>
+        ApiError.BadRequest($"The body could not be read to its end ({exception.Message.TrimEnd('.')}). Send the whole body, as its Content-Length or chunked framing declares.", code: "incomplete_body");
 
     /// <summary>Typed reads of a body's fields; the first problem is kept in <see cref="JsonFields.Error"/>.</summary>
     public static JsonFields Fields(JsonElement body) => new(body);
@@ -83,6 +104,76 @@ public static class JsonBody
         JsonValueKind.Null => "null",
         _ => "nothing",
     };
+
+    /// <summary>The first string or property name, depth first, that is not valid Unicode text; null when all are.</summary>
+    private static ApiError? FindInvalidText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (Problem(JsonMarshal.GetRawUtf8PropertyName(property), () => property.Name) is { } problem)
+                    {
+                        var where = path.Length == 0 ? "the body" : $"'{path}'";
+                        return ApiError.BadRequest($"A property name in {where} is not valid UTF-8 text: {problem}.", path.Length == 0 ? null : path, "invalid_utf8");
+                    }
+
+                    if (FindInvalidText(property.Value, Shorten(path.Length == 0 ? property.Name : path + "." + property.Name)) is { } error)
+                    {
+                        return error;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindInvalidText(item, $"{path}[{index++}]") is { } error)
+                    {
+                        return error;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.String:
+                return Problem(JsonMarshal.GetRawUtf8Value(element), element.GetString) is { } found
+                    ? ApiError.BadRequest($"'{path}' is not valid UTF-8 text: {found}.", path, "invalid_utf8")
+                    : null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>What is wrong with a string token's raw bytes (escapes not yet decoded), or null.</summary>
+    private static string? Problem(ReadOnlySpan<byte> raw, Func<string?> decode)
+    {
+        if (!Utf8.IsValid(raw))
+        {
+            return "it holds bytes that are not UTF-8. Send the body encoded as UTF-8";
+        }
+
+        if (raw.IndexOf((byte)'\\') < 0)
+        {
+            return null;
+        }
+
+        // Valid bytes, but escapes: only a \uXXXX surrogate without its partner fails to decode.
+        // Decoding is the one check that matches what every later read does.
+        try
+        {
+            decode();
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return "it holds a lone surrogate escape such as \\ud800. Escape a character outside the Basic Multilingual Plane as a pair (\\ud83d\\ude00), or send it as UTF-8";
+        }
+    }
+
+    /// <summary>Field paths go into messages and <c>param</c>; a megabyte-long property name should not.</summary>
+    private static string Shorten(string path) => path.Length <= 120 ? path : path[..120] + "…";
 
     private static ApiError TooLarge(long maxBytes) =>
         new(413, $"The body is larger than {maxBytes / (1024 * 1024)} MiB. Send large images as URLs instead of data URIs.", "body_too_large");
@@ -135,7 +226,8 @@ public sealed class JsonFields(JsonElement body)
         {
             if (!element.TryGetInt64(out number))
             {
-                Error = ApiError.BadRequest($"'{name}' must be a whole number, got {element.GetRawText()}.", name, "invalid_type");
+                var text = element.GetRawText();
+                Error = ApiError.BadRequest($"'{name}' must be a whole number, got {(text.Length <= 40 ? text : text[..40] + "…")}.", name, "invalid_type");
                 return null;
             }
         }

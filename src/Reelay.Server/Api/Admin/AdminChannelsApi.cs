@@ -181,7 +181,9 @@ public static class AdminChannelsApi
 
         using (document)
         {
-            if (document!.RootElement.TryGetProperty("name", out var newName) && newName.GetString() is { } renamed && !renamed.Equals(current.Name, StringComparison.OrdinalIgnoreCase))
+            // A name that is not a string falls through to Apply, which answers that it must be one.
+            if (document!.RootElement.TryGetProperty("name", out var newName) && newName.ValueKind == JsonValueKind.String
+                && newName.GetString() is { } renamed && !renamed.Equals(current.Name, StringComparison.OrdinalIgnoreCase))
             {
                 return ApiError.BadRequest("A channel cannot be renamed: create a new one and delete this one.", "name", "invalid_channel");
             }

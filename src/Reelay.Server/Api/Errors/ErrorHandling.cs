@@ -51,7 +51,8 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         {
             BadHttpRequestException { StatusCode: 413 } => new ApiError(413, "The request body is too large.", "body_too_large"),
             BadHttpRequestException { InnerException: JsonException json } => FromJson(json),
-            BadHttpRequestException bad => new ApiError(bad.StatusCode, bad.Message, "bad_request"),
+            // Kestrel's verdict on the request itself (framing, a body cut short, a slow body): always the client's doing.
+            BadHttpRequestException bad => new ApiError(bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : 400, bad.Message, "bad_request"),
             JsonException json => FromJson(json),
             StoreUnavailableException store => FromStore(store),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => null,

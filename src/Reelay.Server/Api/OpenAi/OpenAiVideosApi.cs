@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
 using Reelay.Blobs;
@@ -327,7 +328,15 @@ public static class OpenAiVideosApi
         IFormCollection form;
         try
         {
-            form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = limits.MaxCreateBodyBytes }, request.HttpContext.RequestAborted);
+            // Parts stay in memory up to the body limit rather than spilling to temp files: the file
+            // becomes an in-memory data URI next anyway, and with no disk involved every IOException
+            // below is about the request's own bytes, never a server fault answered as a 400.
+            var options = new FormOptions
+            {
+                MultipartBodyLengthLimit = limits.MaxCreateBodyBytes,
+                MemoryBufferThreshold = (int)Math.Min(limits.MaxCreateBodyBytes, int.MaxValue),
+            };
+            form = await request.ReadFormAsync(options, request.HttpContext.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -336,6 +345,19 @@ public static class OpenAiVideosApi
         catch (InvalidDataException e)
         {
             return (null, ApiError.BadRequest($"The multipart body could not be read: {e.Message}", code: "invalid_multipart"));
+        }
+        catch (BadHttpRequestException e)
+        {
+            return (null, JsonBody.Unreadable(e));
+        }
+        catch (IOException)
+        {
+            // The multipart reader ran out of bytes before the closing boundary: the body was cut
+            // short, or its parts use another boundary than the one Content-Type declares.
+            var boundary = MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ? HeaderUtilities.RemoveQuotes(type.Boundary).Value : null;
+            return (null, ApiError.BadRequest(
+                $"The multipart body ends before its closing boundary '--{boundary}--', or its parts do not use the boundary '{boundary}' that Content-Type declares. Send the complete multipart/form-data body.",
+                code: "invalid_multipart"));
         }
 
         var draft = new TaskDraft
