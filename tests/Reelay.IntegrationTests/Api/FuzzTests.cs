@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Reelay.Channels;
 using Reelay.IntegrationTests.OpenAi;
 using Reelay.Keys;
-using Reelay.Storage;
+using Reelay.Tasks;
 using Reelay.Testing;
 
 namespace Reelay.IntegrationTests.Api;

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Reelay.Channels;
 using Reelay.Keys;
-using Reelay.Storage;
+using Reelay.Tasks;
 using Reelay.Testing;
 
 namespace Reelay.IntegrationTests.Api;
