@@ -31,6 +31,9 @@ public sealed class FuzzTests
         ["Engine:Enabled"] = "false",
         ["Limits:MaxCreateBodyBytes"] = (256 * 1024).ToString(),
         ["Limits:MaxImageBytes"] = (64 * 1024).ToString(),
+        // Accepted creates pile up unrendered: admission would turn them into 429s, which is not what this checks.
+        ["Limits:MaxInFlightPerTestKey"] = "0",
+        ["Limits:LocalAdmission"] = "false",
     };
 
     private static readonly string PngDataUri = "data:image/png;base64," + Convert.ToBase64String(OpenAiVideos.Png);
