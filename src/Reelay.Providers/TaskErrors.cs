@@ -20,6 +20,9 @@ public static class TaskErrors
     /// <summary>The upstream refused a parameter of the request.</summary>
     public const string InvalidArgument = "invalid_argument";
 
+    /// <summary>The upstream does not know what was asked for (its model, or the job).</summary>
+    public const string NotFound = "not_found";
+
     // Routing.
 
     /// <summary>The task's model left the catalog before it was dispatched.</summary>

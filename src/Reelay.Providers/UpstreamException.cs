@@ -34,17 +34,17 @@ public sealed class UpstreamException : Exception
     }
 
     public UpstreamException()
-        : this(UpstreamFailureStage.UnknownAfterSend, "upstream_error", "The upstream failed.")
+        : this(UpstreamFailureStage.UnknownAfterSend, TaskErrors.UpstreamError, "The upstream failed.")
     {
     }
 
     public UpstreamException(string message)
-        : this(UpstreamFailureStage.UnknownAfterSend, "upstream_error", message)
+        : this(UpstreamFailureStage.UnknownAfterSend, TaskErrors.UpstreamError, message)
     {
     }
 
     public UpstreamException(string message, Exception innerException)
-        : this(UpstreamFailureStage.UnknownAfterSend, "upstream_error", message, null, innerException)
+        : this(UpstreamFailureStage.UnknownAfterSend, TaskErrors.UpstreamError, message, null, innerException)
     {
     }
 

@@ -24,7 +24,7 @@ internal sealed record UpstreamApi(Uri? DefaultBaseUrl, UpstreamAuth Auth)
     /// <summary>The channel's base URL, else the provider's public endpoint.</summary>
     public Uri BaseUrl(ChannelSettings channel) => channel.BaseUrl ?? DefaultBaseUrl
         // Failing over is right: this channel cannot take any job, and nothing was sent.
-        ?? throw new UpstreamException(UpstreamFailureStage.ConnectFailed, "channel_misconfigured",
+        ?? throw new UpstreamException(UpstreamFailureStage.ConnectFailed, TaskErrors.ChannelMisconfigured,
             $"Channel '{channel.Name}' uses the '{channel.Provider}' provider, which has no public endpoint, but has no base URL.");
 
     /// <summary>A request for <paramref name="pathAndQuery"/> on the channel's upstream, the key attached; the caller disposes it.</summary>

@@ -100,7 +100,7 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
             var contentType = response.Content.Headers.ContentType?.MediaType;
             if (contentType is not null && IsNotVideo(contentType))
             {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, "upstream_result_invalid",
+                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.UpstreamResultInvalid,
                     $"The upstream of channel '{channel.Name}' served the result as '{contentType}', not a video.");
             }
 

@@ -28,7 +28,7 @@ internal static class UpstreamFailures
 
         if (requestTimedOut)
         {
-            return new UpstreamException(UpstreamFailureStage.UnknownAfterSend, "upstream_timeout",
+            return new UpstreamException(UpstreamFailureStage.UnknownAfterSend, TaskErrors.UpstreamTimeout,
                 $"The upstream of channel '{channel.Name}' did not answer in time.", inner: exception);
         }
 
@@ -36,7 +36,7 @@ internal static class UpstreamFailures
         // and our own timeout is ruled out above, so this one fired before anything was sent.
         if (exception is OperationCanceledException { InnerException: TimeoutException })
         {
-            return new UpstreamException(UpstreamFailureStage.ConnectTimeout, "upstream_connect_timeout",
+            return new UpstreamException(UpstreamFailureStage.ConnectTimeout, TaskErrors.UpstreamConnectTimeout,
                 $"Connecting to the upstream of channel '{channel.Name}' timed out.", inner: exception);
         }
 
@@ -48,10 +48,10 @@ internal static class UpstreamFailures
                 case HttpRequestError.ConnectionError:
                 case HttpRequestError.SecureConnectionError:
                 case HttpRequestError.ProxyTunnelError:
-                    return new UpstreamException(UpstreamFailureStage.ConnectFailed, "upstream_unreachable",
+                    return new UpstreamException(UpstreamFailureStage.ConnectFailed, TaskErrors.UpstreamUnreachable,
                         $"Could not connect to the upstream of channel '{channel.Name}': {Redact(http.Message, channel)}", inner: exception);
                 case HttpRequestError.Unknown when IsConnectFailure(http):
-                    return new UpstreamException(UpstreamFailureStage.ConnectFailed, "upstream_unreachable",
+                    return new UpstreamException(UpstreamFailureStage.ConnectFailed, TaskErrors.UpstreamUnreachable,
                         $"Could not connect to the upstream of channel '{channel.Name}': {Redact(http.Message, channel)}", inner: exception);
             }
         }
@@ -62,7 +62,7 @@ internal static class UpstreamFailures
         }
 
         // Reset, truncated answer, protocol error: the request went out, the job may exist.
-        return new UpstreamException(UpstreamFailureStage.UnknownAfterSend, "upstream_connection_lost",
+        return new UpstreamException(UpstreamFailureStage.UnknownAfterSend, TaskErrors.UpstreamConnectionLost,
             $"The connection to the upstream of channel '{channel.Name}' failed after the request was sent: {Redact(exception.Message, channel)}",
             inner: exception);
     }
@@ -90,34 +90,34 @@ internal static class UpstreamFailures
         // RESOURCE_EXHAUSTED, a 402) did not take the job: another account may.
         if (code is 402 or 429 or 403 && IsQuota(error.Code, error.Type, error.Status, error.Message))
         {
-            return new UpstreamException(UpstreamFailureStage.RateLimited, "quota_exceeded", $"{where}: {detail}", RetryAfter(headers, now));
+            return new UpstreamException(UpstreamFailureStage.RateLimited, TaskErrors.QuotaExceeded, $"{where}: {detail}", RetryAfter(headers, now));
         }
 
         if (code == 429 || code == 529 || IsOverloaded(error))
         {
-            return new UpstreamException(UpstreamFailureStage.RateLimited, "rate_limited", $"{where}: {detail}", RetryAfter(headers, now));
+            return new UpstreamException(UpstreamFailureStage.RateLimited, TaskErrors.RateLimited, $"{where}: {detail}", RetryAfter(headers, now));
         }
 
         if (code is 401 or 403)
         {
-            return new UpstreamException(UpstreamFailureStage.Unauthorized, "upstream_auth", $"{where}: {detail}");
+            return new UpstreamException(UpstreamFailureStage.Unauthorized, TaskErrors.UpstreamAuth, $"{where}: {detail}");
         }
 
         if (code >= 500)
         {
-            return new UpstreamException(UpstreamFailureStage.ServerError, "upstream_error", $"{where}: {detail}", RetryAfter(headers, now));
+            return new UpstreamException(UpstreamFailureStage.ServerError, TaskErrors.UpstreamError, $"{where}: {detail}", RetryAfter(headers, now));
         }
 
         if (IsContentPolicy(error.Code, error.Type, error.Message))
         {
-            return new UpstreamException(UpstreamFailureStage.Rejected, "content_policy", $"{where}: {detail}");
+            return new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy, $"{where}: {detail}");
         }
 
         var rejectedCode = code switch
         {
-            404 => "not_found",
-            408 => "upstream_timeout",
-            _ => "invalid_argument",
+            404 => TaskErrors.NotFound,
+            408 => TaskErrors.UpstreamTimeout,
+            _ => TaskErrors.InvalidArgument,
         };
         return new UpstreamException(UpstreamFailureStage.Rejected, rejectedCode, $"{where}: {detail}");
     }

@@ -39,7 +39,7 @@ internal sealed class LocalRenderJob(string id, string directory, int durationSe
         _status = new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = outputPath };
 
     public void Fail(string message) =>
-        _status = new PollResult(UpstreamState.Failed) { Error = new UpstreamError("render_failed", message) };
+        _status = new PollResult(UpstreamState.Failed) { Error = new UpstreamError(TaskErrors.RenderFailed, message) };
 
     public void Cancel() => _cancellation.Cancel();
 

@@ -106,7 +106,7 @@ internal sealed partial class LocalRenderer(
         if (File.Exists(errorFile))
         {
             var message = await File.ReadAllTextAsync(errorFile, cancellationToken);
-            return new PollResult(UpstreamState.Failed) { Error = new UpstreamError("render_failed", message) };
+            return new PollResult(UpstreamState.Failed) { Error = new UpstreamError(TaskErrors.RenderFailed, message) };
         }
         if (!File.Exists(Path.Combine(directory, RequestFileName)))
         {
@@ -137,12 +137,12 @@ internal sealed partial class LocalRenderer(
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_options.WorkDirectory)) + Path.DirectorySeparatorChar;
         if (!path.StartsWith(root, StringComparison.Ordinal))
         {
-            throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+            throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
                 "The result location is outside the local renderer's work directory.");
         }
         if (!File.Exists(path))
         {
-            throw new UpstreamException(UpstreamFailureStage.Rejected, "upstream_lost",
+            throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.UpstreamLost,
                 $"The rendered video of job '{job.UpstreamId}' is gone (removed or swept after {_options.JobRetention}).");
         }
         var stream = new FileStream(path, new FileStreamOptions
@@ -305,7 +305,7 @@ internal sealed partial class LocalRenderer(
     {
         await using var stream = File.OpenRead(Path.Combine(directory, RequestFileName));
         return await JsonSerializer.DeserializeAsync(stream, LocalJobJsonContext.Default.LocalJobInputs, cancellationToken)
-            ?? throw new UpstreamException(UpstreamFailureStage.UnknownAfterSend, "upstream_lost", $"The inputs of local job in '{directory}' are empty.");
+            ?? throw new UpstreamException(UpstreamFailureStage.UnknownAfterSend, TaskErrors.UpstreamLost, $"The inputs of local job in '{directory}' are empty.");
     }
 
     private void SweepIfDue()
@@ -388,7 +388,7 @@ internal sealed partial class LocalRenderer(
 
     private static PollResult Lost(string jobId) => new(UpstreamState.Failed)
     {
-        Error = new UpstreamError("upstream_lost", $"Local render job '{jobId}' is unknown: its work directory is gone (swept, cancelled or never on this machine)."),
+        Error = new UpstreamError(TaskErrors.UpstreamLost, $"Local render job '{jobId}' is unknown: its work directory is gone (swept, cancelled or never on this machine)."),
     };
 
     private static void Validate(VideoJobRequest request)
@@ -412,7 +412,7 @@ internal sealed partial class LocalRenderer(
         }
         if (problem is not null)
         {
-            throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument", $"The local renderer cannot render this request: {problem}.");
+            throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument, $"The local renderer cannot render this request: {problem}.");
         }
     }
 

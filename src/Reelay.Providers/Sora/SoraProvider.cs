@@ -157,7 +157,7 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
     {
         var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(error?.Message ?? "The upstream reported the generation failed."), channel);
         // Moderation failures arrive as codes like "moderation_blocked" or in the message text.
-        var code = UpstreamFailures.IsContentPolicy(error?.Code, error?.Message) ? "content_policy" : "upstream_failed";
+        var code = UpstreamFailures.IsContentPolicy(error?.Code, error?.Message) ? TaskErrors.ContentPolicy : TaskErrors.UpstreamError;
         return new UpstreamError(code, message);
     }
 }

@@ -103,7 +103,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
                 {
                     return new PollResult(UpstreamState.Failed)
                     {
-                        Error = new UpstreamError("upstream_result_invalid", "The relay reported completion without a video_url."),
+                        Error = new UpstreamError(TaskErrors.UpstreamResultInvalid, "The relay reported completion without a video_url."),
                         EnhancedPrompt = enhanced,
                         Raw = raw,
                     };
@@ -113,7 +113,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
             case "cancelled" or "canceled":
                 return new PollResult(UpstreamState.Failed)
                 {
-                    Error = new UpstreamError("cancelled", FromError(answer, channel)?.Message ?? "The relay cancelled the task."),
+                    Error = new UpstreamError(TaskErrors.Cancelled, FromError(answer, channel)?.Message ?? "The relay cancelled the task."),
                     EnhancedPrompt = enhanced,
                     Raw = raw,
                 };
@@ -121,7 +121,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
             case var failed when failed.EndsWith("_failed", StringComparison.Ordinal):
                 return new PollResult(UpstreamState.Failed)
                 {
-                    Error = FromError(answer, channel) ?? new UpstreamError("upstream_failed", $"The relay reported status '{answer.Status}' without a reason."),
+                    Error = FromError(answer, channel) ?? new UpstreamError(TaskErrors.UpstreamError, $"The relay reported status '{answer.Status}' without a reason."),
                     EnhancedPrompt = enhanced,
                     Raw = raw,
                 };
@@ -180,7 +180,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
         }
 
         message = UpstreamFailures.Redact(UpstreamFailures.Truncate(message ?? code!), channel);
-        return new UpstreamError(UpstreamFailures.IsContentPolicy(code, message) ? "content_policy" : "upstream_failed", message);
+        return new UpstreamError(UpstreamFailures.IsContentPolicy(code, message) ? TaskErrors.ContentPolicy : TaskErrors.UpstreamError, message);
     }
 
     private static readonly string[] DetailErrorFields = ["error", "fail_reason", "failure_reason", "error_message", "message", "reason"];

@@ -78,7 +78,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
             // Reference images ("ASSET") exclude image/lastFrame; at most three.
             if (images.Count > 3)
             {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
                     $"Veo takes at most 3 reference images, not {images.Count}.");
             }
 
@@ -90,7 +90,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
             // and what one image means everywhere: the first frame; a second one pins the last frame.
             if (images.Count > 2)
             {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
                     $"Veo takes a first and a last frame (2 images), not {images.Count}; use image_mode 'components' for up to 3 references.");
             }
 
@@ -120,7 +120,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
         "720P" => "720p",
         "1080P" => "1080p",
         "4K" or "2160P" => "4k",
-        _ => throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+        _ => throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
             $"Veo supports sizes 720P, 1080P and 4K, not '{size}'."),
     };
 
@@ -147,7 +147,7 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
         {
             return new PollResult(UpstreamState.Failed)
             {
-                Error = new UpstreamError("content_policy",
+                Error = new UpstreamError(TaskErrors.ContentPolicy,
                     UpstreamFailures.Truncate("Veo's safety filters blocked the video: " + string.Join(" ", reasons))),
                 Raw = raw,
             };
@@ -157,14 +157,14 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
         {
             return new PollResult(UpstreamState.Failed)
             {
-                Error = new UpstreamError("content_policy", "Veo's safety filters blocked the video."),
+                Error = new UpstreamError(TaskErrors.ContentPolicy, "Veo's safety filters blocked the video."),
                 Raw = raw,
             };
         }
 
         return new PollResult(UpstreamState.Failed)
         {
-            Error = new UpstreamError("upstream_result_invalid", "Veo finished the operation without a video."),
+            Error = new UpstreamError(TaskErrors.UpstreamResultInvalid, "Veo finished the operation without a video."),
             Raw = raw,
         };
     }
@@ -174,19 +174,19 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
         var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(status.Message ?? "Veo reported the operation failed."), channel);
         if (UpstreamFailures.IsContentPolicy(status.Message))
         {
-            return new UpstreamError("content_policy", message);
+            return new UpstreamError(TaskErrors.ContentPolicy, message);
         }
 
         // Operation errors carry the numeric google.rpc.Code; HTTP-style bodies also carry the name.
         var code = (status.Status, status.Code) switch
         {
-            ("INVALID_ARGUMENT", _) or (_, 3) or ("FAILED_PRECONDITION", _) or (_, 9) or ("OUT_OF_RANGE", _) or (_, 11) => "invalid_argument",
-            ("PERMISSION_DENIED", _) or (_, 7) or ("UNAUTHENTICATED", _) or (_, 16) => "upstream_auth",
-            ("RESOURCE_EXHAUSTED", _) or (_, 8) => "quota",
-            ("NOT_FOUND", _) or (_, 5) => "not_found",
-            ("DEADLINE_EXCEEDED", _) or (_, 4) => "timeout",
-            ("CANCELLED", _) or (_, 1) => "cancelled",
-            _ => "upstream_error",
+            ("INVALID_ARGUMENT", _) or (_, 3) or ("FAILED_PRECONDITION", _) or (_, 9) or ("OUT_OF_RANGE", _) or (_, 11) => TaskErrors.InvalidArgument,
+            ("PERMISSION_DENIED", _) or (_, 7) or ("UNAUTHENTICATED", _) or (_, 16) => TaskErrors.UpstreamAuth,
+            ("RESOURCE_EXHAUSTED", _) or (_, 8) => TaskErrors.QuotaExceeded,
+            ("NOT_FOUND", _) or (_, 5) => TaskErrors.NotFound,
+            ("DEADLINE_EXCEEDED", _) or (_, 4) => TaskErrors.Timeout,
+            ("CANCELLED", _) or (_, 1) => TaskErrors.Cancelled,
+            _ => TaskErrors.UpstreamError,
         };
         return new UpstreamError(code, message);
     }

@@ -83,7 +83,7 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
         "480P" => "480p",
         "720P" => "720p",
         "1080P" => "1080p",
-        _ => throw new UpstreamException(UpstreamFailureStage.Rejected, "invalid_argument",
+        _ => throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
             $"xAI video supports sizes 480P, 720P and 1080P, not '{size}'."),
     };
 
@@ -99,7 +99,7 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
                 // xAI finishes moderated videos as "done" with respect_moderation false and no URL.
                 return new PollResult(UpstreamState.Failed)
                 {
-                    Error = new UpstreamError("content_policy", "xAI blocked the generated video by moderation."),
+                    Error = new UpstreamError(TaskErrors.ContentPolicy, "xAI blocked the generated video by moderation."),
                     Raw = raw,
                 };
             case "failed":
@@ -107,7 +107,7 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
             case "expired":
                 return new PollResult(UpstreamState.Failed)
                 {
-                    Error = new UpstreamError("expired", "xAI expired the request before it finished."),
+                    Error = new UpstreamError(TaskErrors.Expired, "xAI expired the request before it finished."),
                     Raw = raw,
                 };
             default:
@@ -120,17 +120,17 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
         var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(error?.Message ?? "xAI reported the generation failed."), channel);
         if (UpstreamFailures.IsContentPolicy(error?.Message))
         {
-            return new UpstreamError("content_policy", message);
+            return new UpstreamError(TaskErrors.ContentPolicy, message);
         }
 
         // Auth, unknown models and rate limits are HTTP errors at xAI; a permission_denied that arrives in a
         // finished job is the generation being refused for what it asked for, so it is a policy refusal.
         var code = error?.Code switch
         {
-            "invalid_argument" or "failed_precondition" => "invalid_argument",
-            "permission_denied" => "content_policy",
-            "service_unavailable" => "upstream_overloaded",
-            _ => "upstream_error",
+            "invalid_argument" or "failed_precondition" => TaskErrors.InvalidArgument,
+            "permission_denied" => TaskErrors.ContentPolicy,
+            "service_unavailable" => TaskErrors.UpstreamError,
+            _ => TaskErrors.UpstreamError,
         };
         return new UpstreamError(code, message);
     }

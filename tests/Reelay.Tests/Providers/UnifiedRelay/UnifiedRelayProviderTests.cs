@@ -130,10 +130,10 @@ public sealed class UnifiedRelayProviderTests : UpstreamProviderContract<FakeUni
     }
 
     [Theory]
-    [InlineData("""{"id":"x","status":"failed","error":"image download failed"}""", "upstream_failed", "image download failed")]
-    [InlineData("""{"id":"x","status":"failed","error":{"code":"bad_image","message":"image too small"}}""", "upstream_failed", "image too small")]
+    [InlineData("""{"id":"x","status":"failed","error":"image download failed"}""", "upstream_error", "image download failed")]
+    [InlineData("""{"id":"x","status":"failed","error":{"code":"bad_image","message":"image too small"}}""", "upstream_error", "image too small")]
     [InlineData("""{"id":"x","status":"failed","detail":{"status":"failed","fail_reason":"prompt violates content policy"}}""", "content_policy", "prompt violates content policy")]
-    [InlineData("""{"id":"x","status":"failed"}""", "upstream_failed", "status 'failed'")]
+    [InlineData("""{"id":"x","status":"failed"}""", "upstream_error", "status 'failed'")]
     [InlineData("""{"id":"x","status":"cancelled"}""", "cancelled", "cancelled")]
     public async Task Poll_FailureReason_ReadsEveryErrorShape(string answer, string code, string message)
     {
