@@ -14,6 +14,11 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingInsert> _inserts = new();
 
+    private long _rowsWritten;
+
+    /// <summary>Task rows inserted or changed since start: what tests and operators compare the engine's write rate with.</summary>
+    public long RowsWritten => Interlocked.Read(ref _rowsWritten);
+
     /// <summary>
     /// Group commit: concurrent creates are queued, and whoever holds the write gate next commits
     /// every queued insert in one transaction. Each caller is answered only after the commit that
@@ -84,6 +89,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             }
 
             await session.Command("COMMIT").ExecuteNonQueryAsync();
+            Interlocked.Add(ref _rowsWritten, inserted.Count(stored => stored));
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Done.TrySetResult(inserted[i]);
@@ -96,7 +102,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             {
                 try
                 {
-                    one.Done.TrySetResult(await InsertAsync(session, one.Task) == 1);
+                    var stored = await InsertAsync(session, one.Task) == 1;
+                    Interlocked.Add(ref _rowsWritten, stored ? 1 : 0);
+                    one.Done.TrySetResult(stored);
                 }
                 catch (SqliteException e)
                 {
@@ -228,6 +236,14 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
             WHERE id = $task AND lease_token = $token AND stage = 'running'
             """, lease, cancellationToken, ("$progress", progress), ("$pollFailures", pollFailures), ("$nextPollAt", nextPollAt), ("$enhancedPrompt", enhancedPrompt));
 
+    public async Task<bool> NudgePollAsync(string taskId, long now, CancellationToken cancellationToken) =>
+        await WriteAsync("UPDATE tasks SET next_at = MIN(next_at, $now) WHERE id = $id AND stage = 'running'",
+            cancellationToken, ("$id", taskId), ("$now", now)) == 1;
+
+    public Task<int> WakeRunningAsync(string provider, long now, CancellationToken cancellationToken) =>
+        WriteAsync("UPDATE tasks SET next_at = $now WHERE stage = 'running' AND next_at > $now AND provider = $provider",
+            cancellationToken, ("$provider", provider), ("$now", now));
+
     public Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken) =>
         UpdateAsync("""
             UPDATE tasks SET stage = 'finishing', result_location = $resultLocation, polls = polls + 1, poll_failures = 0,
@@ -305,7 +321,20 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
         }
 
         using var gate = await database.EnterWriteAsync(cancellationToken);
-        return await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+        var changed = await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+        Interlocked.Add(ref _rowsWritten, changed.Count);
+        return changed;
+    }
+
+    private async Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command(sql);
+        Bind(command, parameters);
+        using var gate = await database.EnterWriteAsync(cancellationToken);
+        var changed = await command.ExecuteNonQueryAsync(cancellationToken);
+        Interlocked.Add(ref _rowsWritten, changed);
+        return changed;
     }
 
     private async Task<bool> UpdateAsync(string sql, Lease lease, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
@@ -316,7 +345,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore
         command.Parameters.AddWithValue("$task", lease.TaskId);
         command.Parameters.AddWithValue("$token", lease.Token);
         using var gate = await database.EnterWriteAsync(cancellationToken);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        var changed = await command.ExecuteNonQueryAsync(cancellationToken);
+        Interlocked.Add(ref _rowsWritten, changed);
+        return changed == 1;
     }
 
     private static void Bind(Microsoft.Data.Sqlite.SqliteCommand command, (string Name, object? Value)[] parameters)
