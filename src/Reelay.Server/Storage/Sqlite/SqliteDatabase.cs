@@ -17,7 +17,7 @@ public sealed class SqliteDatabase : IDisposable
     /// Once the WAL has been emptied, the next writer starts it over and cuts the file back to this
     /// size: without a limit SQLite keeps the file at its largest ever size for reuse.
     /// </summary>
-    public const long JournalSizeLimitBytes = 16 * 1024 * 1024;
+    public const long JournalSizeLimitBytes = 4 * 1024 * 1024;
 
     /// <summary>Idle sessions kept for reuse; more than this are closed when returned.</summary>
     private const int MaxIdleSessions = 32;
