@@ -64,6 +64,31 @@ public class QueuedLocalRendersTests
         Assert.Equal(0, database.WalBytes());
     }
 
+    [Fact]
+    public async Task Create_SeveralBehindOneRenderSlot_EachCompletesWhenItsTurnComes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // Far beyond the test's wait: a task waiting for the slot is taken up only because the renderer reports its start.
+        await using var app = ReelayApp.Start(new Dictionary<string, string?>
+        {
+            ["LocalRenderer:MaxConcurrentRenders"] = "1",
+            ["Engine:PushSafetyInterval"] = "01:00:00",
+        });
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add(await client.CreateAsync(new { model = "reelay-preview", prompt = $"in turn {i}", size = "480P", duration = 1 }, ct));
+        }
+
+        foreach (var id in ids)
+        {
+            var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct);
+            Assert.Equal("completed", task.GetProperty("status").GetString());
+        }
+    }
+
     /// <summary>The WAL file's largest size, sampled every 20 ms until cancelled.</summary>
     private static async Task<long> WatchWalAsync(SqliteDatabase database, CancellationToken cancellationToken)
     {

@@ -30,7 +30,7 @@ public class SqliteWalTests
         await using (var reader = new SqliteConnection($"Data Source={Path.Combine(dataDir, "reelay.db")};Mode=ReadOnly;Pooling=False"))
         {
             await reader.OpenAsync(ct);
-            await using var snapshot = await reader.BeginTransactionAsync(ct);
+            using var snapshot = reader.BeginTransaction(deferred: true);
             await using (var count = reader.CreateCommand())
             {
                 count.CommandText = "SELECT COUNT(*) FROM tasks";
