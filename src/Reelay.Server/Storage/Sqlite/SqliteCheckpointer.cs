@@ -12,7 +12,7 @@ namespace Reelay.Storage.Sqlite;
 /// </summary>
 internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimeProvider time, ILogger<SqliteCheckpointer> logger) : BackgroundService
 {
-    /// <summary>WAL size past which it is emptied. Copying 16 MiB back takes tens of milliseconds, the longest writers wait for it.</summary>
+    /// <summary>WAL size past which it is emptied. Copying 16 MiB back typically takes tens of milliseconds, which is how long writers wait for it.</summary>
     public const long TruncateAboveBytes = 16 * 1024 * 1024;
 
     /// <summary>How often the WAL's size is looked at: a stat call, cheap; a busy writer adds a few MiB in this time.</summary>
@@ -33,10 +33,15 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
     private TimeSpan _retryDelay = FirstRetryDelay;
     private DateTimeOffset _nextTruncateAt = DateTimeOffset.MinValue;
 
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Hosted services start one after another: this completes before the engine writes and the server answers.
+        await TruncateAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Before the engine writes anything: runs synchronously within StartAsync up to its first real wait.
-        await TruncateAsync(stoppingToken);
         using var timer = new PeriodicTimer(CheckInterval, time);
         var lastPassive = time.GetUtcNow();
         try
