@@ -3,13 +3,15 @@ using System.Globalization;
 namespace Reelay.Bench;
 
 /// <summary>Command line of a benchmark run.</summary>
-internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSettings Load, int QueryTasks, PollingSettings Polling, string? Revision)
+internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSettings Load, int QueryTasks, PollingSettings Polling, QueueSettings Queue, string? Revision, string? Only)
 {
     public const string Usage = """
         usage: Reelay.Bench --server <Reelay.Server.dll> [--out RESULTS.md] [--connections 32]
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
-                            [--polls-per-minute 60] [--revision <git revision>]
+                            [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
+                            [--revision <git revision>] [--only queue]
+        --only queue measures the queued local renders alone and prints that section (no file written).
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -44,7 +46,14 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
             JobDuration: TimeSpan.FromSeconds(Int("job-seconds", 3)),
             PollInterval: TimeSpan.FromMilliseconds(Int("poll-interval-ms", 250)),
             PollsPerMinute: Int("polls-per-minute", 60));
+        var queue = new QueueSettings(Tasks: Int("queue-tasks", 3000), Window: TimeSpan.FromSeconds(Int("queue-window-seconds", 10)));
+        var only = values.GetValueOrDefault("only");
+        if (only is not (null or "queue"))
+        {
+            return null;
+        }
+
         return new BenchOptions(
-            Path.GetFullPath(server), values.GetValueOrDefault("out"), load, Int("query-tasks", 500), polling, values.GetValueOrDefault("revision"));
+            Path.GetFullPath(server), values.GetValueOrDefault("out"), load, Int("query-tasks", 500), polling, queue, values.GetValueOrDefault("revision"), only);
     }
 }

@@ -13,9 +13,16 @@ if (BenchOptions.Parse(args) is not { } options)
     return 2;
 }
 
+if (options.Only == "queue")
+{
+    Console.WriteLine(Report.QueueSection(options.Queue, await QueueBenchmark.RunAsync(options)));
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 var polling = await PollingBenchmark.RunAsync(options);
-var report = Report.Write(options, throughput, polling);
+var queue = await QueueBenchmark.RunAsync(options);
+var report = Report.Write(options, throughput, polling, queue);
 Console.WriteLine(report);
 if (options.OutputPath is { } path)
 {

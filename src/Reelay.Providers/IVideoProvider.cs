@@ -1,3 +1,5 @@
+using System.Threading.Channels;
+
 namespace Reelay.Providers;
 
 /// <summary>
@@ -37,6 +39,22 @@ public interface IVideoProvider
     /// whatever the provider keeps for the job can go. Remote upstreams expire results on their own.
     /// </summary>
     Task ReleaseResultAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Jobs whose state changed (started, succeeded, failed), as they change. Only read when
+    /// <see cref="ProviderCapabilities.PushesChanges"/>, by one reader: the engine, which then polls
+    /// the job at once instead of on a timer. Remote upstreams have no such feed; they are polled.
+    /// </summary>
+    ChannelReader<UpstreamJob> Changes => NoChanges.Reader;
+
+    private static readonly Channel<UpstreamJob> NoChanges = Completed();
+
+    private static Channel<UpstreamJob> Completed()
+    {
+        var channel = Channel.CreateBounded<UpstreamJob>(1);
+        channel.Writer.Complete();
+        return channel;
+    }
 }
 
 /// <summary>Declared abilities of a provider.</summary>
@@ -54,6 +72,13 @@ public sealed record ProviderCapabilities(
     bool IdempotentSubmit = false,
     bool SupportsRemix = false)
 {
+    /// <summary>
+    /// Whether <see cref="IVideoProvider.Changes"/> reports when each job starts and ends (an
+    /// in-process renderer knows). The engine then leaves a job waiting in the provider's queue
+    /// unpolled until it hears of a change, polling it only as a rare safety net.
+    /// </summary>
+    public bool PushesChanges { get; init; }
+
     /// <summary>How long after a submission (and between polls) the first look is worth it; the engine backs off from here.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -3,12 +3,17 @@ using System.Globalization;
 namespace Reelay.Providers.Local;
 
 /// <summary>One render this process is running or has finished: its status as a ready poll answer, and how to stop it.</summary>
-internal sealed class LocalRenderJob(string id, string directory, int durationSeconds, CancellationToken shutdown) : IDisposable
+internal sealed class LocalRenderJob(string id, string directory, LocalJobInputs inputs, CancellationToken shutdown) : IDisposable
 {
     private readonly CancellationTokenSource _cancellation = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
-    private volatile PollResult _status = new(UpstreamState.Running) { Progress = 0 };
+
+    // Queued until a render slot is free.
+    private volatile PollResult _status = new(UpstreamState.Queued) { Progress = 0 };
 
     public string Id => id;
+
+    /// <summary>The job as the engine names it, for change notices.</summary>
+    public UpstreamJob AsUpstreamJob() => new(id, inputs.TaskId, inputs.Model);
 
     public string Directory => directory;
 
@@ -28,12 +33,15 @@ internal sealed class LocalRenderJob(string id, string directory, int durationSe
         {
             return;
         }
-        var progress = (int)Math.Clamp(microseconds / (durationSeconds * 1_000_000.0) * 100, 0, 99);
+        var progress = (int)Math.Clamp(microseconds / (inputs.DurationSeconds * 1_000_000.0) * 100, 0, 99);
         if (_status.State == UpstreamState.Running && progress > (_status.Progress ?? 0))
         {
             _status = new PollResult(UpstreamState.Running) { Progress = progress };
         }
     }
+
+    /// <summary>A render slot is free and ffmpeg starts.</summary>
+    public void Start() => _status = new PollResult(UpstreamState.Running) { Progress = 0 };
 
     public void Succeed(string outputPath) =>
         _status = new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = outputPath };

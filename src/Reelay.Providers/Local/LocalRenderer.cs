@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reelay.Providers.Media;
@@ -14,7 +15,9 @@ namespace Reelay.Providers.Local;
 /// Renders a real H.264 MP4 on this machine with ffmpeg: motion over the reference images, or an
 /// animated backdrop with the prompt as caption. A preview renderer, not a generative model.
 /// Each job is a directory under <see cref="LocalRendererOptions.WorkDirectory"/> holding its inputs,
-/// so a restarted server renders unfinished jobs again when they are polled.
+/// so a restarted server renders unfinished jobs again when they are polled. Jobs wait their turn for
+/// a render slot; as this process knows when each starts and ends, it says so on <see cref="Changes"/>
+/// and the engine need not poll the waiting ones.
 /// </summary>
 internal sealed partial class LocalRenderer(
     IOptions<LocalRendererOptions> options,
@@ -42,6 +45,9 @@ internal sealed partial class LocalRenderer(
     // Serializes "is this job known? then write and start it", so one task id never starts two renders.
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private readonly CancellationTokenSource _shutdown = new();
+
+    // Unbounded: a notice is written per start and end of a render, far slower than the engine reads them.
+    private readonly Channel<UpstreamJob> _changes = Channel.CreateUnbounded<UpstreamJob>(new UnboundedChannelOptions { SingleReader = true });
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
     private int _rendersStarted;
     private string? _fontFile;
@@ -52,7 +58,11 @@ internal sealed partial class LocalRenderer(
     {
         PollInterval = TimeSpan.FromMilliseconds(250),
         MaxPollInterval = TimeSpan.FromSeconds(1),
+        PushesChanges = true,
     };
+
+    /// <summary>A job's notice comes after its new state is in place, so a poll prompted by it sees the change.</summary>
+    public ChannelReader<UpstreamJob> Changes => _changes.Reader;
 
     /// <summary>How many renders this instance has started (tests check that a repeated submit starts none).</summary>
     internal int RendersStarted => Volatile.Read(ref _rendersStarted);
@@ -194,6 +204,7 @@ internal sealed partial class LocalRenderer(
     {
         // Renders are killed but their inputs stay on disk: the next process resumes them when polled.
         _shutdown.Cancel();
+        _changes.Writer.TryComplete();
         var running = _jobs.Values.Select(j => j.Completion).ToArray();
         Task.WaitAll(running);
         foreach (var job in _jobs.Values)
@@ -207,7 +218,7 @@ internal sealed partial class LocalRenderer(
 
     private LocalRenderJob StartRender(string jobId, string directory, LocalJobInputs inputs)
     {
-        var job = new LocalRenderJob(jobId, directory, inputs.DurationSeconds, _shutdown.Token);
+        var job = new LocalRenderJob(jobId, directory, inputs, _shutdown.Token);
         Interlocked.Increment(ref _rendersStarted);
         job.Completion = Task.Run(() => RenderAsync(job, inputs), CancellationToken.None);
         _jobs[jobId] = job;
@@ -226,6 +237,8 @@ internal sealed partial class LocalRenderer(
             {
                 // The clock starts once a slot is free: waiting in line is not rendering.
                 timeout.CancelAfter(_options.RenderTimeout);
+                job.Start();
+                _changes.Writer.TryWrite(job.AsUpstreamJob());
                 var started = timeProvider.GetTimestamp();
                 var command = LocalRenderPlan.Build(inputs, _options.FramesPerSecond, ResolveFontFile(), PartialFileName);
                 foreach (var (fileName, text) in command.TextFiles)
@@ -238,6 +251,7 @@ internal sealed partial class LocalRenderer(
                 var output = Path.Combine(job.Directory, OutputFileName);
                 File.Move(partial, output, overwrite: true);
                 job.Succeed(output);
+                _changes.Writer.TryWrite(job.AsUpstreamJob());
                 var elapsed = timeProvider.GetElapsedTime(started);
                 load.Record(elapsed);
                 LogRendered(logger, job.Id, elapsed.TotalMilliseconds);
@@ -278,6 +292,7 @@ internal sealed partial class LocalRenderer(
             LogRenderFailed(logger, job.Id, ex.Message);
         }
         job.Fail(message);
+        _changes.Writer.TryWrite(job.AsUpstreamJob());
     }
 
     private static async Task<LocalJobInputs> WriteInputsAsync(VideoJobRequest request, string directory, CancellationToken cancellationToken)
@@ -320,7 +335,7 @@ internal sealed partial class LocalRenderer(
         foreach (var directory in Directory.EnumerateDirectories(_options.WorkDirectory, JobIdPrefix + "*"))
         {
             var jobId = Path.GetFileName(directory);
-            var running = _jobs.TryGetValue(jobId, out var job) && job.Status.State == UpstreamState.Running;
+            var running = _jobs.TryGetValue(jobId, out var job) && job.Status.State is UpstreamState.Queued or UpstreamState.Running;
             if (running || now - Directory.GetLastWriteTimeUtc(directory) < _options.JobRetention)
             {
                 continue;

@@ -30,6 +30,13 @@ public sealed class EngineOptions
     /// <summary>Dispatch rounds (every channel refused) before a task fails.</summary>
     public int MaxDispatchRounds { get; set; } = 5;
 
+    /// <summary>
+    /// For providers that report when their jobs start and end (the local renderer): how long a job
+    /// waiting in the provider's queue goes unpolled when no change is reported, ±20% jitter. Only a
+    /// safety net, so long: with thousands of jobs queued, each poll of one is two writes.
+    /// </summary>
+    public TimeSpan PushSafetyInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Consecutive failed polls (or result downloads) before a task fails.</summary>
     public int MaxConsecutiveFailures { get; set; } = 10;
 

@@ -85,6 +85,18 @@ public interface ITaskStore
     /// <summary>running: records a poll's outcome and when to poll next; releases the lease.</summary>
     Task<bool> SchedulePollAsync(Lease lease, PollUpdate update, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// running: due for a poll now, because its provider reported a change. Not fenced by a lease: a
+    /// poll in flight may overwrite it, and the poller handles that. False when the task is not running.
+    /// </summary>
+    Task<bool> NudgePollAsync(string taskId, long now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every running task of a provider that is not due yet becomes due now; returns how many. For
+    /// providers that report changes: a restart forgot the jobs the previous process was running.
+    /// </summary>
+    Task<int> WakeRunningAsync(string provider, long now, CancellationToken cancellationToken);
+
     /// <summary>running → finishing with where the upstream put the video; releases the lease.</summary>
     Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken);
 

@@ -16,6 +16,9 @@ public sealed class TaskSignals
 
     public void TaskSubmitted() => _poll.Writer.TryWrite(true);
 
+    /// <summary>A provider reported a job's change and its task was made due: the poller looks now.</summary>
+    public void UpstreamChanged() => _poll.Writer.TryWrite(true);
+
     public void ResultReady() => _finish.Writer.TryWrite(true);
 
     public ChannelReader<bool> DispatchReader => _dispatch.Reader;

@@ -1,51 +1,139 @@
+using Microsoft.Data.Sqlite;
+
 namespace Reelay.Storage.Sqlite;
 
-/// <summary>Checkpoints the WAL every second, off the request path (connections do not auto-checkpoint).</summary>
+/// <summary>
+/// Keeps the WAL small, off the request path (connections do not auto-checkpoint). A PASSIVE
+/// checkpoint every second never blocks anyone, but while some writer is always busy it never
+/// empties the log, so SQLite never starts it over and the file grows without end. So once the
+/// file passes <see cref="TruncateAboveBytes"/>, a TRUNCATE empties it, holding this process's
+/// writers for the moment it takes. Also a TRUNCATE on start (a killed process leaves the WAL as
+/// large as it was) and on the way out.
+/// </summary>
 internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimeProvider time, ILogger<SqliteCheckpointer> logger) : BackgroundService
 {
-    private readonly StoreOutage _outage = new();
+    /// <summary>WAL size past which it is emptied. Copying 16 MiB back typically takes tens of milliseconds, which is how long writers wait for it.</summary>
+    public const long TruncateAboveBytes = 16 * 1024 * 1024;
+
+    /// <summary>How often the WAL's size is looked at: a stat call, cheap; a busy writer adds a few MiB in this time.</summary>
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(250);
+
+    private static readonly TimeSpan PassiveInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a TRUNCATE waits for readers of older snapshots; this process's writers wait that long at worst.</summary>
+    private static readonly TimeSpan TruncateBusyTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>After a TRUNCATE was held up, the next waits at least this long, doubling up to a minute: writers are not stalled every tick by a reader that stays.</summary>
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
+
+    // One failing episode is logged once when it starts and once when a checkpoint completes again.
+    private int _failedAttempts;
+    private TimeSpan _retryDelay = FirstRetryDelay;
+    private DateTimeOffset _nextTruncateAt = DateTimeOffset.MinValue;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Hosted services start one after another: this completes before the engine writes and the server answers.
+        await TruncateAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        using var timer = new PeriodicTimer(CheckInterval, time);
+        var lastPassive = time.GetUtcNow();
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await CheckpointAsync(stoppingToken);
+                var now = time.GetUtcNow();
+                if (database.WalBytes() > TruncateAboveBytes && now >= _nextTruncateAt)
+                {
+                    await TruncateAsync(stoppingToken);
+                }
+                else if (now - lastPassive >= PassiveInterval)
+                {
+                    lastPassive = now;
+                    await PassiveAsync(stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
 
-        // A last checkpoint on the way out keeps the WAL file small between runs.
-        await CheckpointAsync(CancellationToken.None);
+        // The engine has stopped (hosted services stop in reverse order): the WAL is left empty between runs.
+        await TruncateAsync(CancellationToken.None);
     }
 
-    /// <summary>A failed checkpoint is tried again next second; only the first failure of a run of them is logged.</summary>
-    private async Task CheckpointAsync(CancellationToken cancellationToken)
+    private async Task PassiveAsync(CancellationToken cancellationToken)
     {
         try
         {
             await database.CheckpointAsync(cancellationToken);
-            if (_outage.Succeeded())
-            {
-                LogCheckpointRecovered(logger);
-            }
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or StoreUnavailableException)
+        catch (SqliteException e)
         {
-            if (_outage.Failed())
-            {
-                LogCheckpointFailed(logger, e);
-            }
+            Failed(database.WalBytes(), e);
+            return;
+        }
+
+        // A failed PASSIVE episode ends here; a WAL still too large waits for its TRUNCATE.
+        if (database.WalBytes() is var walBytes && walBytes <= TruncateAboveBytes)
+        {
+            Succeeded(walBytes);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "WAL checkpoint failed; it is tried again every second")]
-    private static partial void LogCheckpointFailed(ILogger logger, Exception exception);
+    private async Task TruncateAsync(CancellationToken cancellationToken)
+    {
+        var before = database.WalBytes();
+        try
+        {
+            var result = await database.TruncateWalAsync(TruncateBusyTimeout, cancellationToken);
+            if (result.Busy)
+            {
+                Failed(before, null);
+                return;
+            }
+        }
+        catch (SqliteException e)
+        {
+            Failed(before, e);
+            return;
+        }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "WAL checkpoints succeed again")]
-    private static partial void LogCheckpointRecovered(ILogger logger);
+        Succeeded(before);
+    }
+
+    private void Succeeded(long walBytes)
+    {
+        if (_failedAttempts > 0)
+        {
+            LogRecovered(logger, _failedAttempts, walBytes);
+        }
+
+        _failedAttempts = 0;
+        _retryDelay = FirstRetryDelay;
+        _nextTruncateAt = DateTimeOffset.MinValue;
+    }
+
+    private void Failed(long walBytes, SqliteException? error)
+    {
+        if (_failedAttempts++ == 0)
+        {
+            LogCannotComplete(logger, error, walBytes, TruncateBusyTimeout.TotalSeconds);
+        }
+
+        _nextTruncateAt = time.GetUtcNow() + _retryDelay;
+        _retryDelay = _retryDelay * 2 < MaxRetryDelay ? _retryDelay * 2 : MaxRetryDelay;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WAL checkpoint could not complete (WAL {WalBytes} bytes): a reader kept an old snapshot or another process held the database for over {TimeoutSeconds} s, or the checkpoint failed. It is retried with backoff; logged again once it completes")]
+    private static partial void LogCannotComplete(ILogger logger, Exception? exception, long walBytes, double timeoutSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "WAL checkpoint completed again after {Attempts} failed attempts (WAL {WalBytes} bytes before it)")]
+    private static partial void LogRecovered(ILogger logger, int attempts, long walBytes);
 }

@@ -19,6 +19,12 @@ namespace Reelay.Storage.Sqlite;
 /// </summary>
 public sealed partial class SqliteDatabase : IDisposable
 {
+    /// <summary>
+    /// Once the WAL has been emptied, the next writer starts it over and cuts the file back to this
+    /// size: without a limit SQLite keeps the file at its largest ever size for reuse.
+    /// </summary>
+    public const long JournalSizeLimitBytes = 4 * 1024 * 1024;
+
     /// <summary>Idle sessions kept for reuse; more than this are closed when returned.</summary>
     private const int MaxIdleSessions = 32;
 
@@ -39,6 +45,7 @@ public sealed partial class SqliteDatabase : IDisposable
         BusyTimeout = options.BusyTimeout;
         _time = time;
         _logger = logger;
+        WalPath = path + "-wal";
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -63,6 +70,8 @@ public sealed partial class SqliteDatabase : IDisposable
 
     /// <summary>Why writes are failing and since when; null while the last write succeeded.</summary>
     public StoreWriteFailure? WriteFailure => Volatile.Read(ref _writeFailure);
+    /// <summary>The write-ahead log beside it, whose size the checkpointer watches.</summary>
+    public string WalPath { get; }
 
     /// <summary>A pooled connection, configured once per physical connection.</summary>
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
@@ -334,13 +343,57 @@ public sealed partial class SqliteDatabase : IDisposable
         }
     }
 
-    /// <summary>Copies committed WAL pages into the database file without blocking writers.</summary>
-    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    /// <summary>Copies committed WAL pages into the database file without blocking writers; under load it may not get through them all.</summary>
+    public async Task<CheckpointResult> CheckpointAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        return await RunCheckpointAsync(connection, "PASSIVE", cancellationToken);
+    }
+
+    /// <summary>
+    /// Copies the whole WAL into the database file and truncates it to nothing. Holds the write gate
+    /// meanwhile, so this process's writers queue behind it instead of appending to the log being
+    /// emptied; readers of older snapshots are waited for up to <paramref name="busyTimeout"/>
+    /// (new readers read the database file and do not hold it up). Busy when a reader (or another
+    /// process) held it up past that: the WAL was copied as far as possible and is left in place.
+    /// </summary>
+    public async Task<CheckpointResult> TruncateWalAsync(TimeSpan busyTimeout, CancellationToken cancellationToken)
+    {
+        using var gate = await EnterWriteAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var shorter = connection.CreateCommand())
+        {
+            shorter.CommandText = $"PRAGMA busy_timeout={(long)busyTimeout.TotalMilliseconds};";
+            await shorter.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            return await RunCheckpointAsync(connection, "TRUNCATE", cancellationToken);
+        }
+        finally
+        {
+            // The connection goes back to the pool: later users expect the usual timeout.
+            await using var usual = connection.CreateCommand();
+            usual.CommandText = $"PRAGMA busy_timeout={(long)BusyTimeout.TotalMilliseconds};";
+            await usual.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>The WAL file's size in bytes; 0 when there is none.</summary>
+    public long WalBytes()
+    {
+        var wal = new FileInfo(WalPath);
+        return wal.Exists ? wal.Length : 0;
+    }
+
+    private static async Task<CheckpointResult> RunCheckpointAsync(SqliteConnection connection, string mode, CancellationToken cancellationToken)
+    {
         await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.CommandText = $"PRAGMA wal_checkpoint({mode});";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new CheckpointResult(reader.GetInt64(0) != 0, reader.GetInt64(1), reader.GetInt64(2));
     }
 
     public void Dispose()
@@ -367,7 +420,8 @@ public sealed partial class SqliteDatabase : IDisposable
         // up to the configured bound; past it the write fails and the caller answers 503 or backs off.
         // wal_autocheckpoint=0: checkpoints (which sync the database file) run in the background
         // checkpointer instead of stalling whichever commit crosses the threshold.
-        pragmas.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;";
+        // journal_size_limit: applies to whichever connection restarts the WAL, so every connection sets it.
+        pragmas.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={(long)BusyTimeout.TotalMilliseconds}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={JournalSizeLimitBytes};";
         pragmas.ExecuteNonQuery();
     }
 
@@ -376,6 +430,12 @@ public sealed partial class SqliteDatabase : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The database takes writes again, after {Seconds:0.#} s")]
     private static partial void LogWritesRecovered(ILogger logger, double seconds);
+
+    /// <summary>What <c>PRAGMA wal_checkpoint</c> answered.</summary>
+    /// <param name="Busy">A reader or writer kept the checkpoint from finishing what its mode asks.</param>
+    /// <param name="LogFrames">Frames in the WAL afterwards (0 once truncated).</param>
+    /// <param name="CheckpointedFrames">Of those, the frames already copied into the database file.</param>
+    public readonly record struct CheckpointResult(bool Busy, long LogFrames, long CheckpointedFrames);
 
     /// <summary>Releases the write gate when disposed.</summary>
     public readonly struct WriteGate(SemaphoreSlim gate) : IDisposable

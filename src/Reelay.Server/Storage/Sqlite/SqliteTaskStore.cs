@@ -16,6 +16,11 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingInsert> _inserts = new();
 
+    private long _rowsWritten;
+
+    /// <summary>Task rows inserted or changed since start: what tests and operators compare the engine's write rate with.</summary>
+    public long RowsWritten => Interlocked.Read(ref _rowsWritten);
+
     /// <summary>
     /// Group commit: concurrent creates are queued, and whoever holds the write gate next commits
     /// every queued insert in one transaction. Each caller is answered only after the commit that
@@ -176,6 +181,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         // Checkpoint: the commit holds every row not refused by its statement; each caller is told so.
         database.WriteSucceeded();
+        Interlocked.Add(ref _rowsWritten, inserted.Count(stored => stored));
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i] is { } refused)
@@ -350,6 +356,14 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             WHERE id = $task AND lease_token = $token AND stage = 'running'
             """, lease, cancellationToken, ("$progress", update.Progress), ("$pollFailures", update.PollFailures), ("$nextPollAt", update.NextPollAt), ("$enhancedPrompt", update.EnhancedPrompt));
 
+    public async Task<bool> NudgePollAsync(string taskId, long now, CancellationToken cancellationToken) =>
+        await WriteAsync("UPDATE tasks SET next_at = MIN(next_at, $now) WHERE id = $id AND stage = 'running'",
+            cancellationToken, ("$id", taskId), ("$now", now)) == 1;
+
+    public Task<int> WakeRunningAsync(string provider, long now, CancellationToken cancellationToken) =>
+        WriteAsync("UPDATE tasks SET next_at = $now WHERE stage = 'running' AND next_at > $now AND provider = $provider",
+            cancellationToken, ("$provider", provider), ("$now", now));
+
     public Task<bool> MarkFinishingAsync(Lease lease, string resultLocation, string? enhancedPrompt, long now, CancellationToken cancellationToken) =>
         UpdateAsync("""
             UPDATE tasks SET stage = 'finishing', result_location = $resultLocation, polls = polls + 1, poll_failures = 0,
@@ -462,7 +476,27 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         {
             var rows = await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
             database.WriteSucceeded();
+            Interlocked.Add(ref _rowsWritten, rows.Count);
             return rows;
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.WriteFailed(e);
+        }
+    }
+
+    private async Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command(sql);
+        Bind(command, parameters);
+        using var gate = await database.EnterWriteAsync(cancellationToken);
+        try
+        {
+            var changed = await command.ExecuteNonQueryAsync(cancellationToken);
+            database.WriteSucceeded();
+            Interlocked.Add(ref _rowsWritten, changed);
+            return changed;
         }
         catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
         {
@@ -480,9 +514,10 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         using var gate = await database.EnterWriteAsync(cancellationToken);
         try
         {
-            var changed = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            var changed = await command.ExecuteNonQueryAsync(cancellationToken);
             database.WriteSucceeded();
-            return changed;
+            Interlocked.Add(ref _rowsWritten, changed);
+            return changed == 1;
         }
         catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
         {
