@@ -17,8 +17,14 @@ public class SqliteWalTests
         var dataDir = Path.Combine(Path.GetTempPath(), "reelay-wal-" + Guid.NewGuid().ToString("N"));
         var adminKey = "sk-admin-wal-" + Guid.NewGuid().ToString("N");
         var wal = Path.Combine(dataDir, "reelay.db-wal");
-        // API only: nothing but the test's creates writes, so the WAL's size is the test's doing.
-        var apiOnly = new Dictionary<string, string> { ["REELAY_Engine__Enabled"] = "false" };
+        // API only: nothing but the test's creates writes, so the WAL's size is the test's doing. The
+        // creates are never rendered, so admission (which would refuse them as a backlog) is off.
+        var apiOnly = new Dictionary<string, string>
+        {
+            ["REELAY_Engine__Enabled"] = "false",
+            ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
+            ["REELAY_Limits__LocalAdmission"] = "false",
+        };
         await using var first = new ServerProcess(dataDir, adminKey, apiOnly);
         await first.StartAsync(ct);
         var key = await CreateKeyAsync(first, ct);

@@ -23,6 +23,9 @@ public class StoreUnavailableTests
     {
         // No workers: the only writes are the test's own.
         ["Engine:Enabled"] = "false",
+        // Unrendered creates pile up until the disk is full: admission must not refuse them first.
+        ["Limits:MaxInFlightPerTestKey"] = "0",
+        ["Limits:LocalAdmission"] = "false",
         ["Storage:BusyTimeout"] = "00:00:01",
         ["Storage:ProbeInterval"] = probeInterval,
     };
