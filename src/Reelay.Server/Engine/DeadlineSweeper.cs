@@ -10,7 +10,7 @@ namespace Reelay.Engine;
 /// Every task ends: one that outlives its model's maximum lifetime fails with <c>timeout</c>, and
 /// its upstream job is cancelled where the provider can cancel (the local renderer stops rendering).
 /// </summary>
-public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter router, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
+public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter router, RequestImages requestImages, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
 {
     private readonly StoreOutage _outage = new();
 
@@ -38,6 +38,7 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
                     foreach (var task in expired)
                     {
                         await CancelUpstreamAsync(task, stoppingToken);
+                        await requestImages.DeleteAsync(task.Images, CancellationToken.None);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

@@ -18,6 +18,7 @@ public sealed partial class Dispatcher(
     ModelCatalog catalog,
     ChannelRouter router,
     ImageFetcher images,
+    RequestImages requestImages,
     TaskSignals signals,
     TimeProvider time,
     IOptions<EngineOptions> options,
@@ -39,18 +40,18 @@ public sealed partial class Dispatcher(
         var model = catalog.Find(task.Model);
         if (model is null)
         {
-            await Store.FailAsync(lease, new TaskError(TaskErrors.ModelNotFound, $"Model '{task.Model}' is no longer in the catalog."), Now, cancellationToken);
+            await FailAsync(task, lease, new TaskError(TaskErrors.ModelNotFound, $"Model '{task.Model}' is no longer in the catalog."), cancellationToken);
             return;
         }
 
         IReadOnlyList<ReferenceImage> referenceImages;
         try
         {
-            referenceImages = await images.FetchAllAsync(task.Images, cancellationToken);
+            referenceImages = await images.FetchAllAsync(task.Images, requestImages.ReadAsync, cancellationToken);
         }
         catch (ImageFetchException e)
         {
-            await Store.FailAsync(lease, new TaskError(e.Code, e.Message), Now, cancellationToken);
+            await FailAsync(task, lease, new TaskError(e.Code, e.Message), cancellationToken);
             return;
         }
 
@@ -67,7 +68,7 @@ public sealed partial class Dispatcher(
             var sourceRoute = source?.Channel is null || source.UpstreamModel is null ? null : router.Find(source.Channel, source.UpstreamModel);
             if (source?.UpstreamId is null || sourceRoute is null || !sourceRoute.Provider.Capabilities.SupportsRemix)
             {
-                await Store.FailAsync(lease, new TaskError(TaskErrors.RemixNotSupported, $"Video '{task.RemixedFrom}' can no longer be remixed: its upstream channel is gone or cannot remix."), Now, cancellationToken);
+                await FailAsync(task, lease, new TaskError(TaskErrors.RemixNotSupported, $"Video '{task.RemixedFrom}' can no longer be remixed: its upstream channel is gone or cannot remix."), cancellationToken);
                 return;
             }
 
@@ -81,7 +82,7 @@ public sealed partial class Dispatcher(
 
         if (candidates.Count == 0)
         {
-            await Store.FailAsync(lease, new TaskError(TaskErrors.ModelNotConfigured, ChannelRouter.MissingSetting(model)), Now, cancellationToken);
+            await FailAsync(task, lease, new TaskError(TaskErrors.ModelNotConfigured, ChannelRouter.MissingSetting(model)), cancellationToken);
             return;
         }
 
@@ -127,7 +128,7 @@ public sealed partial class Dispatcher(
             {
                 var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
                 candidate.State.RecordSuccess();
-                await MarkRunningAsync(lease, candidate, submitted.UpstreamId, cancellationToken);
+                await MarkRunningAsync(task, lease, candidate, submitted.UpstreamId, cancellationToken);
                 return;
             }
             catch (UpstreamException e) when (e.ProvablyNotAccepted)
@@ -157,7 +158,7 @@ public sealed partial class Dispatcher(
                 var message = e.Stage == UpstreamFailureStage.UnknownAfterSend
                     ? $"The upstream did not answer the submission clearly ({e.Message}); it was not resubmitted, to avoid paying for the video twice."
                     : e.Message;
-                await Store.FailAsync(lease, new TaskError(e.Code, message), Now, cancellationToken);
+                await FailAsync(task, lease, new TaskError(e.Code, message), cancellationToken);
                 return;
             }
         }
@@ -172,7 +173,7 @@ public sealed partial class Dispatcher(
             return;
         }
 
-        await Store.FailAsync(lease, new TaskError(lastRefusal!.Code, $"Every upstream refused the task ({lastRefusal.Message})."), Now, cancellationToken);
+        await FailAsync(task, lease, new TaskError(lastRefusal!.Code, $"Every upstream refused the task ({lastRefusal.Message})."), cancellationToken);
     }
 
     private static TimeSpan? Shorter(TimeSpan? current, TimeSpan candidate) =>
@@ -187,26 +188,26 @@ public sealed partial class Dispatcher(
         var candidate = task.Channel is null || task.UpstreamModel is null ? null : router.Find(task.Channel, task.UpstreamModel);
         if (candidate is null || !candidate.Provider.Capabilities.IdempotentSubmit)
         {
-            await Store.FailAsync(lease, new TaskError(TaskErrors.SubmitInterrupted,
+            await FailAsync(task, lease, new TaskError(TaskErrors.SubmitInterrupted,
                 "Reelay stopped while submitting this task upstream, so whether the upstream took it is unknown; it was not resubmitted, to avoid paying twice. Credits held for it are released."),
-                Now, cancellationToken);
+                cancellationToken);
             return;
         }
 
         try
         {
-            var referenceImages = await images.FetchAllAsync(task.Images, cancellationToken);
+            var referenceImages = await images.FetchAllAsync(task.Images, requestImages.ReadAsync, cancellationToken);
             var request = ToJobRequest(task, candidate.UpstreamModel, task.Width ?? 0, task.Height ?? 0, referenceImages);
             var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
-            await MarkRunningAsync(lease, candidate, submitted.UpstreamId, cancellationToken);
+            await MarkRunningAsync(task, lease, candidate, submitted.UpstreamId, cancellationToken);
         }
         catch (ImageFetchException e)
         {
-            await Store.FailAsync(lease, new TaskError(e.Code, e.Message), Now, cancellationToken);
+            await FailAsync(task, lease, new TaskError(e.Code, e.Message), cancellationToken);
         }
         catch (UpstreamException e)
         {
-            await Store.FailAsync(lease, new TaskError(e.Code, e.Message), Now, cancellationToken);
+            await FailAsync(task, lease, new TaskError(e.Code, e.Message), cancellationToken);
         }
     }
 
@@ -215,7 +216,7 @@ public sealed partial class Dispatcher(
     /// <c>submit_interrupted</c>, so a store that cannot write is waited out while the lease lasts;
     /// a lost lease cancels the work and the fenced write changes nothing.
     /// </summary>
-    private async Task MarkRunningAsync(Lease lease, RouteCandidate candidate, string upstreamId, CancellationToken cancellationToken)
+    private async Task MarkRunningAsync(VideoTask task, Lease lease, RouteCandidate candidate, string upstreamId, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -224,6 +225,9 @@ public sealed partial class Dispatcher(
                 if (await Store.MarkRunningAsync(lease, upstreamId, Now + (long)candidate.PollInterval.TotalMilliseconds, Now, cancellationToken))
                 {
                     signals.TaskSubmitted();
+
+                    // The upstream has the images now; a resubmission never happens after this point.
+                    await requestImages.DeleteAsync(task.Images, CancellationToken.None);
                 }
 
                 return;
@@ -232,6 +236,15 @@ public sealed partial class Dispatcher(
             {
                 await Task.Delay(e.RetryAfter, Time, cancellationToken);
             }
+        }
+    }
+
+    /// <summary>Fails the task; its stored request images go with it.</summary>
+    private async Task FailAsync(VideoTask task, Lease lease, TaskError error, CancellationToken cancellationToken)
+    {
+        if (await Store.FailAsync(lease, error, Now, cancellationToken))
+        {
+            await requestImages.DeleteAsync(task.Images, CancellationToken.None);
         }
     }
 

@@ -23,22 +23,27 @@ public sealed partial class ImageFetcher(IHttpClientFactory httpClients, IOption
     // Enough for a CDN's canonical-URL and signed-URL hops; a chain longer than that is a loop or a trick.
     private const int MaxRedirects = 3;
 
-    public async Task<IReadOnlyList<ReferenceImage>> FetchAllAsync(IReadOnlyList<string> references, CancellationToken cancellationToken)
+    /// <param name="references">URLs, data URIs, or references to bytes stored apart (<paramref name="stored"/> reads those).</param>
+    /// <param name="stored">Reads a reference that is neither http(s) nor data: (the task's stored inline images); null when they are gone.</param>
+    /// <param name="cancellationToken">Stops the downloads.</param>
+    public async Task<IReadOnlyList<ReferenceImage>> FetchAllAsync(IReadOnlyList<string> references, Func<string, CancellationToken, Task<byte[]?>>? stored, CancellationToken cancellationToken)
     {
         var images = new ReferenceImage[references.Count];
         for (var i = 0; i < references.Count; i++)
         {
-            images[i] = await FetchAsync(references[i], i, cancellationToken);
+            images[i] = await FetchAsync(references[i], i, stored, cancellationToken);
         }
 
         return images;
     }
 
-    private async Task<ReferenceImage> FetchAsync(string reference, int index, CancellationToken cancellationToken)
+    private async Task<ReferenceImage> FetchAsync(string reference, int index, Func<string, CancellationToken, Task<byte[]?>>? stored, CancellationToken cancellationToken)
     {
         var (bytes, sourceUrl) = reference.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
             ? (DataUri.Decode(reference) ?? throw Invalid(index, "its data URI is not valid base64"), null)
-            : (await DownloadAsync(reference, index, cancellationToken), reference);
+            : stored is not null && !reference.StartsWith("http", StringComparison.OrdinalIgnoreCase)
+                ? (await stored(reference, cancellationToken) ?? throw Invalid(index, "its stored copy is gone"), null)
+                : (await DownloadAsync(reference, index, cancellationToken), reference);
         var header = ImageSniffer.Sniff(bytes)
             ?? throw Invalid(index, "its bytes are not a PNG, JPEG, WebP or GIF image");
         var maxSide = limits.Value.MaxImageSide;

@@ -19,6 +19,7 @@ public sealed class TaskIntake(
     ITaskStore store,
     TaskSignals signals,
     TaskAdmission admission,
+    RequestImages requestImages,
     NetworkPolicy network,
     IOptions<LimitsOptions> limits,
     IOptions<ImageLimitsOptions> imageLimits,
@@ -37,8 +38,29 @@ public sealed class TaskIntake(
             return new TaskIntakeResult(null, problem);
         }
 
+        // Inline images go to the blob store first: the row keeps their keys, never their bytes.
+        var images = await requestImages.StoreAsync(task.Images, cancellationToken);
+        task = task with { Images = images };
+
         // Checkpoint: once this returns the task is durable, and the client's answer says so.
-        var (stored, created) = await store.CreateAsync(task, cancellationToken);
+        (VideoTask Task, bool Created) result;
+        try
+        {
+            result = await store.CreateAsync(task, cancellationToken);
+        }
+        catch
+        {
+            await requestImages.DeleteAsync(images, CancellationToken.None);
+            throw;
+        }
+
+        var (stored, created) = result;
+        if (!created)
+        {
+            // An idempotent replay: the earlier task keeps its own images.
+            await requestImages.DeleteAsync(images, CancellationToken.None);
+        }
+
         if (created)
         {
             signals.TaskCreated();

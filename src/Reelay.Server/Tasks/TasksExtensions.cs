@@ -12,6 +12,7 @@ public static class TasksExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TaskSignals>();
         services.TryAddSingleton<TaskAdmission>();
+        services.TryAddSingleton<RequestImages>();
         services.TryAddSingleton<TaskIntake>();
         return services;
     }

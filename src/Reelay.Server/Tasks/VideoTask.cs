@@ -77,7 +77,7 @@ public sealed record RouteStep(string Channel, string Provider, string UpstreamM
 /// (<see cref="ITaskStore.GetAsync"/>, list, create) leave <see cref="Images"/>, <see cref="Options"/>
 /// and <see cref="Route"/> empty: only the engine and admin views need them.
 /// </summary>
-public sealed class VideoTask
+public sealed record VideoTask
 {
     public required string Id { get; init; }
     public required string OwnerKeyId { get; init; }
@@ -93,7 +93,10 @@ public sealed class VideoTask
     public required string Size { get; init; }
     public int Duration { get; init; }
     public long? Seed { get; init; }
-    /// <summary>The image references as given (URLs or data URIs).</summary>
+    /// <summary>
+    /// The image references: URLs as given, and for inline images a <c>blob:</c> reference to the bytes
+    /// <see cref="RequestImages"/> stored apart, so the row stays small whatever the client sent.
+    /// </summary>
     public IReadOnlyList<string> Images { get; init; } = [];
     /// <summary>Prompt flags and pass-through options.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;

@@ -22,7 +22,7 @@ public static class FilesApi
         string folder, string name, string? exp, string? sig, FileUrls urls, IBlobStore blobs, HttpContext http)
     {
         var key = folder + "/" + name;
-        if (!BlobKeys.IsWellFormed(key) || !urls.Verify(key, exp, sig))
+        if (!BlobKeys.IsServed(key) || !urls.Verify(key, exp, sig))
         {
             return new ApiError(403, "This file link is invalid or has expired. Query the task again for a fresh link.", "invalid_file_link");
         }

@@ -21,6 +21,9 @@ internal static class SqliteTaskRows
         width, height, video_duration, video_bytes, error_code, error_message
         """;
 
+    /// <summary>What the poller and finisher claim: everything but the request's image references, which only the dispatcher reads.</summary>
+    public static readonly string EngineColumns = Columns.Replace("images_json", "'[]'", StringComparison.Ordinal);
+
     /// <summary>
     /// The columns client reads need: the same list with the request's images (data URIs can be
     /// megabytes), options and route left out, so a query never drags them through.

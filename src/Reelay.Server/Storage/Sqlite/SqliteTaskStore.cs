@@ -320,7 +320,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         return ReadAsync($"""
             UPDATE tasks SET lease_token = $token, lease_until = $leaseUntil
             WHERE id IN (SELECT id FROM ({due}) LIMIT $limit)
-            RETURNING {SqliteTaskRows.Columns}
+            RETURNING {(claim.Kind == ClaimKind.Dispatch ? SqliteTaskRows.Columns : SqliteTaskRows.EngineColumns)}
             """, write: true, cancellationToken, ("$now", claim.Now), ("$token", claim.Token), ("$leaseUntil", claim.LeaseUntil), ("$limit", claim.Limit));
     }
 
