@@ -53,6 +53,12 @@ public class CrashRecoveryTests
             Assert.True(video.IsSuccessStatusCode);
         }
 
+        // Nothing a killed finisher or render left behind outlives the restarts (the startup sweep).
+        foreach (var scratch in new[] { "finishing", "local" }.Select(folder => Path.Combine(dataDir, "work", folder)).Where(Directory.Exists))
+        {
+            Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
+        }
+
         Directory.Delete(dataDir, recursive: true);
     }
 
