@@ -5,7 +5,7 @@ namespace Reelay.Engine;
 
 public static class EngineExtensions
 {
-    /// <summary>The workers that carry tasks from pending to an end: dispatcher, poller, finisher, deadline sweeper.</summary>
+    /// <summary>The workers that carry tasks from pending to an end: dispatcher, poller, finisher, deadline sweeper, and the startup sweep of scratch files.</summary>
     public static IServiceCollection AddEngine(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateOnStart();
@@ -15,6 +15,8 @@ public static class EngineExtensions
             host.ShutdownTimeout = engine.Value.ShutdownGrace + TimeSpan.FromSeconds(10));
         if (configuration.GetValue("Engine:Enabled", true))
         {
+            // First: hosted services start in order, so leftovers of a killed run go before any worker claims.
+            services.AddHostedService<ScratchSweeper>();
             services.AddHostedService<Dispatcher>();
             services.AddHostedService<Poller>();
             services.AddHostedService<Finisher>();

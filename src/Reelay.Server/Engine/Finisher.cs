@@ -1,3 +1,5 @@
+using System.Buffers.Text;
+using System.Text;
 using Microsoft.Extensions.Options;
 using Reelay.Blobs;
 using Reelay.Channels;
@@ -39,7 +41,7 @@ public sealed partial class Finisher(
             return;
         }
 
-        var scratch = Path.Combine(data.Work, "finishing", Guid.NewGuid().ToString("N"));
+        var scratch = Path.Combine(data.Work, ScratchFolder, ScratchName(lease));
         Directory.CreateDirectory(scratch);
         try
         {
@@ -125,6 +127,36 @@ public sealed partial class Finisher(
         }
 
         return total;
+    }
+
+    /// <summary>Under the work directory: one scratch directory per task being finished.</summary>
+    internal const string ScratchFolder = "finishing";
+
+    /// <summary>
+    /// Names a scratch directory after the lease it is made under (task id in base64url, then the token),
+    /// so a startup sweep can tell a live finisher's files, of any instance sharing the data directory,
+    /// from those a killed process left behind.
+    /// </summary>
+    internal static string ScratchName(Lease lease) =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lease.TaskId)) + "." + lease.Token;
+
+    /// <summary>The lease a scratch directory was made under, or null when the name is not one <see cref="ScratchName"/> makes.</summary>
+    internal static Lease? LeaseOfScratch(string name)
+    {
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || dot == name.Length - 1)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new Lease(Encoding.UTF8.GetString(Base64Url.DecodeFromChars(name.AsSpan(0, dot))), name[(dot + 1)..]);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     private sealed class ResultTooLargeException(long max) : Exception($"The finished video is larger than the {max / (1024 * 1024)} MiB limit.");

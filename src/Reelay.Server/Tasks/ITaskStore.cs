@@ -124,6 +124,15 @@ public interface ITaskStore
     /// <summary>Unfinished tasks bound for the local renderer: test-mode tasks and those routed to the local channel.</summary>
     Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Of <paramref name="taskIds"/>, the leases still live at <paramref name="now"/>: a worker of some
+    /// instance holds them, so their scratch files are in use.
+    /// </summary>
+    Task<IReadOnlyList<Lease>> LiveLeasesAsync(IReadOnlyCollection<string> taskIds, long now, CancellationToken cancellationToken);
+
+    /// <summary>Unfinished tasks whose attempt went to the local renderer: their render jobs are still needed.</summary>
+    Task<IReadOnlySet<string>> UnfinishedLocalTaskIdsAsync(CancellationToken cancellationToken);
+
     /// <summary>Unix ms when the next task of a kind falls due, or null if none is scheduled (lets workers sleep exactly).</summary>
     Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken);
 }

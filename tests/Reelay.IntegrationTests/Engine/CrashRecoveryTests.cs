@@ -53,6 +53,17 @@ public class CrashRecoveryTests
             Assert.True(video.IsSuccessStatusCode);
         }
 
+        // No render job outlives its task: one a killed process completed but never released is swept at
+        // the next start, the others are released once stored (just after "completed" shows, hence the wait).
+        // (A killed finisher's download may still be under a live lease at that start, so it is not checked here.)
+        var jobs = Path.Combine(dataDir, "work", "local");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.Exists(jobs) && Directory.EnumerateFileSystemEntries(jobs).Any())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"local render jobs outlived their tasks: {string.Join(", ", Directory.EnumerateFileSystemEntries(jobs))}");
+            await Task.Delay(100, ct);
+        }
+
         Directory.Delete(dataDir, recursive: true);
     }
 

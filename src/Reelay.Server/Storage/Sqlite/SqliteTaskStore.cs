@@ -430,6 +430,54 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    public async Task<IReadOnlyList<Lease>> LiveLeasesAsync(IReadOnlyCollection<string> taskIds, long now, CancellationToken cancellationToken)
+    {
+        // One statement however many ids: json_each turns the array into rows the primary key is probed with.
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command("SELECT id, lease_token FROM tasks WHERE id IN (SELECT value FROM json_each($ids)) AND lease_until > $now");
+        command.Parameters.AddWithValue("$ids", SqliteTaskRows.Json([.. taskIds]));
+        command.Parameters.AddWithValue("$now", now);
+        var leases = new List<Lease>();
+        try
+        {
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                leases.Add(new Lease(reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.ReadFailed(e);
+        }
+
+        return leases;
+    }
+
+    public async Task<IReadOnlySet<string>> UnfinishedLocalTaskIdsAsync(CancellationToken cancellationToken)
+    {
+        // The attempt names its provider before the submission that creates the job directory, so every
+        // directory the renderer may still read belongs to one of these rows.
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command($"SELECT id FROM tasks WHERE stage IN {Unfinished} AND provider = $provider");
+        command.Parameters.AddWithValue("$provider", ProviderNames.Local);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetString(0));
+            }
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.ReadFailed(e);
+        }
+
+        return ids;
+    }
+
     public async Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
         var stage = SqliteTaskRows.ToText(kind switch
