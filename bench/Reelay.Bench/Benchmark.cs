@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Reelay.Testing;
 
 namespace Reelay.Bench;
 
@@ -27,20 +28,20 @@ internal static class Benchmark
         var body = Encoding.UTF8.GetBytes(CreateBody);
         var loadBefore = LoadAverage();
 
-        var baselineUrl = ChildServer.FreeLoopbackUrl();
-        using var baseline = await ChildServer.StartAsync(
+        var baselineUrl = LoopbackUrl();
+        await using var baseline = await StartServerAsync(
             baselineUrl,
             [Path.Combine(AppContext.BaseDirectory, "Reelay.Bench.dll"), "baseline", baselineUrl.ToString()],
             new Dictionary<string, string>(),
             AppContext.BaseDirectory);
-        using var baselineClient = LoadGenerator.CreateClient(baseline.BaseAddress, load.Connections);
+        using var baselineClient = LoadGenerator.CreateClient(baselineUrl, load.Connections);
 
         var dataDir = NewDataDirectory();
         try
         {
             var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
-            var reelayUrl = ChildServer.FreeLoopbackUrl();
-            using var reelay = await ChildServer.StartAsync(
+            var reelayUrl = LoopbackUrl();
+            await using var reelay = await StartServerAsync(
                 reelayUrl,
                 [options.ServerDll],
                 new Dictionary<string, string>
@@ -56,8 +57,9 @@ internal static class Benchmark
                     ["REELAY_Limits__LocalAdmission"] = "false",
                 },
                 dataDir);
-            using var reelayClient = LoadGenerator.CreateClient(reelay.BaseAddress, load.Connections);
-            reelayClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await CreateKeyAsync(reelayClient, adminKey, "test"));
+            using var reelayClient = LoadGenerator.CreateClient(reelayUrl, load.Connections);
+            var key = await ClientKeys.CreateAsync(reelayClient, adminKey, "test", "bench");
+            reelayClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
 
             var baselinePath = new Uri(BaselineServer.Path, UriKind.Relative);
             var createPath = new Uri("/v1/video/create", UriKind.Relative);
@@ -70,7 +72,7 @@ internal static class Benchmark
                 new("Reelay POST /v1/video/create", reelayClient, _ => Post(createPath, body)),
             ];
 
-            Console.WriteLine($"Baseline at {baseline.BaseAddress}, Reelay (API only) at {reelay.BaseAddress}; {load.Connections} connections.");
+            Console.WriteLine($"Baseline at {baselineUrl}, Reelay (API only) at {reelayUrl}; {load.Connections} connections.");
             Console.WriteLine($"Warmup: {load.Warmup.TotalSeconds:0} s each…");
             foreach (var m in measurements)
             {
@@ -134,23 +136,25 @@ internal static class Benchmark
         return new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
     }
 
-    /// <summary>Creates an API key in <paramref name="mode"/> (<c>test</c> or <c>live</c>) with the admin key; returns its secret.</summary>
-    public static async Task<string> CreateKeyAsync(HttpClient client, string adminKey, string mode)
+    /// <summary>A loopback URL on a port that was free a moment ago.</summary>
+    public static Uri LoopbackUrl() => new($"http://127.0.0.1:{ChildProcess.FreeLoopbackPort()}");
+
+    /// <summary>Runs <c>dotnet &lt;arguments&gt;</c> and waits until <c>GET /healthz</c> answers 200; killed with its children on dispose.</summary>
+    public static async Task<ChildProcess> StartServerAsync(
+        Uri baseAddress, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/admin/keys", UriKind.Relative))
+        var server = ChildProcess.Start("dotnet", arguments, environment, workingDirectory);
+        try
         {
-            Content = new StringContent($$"""{"name":"bench","mode":"{{mode}}"}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-        using var response = await client.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
+            await server.WaitHealthyAsync(baseAddress, TimeSpan.FromSeconds(60), CancellationToken.None);
+        }
+        catch
         {
-            throw new InvalidOperationException($"POST /admin/keys answered {(int)response.StatusCode}: {text}");
+            await server.DisposeAsync();
+            throw;
         }
 
-        using var document = JsonDocument.Parse(text);
-        return document.RootElement.GetProperty("key").GetString()!;
+        return server;
     }
 
     /// <summary>Creates the tasks the query benchmark reads, and returns their query URLs.</summary>

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Reelay.Testing;
+using Reelay.Testing.Fakes;
 
 namespace Reelay.Bench;
 
@@ -69,7 +71,7 @@ internal sealed record PollingFigures(
 
 /// <summary>
 /// How many upstream polls Reelay's engine spends per finished video. Reelay runs with its workers
-/// on and one unified-relay channel to <see cref="RelayFake"/>, whose jobs finish a fixed time after
+/// on and one unified-relay channel to the kit's <see cref="FakeUnifiedRelayServer"/>, whose jobs finish a fixed time after
 /// submission; a client creates tasks with a live key and watches them to the end. Two variants: no
 /// poll budget, and a budget low enough to bind.
 /// </summary>
@@ -103,12 +105,13 @@ internal static class PollingBenchmark
 
     private static async Task<PollingFigures> RunVariantAsync(string serverDll, PollingSettings settings, int pollsPerMinute)
     {
-        await using var relay = await RelayFake.StartAsync(settings.JobDuration);
+        await using var relay = await FakeUnifiedRelayServer.StartNewAsync(CancellationToken.None);
+        relay.JobDuration = settings.JobDuration;
         var dataDir = Benchmark.NewDataDirectory();
         try
         {
             var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
-            var url = ChildServer.FreeLoopbackUrl();
+            var url = Benchmark.LoopbackUrl();
             var environment = new Dictionary<string, string>
             {
                 ["REELAY_URLS"] = url.ToString(),
@@ -121,9 +124,10 @@ internal static class PollingBenchmark
                 ["REELAY_Channels__0__PollInterval"] = settings.PollInterval.ToString("c", CultureInfo.InvariantCulture),
                 ["REELAY_Channels__0__PollsPerMinute"] = pollsPerMinute.ToString(CultureInfo.InvariantCulture),
             };
-            using var reelay = await ChildServer.StartAsync(url, [serverDll], environment, dataDir);
-            using var client = LoadGenerator.CreateClient(reelay.BaseAddress, 4);
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await Benchmark.CreateKeyAsync(client, adminKey, "live"));
+            await using var reelay = await Benchmark.StartServerAsync(url, [serverDll], environment, dataDir);
+            using var client = LoadGenerator.CreateClient(url, 4);
+            var key = await ClientKeys.CreateAsync(client, adminKey, "live", "bench");
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
 
             var started = Stopwatch.GetTimestamp();
             var ids = new List<string>(settings.Tasks);
@@ -149,11 +153,12 @@ internal static class PollingBenchmark
                 // The admin view names the upstream job, which ties Reelay's timestamps to the fake's.
                 using var view = await SendAsync(client, HttpMethod.Get, "/admin/tasks/" + Uri.EscapeDataString(id), null, adminKey);
                 var upstreamId = view.RootElement.GetProperty("upstream_id").GetString()!;
-                var job = relay.Find(upstreamId) ?? throw new InvalidOperationException($"Task {id} names upstream job {upstreamId}, which the fake never issued.");
-                var polls = job.Polls;
+                var job = relay.FindJob(upstreamId) ?? throw new InvalidOperationException($"Task {id} names upstream job {upstreamId}, which the fake never issued.");
+                var polls = job.PollTimes;
+                var finishesAt = job.FinishesAt!.Value;
                 timings.Add(new TaskTiming(
-                    answer.CreatedAt, job.SubmittedAt, job.FinishesAt, job.SeenAt ?? job.FinishesAt, answer.CompletedAt,
-                    polls.Count, polls.Count(t => t < job.FinishesAt)));
+                    answer.CreatedAt, job.SubmittedAt, finishesAt, job.SeenAt ?? finishesAt, answer.CompletedAt,
+                    polls.Count, polls.Count(t => t < finishesAt)));
             }
 
             return new PollingFigures(

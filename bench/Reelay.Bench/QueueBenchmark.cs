@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Reelay.Testing;
 
 namespace Reelay.Bench;
 
@@ -44,7 +45,7 @@ internal static class QueueBenchmark
         try
         {
             var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
-            var url = ChildServer.FreeLoopbackUrl();
+            var url = Benchmark.LoopbackUrl();
             var environment = new Dictionary<string, string>
             {
                 ["REELAY_URLS"] = url.ToString(),
@@ -55,9 +56,9 @@ internal static class QueueBenchmark
                 ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
                 ["REELAY_Limits__LocalAdmission"] = "false",
             };
-            using var reelay = await ChildServer.StartAsync(url, [options.ServerDll], environment, dataDir);
-            using var client = LoadGenerator.CreateClient(reelay.BaseAddress, 8);
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await Benchmark.CreateKeyAsync(client, adminKey, "test"));
+            await using var reelay = await Benchmark.StartServerAsync(url, [options.ServerDll], environment, dataDir);
+            using var client = LoadGenerator.CreateClient(url, 8);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await ClientKeys.CreateAsync(client, adminKey, "test", "bench")).Key);
             var database = Path.Combine(dataDir, "reelay.db");
             await using var wal = new WalWatch(database + "-wal");
 

@@ -1,6 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -76,23 +74,15 @@ public sealed class ReelayApp : IAsyncDisposable
     public HttpClient AdminClient() => ClientFor(AdminKey);
 
     /// <summary>Creates a client key through the admin API and returns its secret.</summary>
-    public async Task<string> CreateKeyAsync(string mode = "test", string name = "test", CancellationToken cancellationToken = default)
-    {
-        using var admin = AdminClient();
-        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name, mode }, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-        return body.RootElement.GetProperty("key").GetString()!;
-    }
+    public async Task<string> CreateKeyAsync(string mode = "test", string name = "test", CancellationToken cancellationToken = default) =>
+        (await CreateKeyWithIdAsync(mode, name, cancellationToken)).Key;
 
     /// <summary>Creates a client key through the admin API and returns its id (the owner of its tasks) and secret.</summary>
     public async Task<(string Id, string Key)> CreateKeyWithIdAsync(string mode = "test", string name = "test", CancellationToken cancellationToken = default)
     {
-        using var admin = AdminClient();
-        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name, mode }, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-        return (body.RootElement.GetProperty("id").GetString()!, body.RootElement.GetProperty("key").GetString()!);
+        using var client = CreateClient();
+        var created = await ClientKeys.CreateAsync(client, AdminKey, mode, name, cancellationToken);
+        return (created.Id, created.Key);
     }
 
     /// <summary>Creates a key and returns a client that uses it.</summary>

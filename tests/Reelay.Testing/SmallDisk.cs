@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Reelay.Testing;
 
 /// <summary>
@@ -77,15 +75,8 @@ public sealed class SmallDisk : IDisposable
 
     private static (int Status, string Output) Run(string program, params string[] arguments)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output);
+        // Dispose cannot await; mount and umount return at once.
+        var result = ChildProcess.RunAsync(program, arguments, CancellationToken.None).GetAwaiter().GetResult();
+        return (result.ExitCode, result.Output);
     }
 }

@@ -1,5 +1,5 @@
 // The official openai npm package, unchanged, pointed at a Reelay server.
-// Run by tests/Reelay.IntegrationTests/OpenAi/OpenAiNodeSdkTests.cs, which starts Reelay and sets:
+// Run by tests/Reelay.IntegrationTests/Api/OpenAi/OpenAiNodeSdkTests.cs, which starts Reelay and sets:
 //   REELAY_BASE_URL  the server's root (http://127.0.0.1:port)
 //   REELAY_KEY       a test-mode client key (renders locally, free)
 //   REELAY_OUT_DIR   optional: where to leave one downloaded video for the caller to compare with Reelay's copy

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Reelay.Channels;
-using Reelay.IntegrationTests.OpenAi;
+using Reelay.IntegrationTests.Api.OpenAi;
 using Reelay.Keys;
 using Reelay.Tasks;
 using Reelay.Testing;

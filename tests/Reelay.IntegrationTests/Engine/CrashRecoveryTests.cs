@@ -22,7 +22,7 @@ public class CrashRecoveryTests
             ["REELAY_Engine__LeaseDuration"] = "00:00:03",
         });
         await server.StartAsync(ct);
-        var key = await CreateKeyAsync(server, "test", ct);
+        var key = await server.CreateKeyAsync("test", "crash", ct);
         var ids = new List<string>();
         var random = new Random(7);
 
@@ -86,7 +86,7 @@ public class CrashRecoveryTests
             ["REELAY_Engine__LeaseDuration"] = "00:00:03",
         });
         await server.StartAsync(ct);
-        var key = await CreateKeyAsync(server, "live", ct);
+        var key = await server.CreateKeyAsync("live", "crash", ct);
         var ids = new Dictionary<string, string>();
         var random = new Random(11);
 
@@ -137,7 +137,7 @@ public class CrashRecoveryTests
             ["REELAY_Channels__0__PollInterval"] = "00:00:00.150",
         });
         await server.StartAsync(ct);
-        var key = await CreateKeyAsync(server, "live", ct);
+        var key = await server.CreateKeyAsync("live", "crash", ct);
         var ids = new List<string>();
         using (var client = server.ClientFor(key))
         {
@@ -161,14 +161,6 @@ public class CrashRecoveryTests
         }
 
         Assert.Equal(ids.Count, relay.Submissions);
-    }
-
-    private static async Task<string> CreateKeyAsync(ServerProcess server, string mode, CancellationToken ct)
-    {
-        using var admin = server.ClientFor(server.AdminKey);
-        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name = "crash", mode }, ct);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString()!;
     }
 
     private static string NewDataDir() => Path.Combine(Path.GetTempPath(), "reelay-crash-" + Guid.NewGuid().ToString("N"));

@@ -77,7 +77,8 @@ public sealed class FakeUnifiedRelayServer : FakeUpstreamServer
             if (StillRunning(job, job.Polls, SlowPolls, out var progress))
             {
                 // Relays disagree on progress: a number on grok pages, a numeric string on others.
-                return job.Polls == 1
+                // A timed job reports progress from its first poll, so Reelay's poller can aim at its finish.
+                return job.Polls == 1 && job.FinishesAt is null
                     ? Json($$$"""{"id":"{{{job.Id}}}","status":"pending","video_url":null,"enhanced_prompt":"","status_update_time":1762241018000}""")
                     : Json($$$"""{"id":"{{{job.Id}}}","status":"processing","progress":"{{{progress}}}","video_url":null,"enhanced_prompt":"","status_update_time":1762241018500}""");
             }

@@ -64,18 +64,67 @@ public sealed record RecordedRequest(
 }
 
 /// <summary>A job a fake accepted.</summary>
-public sealed class FakeJob(string id, FakeScenario scenario)
+/// <param name="submittedAt">When it was accepted (Unix ms, the clock Reelay's timestamps use).</param>
+/// <param name="finishesAt">With <see cref="FakeUpstreamServer.JobDuration"/>, when it finishes (Unix ms); otherwise null.</param>
+public sealed class FakeJob(string id, FakeScenario scenario, long submittedAt, long? finishesAt)
 {
-    private int _polls;
+    private readonly List<long> _pollTimes = [];
 
     public string Id { get; } = id;
 
     public FakeScenario Scenario { get; } = scenario;
 
-    /// <summary>How many times this job was polled.</summary>
-    public int Polls => _polls;
+    public long SubmittedAt { get; } = submittedAt;
 
-    internal int NextPoll() => Interlocked.Increment(ref _polls);
+    public long? FinishesAt { get; } = finishesAt;
+
+    /// <summary>How many times this job was polled.</summary>
+    public int Polls
+    {
+        get
+        {
+            lock (_pollTimes)
+            {
+                return _pollTimes.Count;
+            }
+        }
+    }
+
+    /// <summary>When each poll arrived (Unix ms), in order.</summary>
+    public IReadOnlyList<long> PollTimes
+    {
+        get
+        {
+            lock (_pollTimes)
+            {
+                return [.. _pollTimes];
+            }
+        }
+    }
+
+    /// <summary>With a <see cref="FinishesAt"/>, the first poll answered as finished; otherwise null.</summary>
+    public long? SeenAt => FinishesAt is { } finishesAt ? PollTimes.Where(t => t >= finishesAt).Select(t => (long?)t).FirstOrDefault() : null;
+
+    /// <summary>The arrival time of the latest poll (Unix ms), so the answer agrees with what <see cref="PollTimes"/> records.</summary>
+    internal long LastPollAt
+    {
+        get
+        {
+            lock (_pollTimes)
+            {
+                return _pollTimes.Count == 0 ? SubmittedAt : _pollTimes[^1];
+            }
+        }
+    }
+
+    internal int NextPoll()
+    {
+        lock (_pollTimes)
+        {
+            _pollTimes.Add(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            return _pollTimes.Count;
+        }
+    }
 }
 
 /// <summary>
@@ -109,6 +158,16 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
 
     /// <summary>Polls a slow job stays unfinished (the first one reports queued). Default 3.</summary>
     public int SlowPolls { get; set; } = 3;
+
+    /// <summary>
+    /// When set, every job finishes this long after its submission however often it is polled, as a
+    /// real upstream's does, and reports progress by elapsed time; the poll-count scenarios' pace is
+    /// then ignored. bench/ uses it so the polls received measure Reelay's poller alone.
+    /// </summary>
+    public TimeSpan? JobDuration { get; set; }
+
+    /// <summary>When each poll of an accepted job arrived (Unix ms), over all jobs, in arrival order.</summary>
+    public IReadOnlyList<long> PollTimes => [.. _jobs.Values.SelectMany(j => j.PollTimes).Order()];
 
     /// <summary>The <c>Retry-After</c> sent with a 429. Default 7 s.</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(7);
@@ -252,17 +311,31 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     /// <summary>Registers a newly accepted job under the current scenario.</summary>
     protected FakeJob CreateJob(string id)
     {
-        var job = new FakeJob(id, Scenario);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var job = new FakeJob(id, Scenario, now, JobDuration is { } duration ? now + (long)duration.TotalMilliseconds : null);
         _jobs[id] = job;
         return job;
     }
 
-    protected FakeJob? FindJob(string id) => _jobs.TryGetValue(id, out var job) ? job : null;
+    /// <summary>The job with this upstream id, or null.</summary>
+    public FakeJob? FindJob(string id) => _jobs.TryGetValue(id, out var job) ? job : null;
 
-    /// <summary>Whether the job is still running at this poll, and its progress if so.</summary>
+    /// <summary>Whether the job is still running at this poll (by time with <see cref="JobDuration"/>), and its progress if so.</summary>
     protected static bool StillRunning(FakeJob job, int poll, int slowPolls, out int progress)
     {
         progress = 0;
+        if (job.FinishesAt is { } finishesAt)
+        {
+            var now = job.LastPollAt;
+            if (now >= finishesAt)
+            {
+                return false;
+            }
+
+            progress = (int)((now - job.SubmittedAt) * 100 / Math.Max(1, finishesAt - job.SubmittedAt));
+            return true;
+        }
+
         if (job.Scenario != FakeScenario.Slow || poll > slowPolls)
         {
             return false;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.Unified;
+namespace Reelay.IntegrationTests.Api.Unified;
 
 public class SeedFlowTests
 {

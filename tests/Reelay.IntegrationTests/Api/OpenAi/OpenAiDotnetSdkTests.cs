@@ -3,7 +3,7 @@ using System.Text.Json;
 using OpenAI.Videos;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.OpenAi;
+namespace Reelay.IntegrationTests.Api.OpenAi;
 
 /// <summary>The OpenAI NuGet package's <see cref="VideoClient"/> (protocol methods: JSON in, raw responses out) against a real Reelay.</summary>
 public class OpenAiDotnetSdkTests

@@ -1,9 +1,7 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.OpenAi;
+namespace Reelay.IntegrationTests.Api.OpenAi;
 
 /// <summary>The official openai npm package, unchanged, against a real Reelay (tests/sdk-js/videos.test.mjs).</summary>
 public class OpenAiNodeSdkTests
@@ -45,35 +43,16 @@ public class OpenAiNodeSdkTests
 
     private static async Task<(int ExitCode, string Log)> RunNodeTestsAsync(string project, Dictionary<string, string> environment, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("node", ["--test", "--test-reporter=spec"])
-        {
-            WorkingDirectory = project,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var log = new StringBuilder();
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            var result = await ChildProcess.RunAsync("node", ["--test", "--test-reporter=spec"], timeout.Token, environment, project);
+            return (result.ExitCode, result.Output);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            log.AppendLine("(killed: node --test ran longer than 4 minutes)");
+            return (-1, "(killed: node --test ran longer than 4 minutes)");
         }
-
-        log.Append(await stdout).Append(await stderr);
-        return (process.ExitCode, log.ToString());
     }
 }

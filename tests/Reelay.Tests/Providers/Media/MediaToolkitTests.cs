@@ -1,6 +1,7 @@
 using Reelay.Providers.Media;
+using Reelay.Testing;
 
-namespace Reelay.Tests.Media;
+namespace Reelay.Tests.Providers.Media;
 
 public sealed class MediaToolkitTests : IDisposable
 {

@@ -2,9 +2,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Reelay.Providers;
 using Reelay.Providers.Local;
-using Reelay.Tests.Media;
+using Reelay.Testing;
 
-namespace Reelay.Tests.Local;
+namespace Reelay.Tests.Providers.Local;
 
 /// <summary>Builds local renderers over a scratch directory and speaks to them the way the engine does.</summary>
 internal static class LocalRenderKit

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Reelay.Testing;
 using Reelay.Testing.Fakes;
 
-namespace Reelay.IntegrationTests.Upstreams;
+namespace Reelay.IntegrationTests.Channels;
 
 /// <summary>Starts Reelay with channels pointing at fake upstreams, with fast polling and retries.</summary>
 internal static class UpstreamGateway

@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.Unified;
+namespace Reelay.IntegrationTests.Api.Unified;
 
 /// <summary>Through the API and back out of storage: every aspect ratio × size makes a video of the promised shape.</summary>
 public class OutputShapeTests
@@ -37,22 +36,14 @@ public class OutputShapeTests
         var file = Path.Combine(app.DataDir, "downloaded.mp4");
         using var anonymous = app.CreateClient();
         await File.WriteAllBytesAsync(file, await anonymous.GetByteArrayAsync(task.GetProperty("video_url").GetString(), ct), ct);
-        var probe = await FfprobeAsync(file, ct);
+        var probe = await FfprobeAsync(file);
         Assert.Equal($"h264,yuv420p,{width},{height}", probe);
     }
 
-    private static async Task<string> FfprobeAsync(string path, CancellationToken ct)
+    private static async Task<string> FfprobeAsync(string path)
     {
-        var start = new ProcessStartInfo("ffprobe")
-        {
-            ArgumentList = { "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,pix_fmt,width,height", "-of", "csv=p=0", path },
-            RedirectStandardOutput = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
         // ffprobe prints the entries in its own order: codec_name,width,height,pix_fmt.
-        var parts = output.Trim().Split(',');
+        var parts = (await TestMedia.FfprobeAsync(path, "stream=codec_name,pix_fmt,width,height")).Split(',');
         return $"{parts[0]},{parts[3]},{parts[1]},{parts[2]}";
     }
 }

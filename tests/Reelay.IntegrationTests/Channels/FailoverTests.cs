@@ -2,9 +2,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Reelay.Testing;
 using Reelay.Testing.Fakes;
-using static Reelay.IntegrationTests.Upstreams.UpstreamGateway;
+using static Reelay.IntegrationTests.Channels.UpstreamGateway;
 
-namespace Reelay.IntegrationTests.Upstreams;
+namespace Reelay.IntegrationTests.Channels;
 
 /// <summary>Failover only when the upstream provably did not take the job; breakers; poll budgets.</summary>
 public class FailoverTests

@@ -4,10 +4,10 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Reelay.Blobs;
-using Reelay.IntegrationTests.OpenAi;
+using Reelay.IntegrationTests.Api.OpenAi;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.Files;
+namespace Reelay.IntegrationTests.Api.Files;
 
 /// <summary>
 /// Videos and thumbnails over real HTTP: validators, Range, and conditional requests, on the signed

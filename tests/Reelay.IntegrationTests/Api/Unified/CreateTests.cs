@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Reelay.Tasks;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.Unified;
+namespace Reelay.IntegrationTests.Api.Unified;
 
 /// <summary>
 /// One API-only instance (no workers): tasks stay pending, so every answer shows the request exactly

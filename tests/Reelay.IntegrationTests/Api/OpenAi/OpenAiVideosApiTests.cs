@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.OpenAi;
+namespace Reelay.IntegrationTests.Api.OpenAi;
 
 /// <summary>The OpenAI Videos surface over plain HTTP: the object, cross-surface reads, paging, files and errors.</summary>
 public class OpenAiVideosApiTests

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Reelay.Catalog;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.Models;
+namespace Reelay.IntegrationTests.Api.Models;
 
 public sealed class ModelsFixture : IAsyncLifetime
 {

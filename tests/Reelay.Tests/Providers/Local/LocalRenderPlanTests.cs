@@ -1,6 +1,6 @@
 using Reelay.Providers.Local;
 
-namespace Reelay.Tests.Local;
+namespace Reelay.Tests.Providers.Local;
 
 public sealed class LocalRenderPlanTests
 {

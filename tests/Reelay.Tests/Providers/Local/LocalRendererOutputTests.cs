@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using Reelay.Tests.Media;
+using Reelay.Testing;
 
-namespace Reelay.Tests.Local;
+namespace Reelay.Tests.Providers.Local;
 
 public sealed class LocalRendererOutputTests : IDisposable
 {

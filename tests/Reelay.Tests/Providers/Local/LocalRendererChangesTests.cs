@@ -1,7 +1,7 @@
 using Reelay.Providers;
 using Reelay.Providers.Local;
 
-namespace Reelay.Tests.Local;
+namespace Reelay.Tests.Providers.Local;
 
 /// <summary>The renderer tells the engine when a job starts and ends, so jobs waiting for a slot need no polling.</summary>
 public sealed class LocalRendererChangesTests : IDisposable

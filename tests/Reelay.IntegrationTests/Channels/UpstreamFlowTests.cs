@@ -2,9 +2,9 @@ using System.Net;
 using System.Text.Json;
 using Reelay.Testing;
 using Reelay.Testing.Fakes;
-using static Reelay.IntegrationTests.Upstreams.UpstreamGateway;
+using static Reelay.IntegrationTests.Channels.UpstreamGateway;
 
-namespace Reelay.IntegrationTests.Upstreams;
+namespace Reelay.IntegrationTests.Channels;
 
 /// <summary>The whole gateway against each fake upstream: submitted, polled, mirrored into Reelay's storage.</summary>
 public class UpstreamFlowTests

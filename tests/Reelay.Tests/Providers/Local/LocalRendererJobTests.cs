@@ -2,7 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Reelay.Providers;
 using Reelay.Providers.Local;
 
-namespace Reelay.Tests.Local;
+namespace Reelay.Tests.Providers.Local;
 
 public sealed class LocalRendererJobTests : IDisposable
 {

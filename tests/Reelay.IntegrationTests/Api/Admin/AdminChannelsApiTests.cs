@@ -5,7 +5,7 @@ using System.Text.Json;
 using Reelay.Testing;
 using Reelay.Testing.Fakes;
 
-namespace Reelay.IntegrationTests.Admin;
+namespace Reelay.IntegrationTests.Api.Admin;
 
 /// <summary>Channels managed at run time: stored, used for routing, secrets write-only, configuration read-only.</summary>
 public class AdminChannelsApiTests

@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Reelay.IntegrationTests.OpenAi;
+namespace Reelay.IntegrationTests.Api.OpenAi;
 
 /// <summary>Plain-HTTP helpers for the OpenAI surface, and the repository paths the SDK tests need.</summary>
 internal static class OpenAiVideos

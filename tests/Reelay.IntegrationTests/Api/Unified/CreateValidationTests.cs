@@ -6,7 +6,7 @@ using Reelay.Api.Errors;
 using Reelay.Tasks;
 using Reelay.Testing;
 
-namespace Reelay.IntegrationTests.Unified;
+namespace Reelay.IntegrationTests.Api.Unified;
 
 /// <summary>One app for the whole table: bad requests store nothing, so they cannot disturb each other.</summary>
 public sealed class CreateValidationFixture : IAsyncLifetime
