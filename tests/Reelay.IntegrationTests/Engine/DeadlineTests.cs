@@ -40,6 +40,8 @@ public class DeadlineTests
         {
             ["Catalog:Models:reelay-preview:MaxLifetime"] = "00:00:01",
             ["Engine:SweepInterval"] = "00:00:00.200",
+            // A render that cannot fit its lifetime is what this test needs; admission would refuse it at create.
+            ["Limits:LocalAdmission"] = "false",
         });
         using var client = await app.CreateClientWithKeyAsync("test", ct);
 
