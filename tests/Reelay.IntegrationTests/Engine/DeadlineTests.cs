@@ -40,6 +40,8 @@ public class DeadlineTests
         {
             ["Catalog:Models:reelay-preview:MaxLifetime"] = "00:00:01",
             ["Engine:SweepInterval"] = "00:00:00.200",
+            // Admission would rightly refuse a render that cannot fit its lifetime; this test is about the sweeper.
+            ["Limits:LocalAdmission"] = "false",
         });
         using var client = await app.CreateClientWithKeyAsync("test", ct);
 
