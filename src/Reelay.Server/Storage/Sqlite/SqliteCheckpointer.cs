@@ -7,12 +7,12 @@ namespace Reelay.Storage.Sqlite;
 /// checkpoint every second never blocks anyone, but while some writer is always busy it never
 /// empties the log, so SQLite never starts it over and the file grows without end. So once the
 /// file passes <see cref="TruncateAboveBytes"/>, a TRUNCATE empties it, holding this process's
-/// writers for the moment it takes. Also a TRUNCATE on start (a killed process leaves the WAL as
+/// writers for the moment it takes (a PASSIVE just before it has copied most of the log already). Also a TRUNCATE on start (a killed process leaves the WAL as
 /// large as it was) and on the way out.
 /// </summary>
 internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimeProvider time, ILogger<SqliteCheckpointer> logger) : BackgroundService
 {
-    /// <summary>WAL size past which it is emptied. Copying 16 MiB back typically takes tens of milliseconds, which is how long writers wait for it.</summary>
+    /// <summary>WAL size past which it is emptied: well under the 64 MiB it must never reach, with room for what a busy writer adds between two looks.</summary>
     public const long TruncateAboveBytes = 16 * 1024 * 1024;
 
     /// <summary>How often the WAL's size is looked at: a stat call, cheap; a busy writer adds a few MiB in this time.</summary>
@@ -51,6 +51,10 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
                 var now = time.GetUtcNow();
                 if (database.WalBytes() > TruncateAboveBytes && now >= _nextTruncateAt)
                 {
+                    // PASSIVE first copies the bulk while writers carry on; the TRUNCATE that holds
+                    // them then has only what was appended meanwhile left to copy.
+                    lastPassive = now;
+                    await PassiveAsync(stoppingToken);
                     await TruncateAsync(stoppingToken);
                 }
                 else if (now - lastPassive >= PassiveInterval)
