@@ -356,10 +356,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             WHERE id = $task AND lease_token = $token AND stage = 'running'
             """, lease, cancellationToken, ("$progress", update.Progress), ("$pollFailures", update.PollFailures), ("$nextPollAt", update.NextPollAt), ("$enhancedPrompt", update.EnhancedPrompt));
 
+    // MIN: a task already due keeps its place in the line; true whenever the task is running.
     public async Task<bool> NudgePollAsync(string taskId, long now, CancellationToken cancellationToken) =>
         await WriteAsync("UPDATE tasks SET next_at = MIN(next_at, $now) WHERE id = $id AND stage = 'running'",
             cancellationToken, ("$id", taskId), ("$now", now)) == 1;
 
+    // Along ix_tasks_due: only running tasks scheduled later than now are read.
     public Task<int> WakeRunningAsync(string provider, long now, CancellationToken cancellationToken) =>
         WriteAsync("UPDATE tasks SET next_at = $now WHERE stage = 'running' AND next_at > $now AND provider = $provider",
             cancellationToken, ("$provider", provider), ("$now", now));
