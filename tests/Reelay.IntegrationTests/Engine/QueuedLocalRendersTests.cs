@@ -39,7 +39,7 @@ public class QueuedLocalRendersTests
         // 15 s renders: the slot stays busy, so nearly every task waits in the renderer's queue.
         await Parallel.ForAsync(0, Queued, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
             await client.CreateAsync(new { model = "reelay-preview", prompt = $"queued render {i}", size = "480P", duration = 15 }, token));
-        await WaitUntilAllPolledOnceAsync(database, TimeSpan.FromSeconds(120), ct);
+        await WaitUntilAllPolledOnceAsync(database, TimeSpan.FromSeconds(180), ct);
 
         var before = await PollCountsAsync(database, ct);
         var rowsBefore = store.RowsWritten;
@@ -56,9 +56,9 @@ public class QueuedLocalRendersTests
         var rowsPerSecond = rows / elapsed.TotalSeconds;
         Assert.True(running > Queued * 9 / 10, $"only {running} tasks were still waiting: the test needs a queue");
         Assert.True(polledWhileRunning.Count <= 2, $"{polledWhileRunning.Count} of {running} running tasks were polled in {elapsed.TotalSeconds:0.0} s");
-        // Polling each waiting task once a second would write some 6,000 rows a second; the writes left
-        // are the rendering task's polls and the finishing of those done.
-        Assert.True(rowsPerSecond < 20, $"{rowsPerSecond:0.0} task rows written a second with {running} tasks waiting");
+        // Polling each waiting task once a second would write twice as many rows a second as there are
+        // tasks; under 1% is left: the rendering task's polls and the finishing of those done.
+        Assert.True(rowsPerSecond < Queued / 100.0, $"{rowsPerSecond:0.0} task rows written a second with {running} tasks waiting");
         Assert.True(await largestWal < WalLimitBytes, $"the WAL reached {await largestWal:N0} bytes");
 
         // No idle pooled session holds a snapshot: the whole WAL can be emptied.
