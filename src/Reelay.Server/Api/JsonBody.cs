@@ -75,7 +75,7 @@ public static class JsonBody
         // The parser checks the grammar, not the text: a string may hold bytes that are not UTF-8,
         // or an escaped lone surrogate ("\ud800"), and reading it — or comparing a property name
         // with it — throws later. Checked once here, so every field read after this is safe.
-        if (FindInvalidText(document.RootElement, "") is { } invalid)
+        if (HasInvalidText(document.RootElement) && FindInvalidText(document.RootElement, "") is { } invalid)
         {
             document.Dispose();
             return (null, invalid);
@@ -104,6 +104,61 @@ public static class JsonBody
         JsonValueKind.Null => "null",
         _ => "nothing",
     };
+
+    /// <summary>
+    /// Whether any string or property name is not valid Unicode text. Allocation-free for the common
+    /// body (valid UTF-8, no escapes): every create runs it, while the path-building search below
+    /// runs only when this finds something.
+    /// </summary>
+    private static bool HasInvalidText(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (IsInvalid(JsonMarshal.GetRawUtf8PropertyName(property), property) || HasInvalidText(property.Value))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (HasInvalidText(item))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            case JsonValueKind.String:
+                return IsInvalid(JsonMarshal.GetRawUtf8Value(element), element);
+            default:
+                return false;
+        }
+    }
+
+    private static bool IsInvalid(ReadOnlySpan<byte> raw, JsonProperty property) =>
+        !Utf8.IsValid(raw) || (raw.IndexOf((byte)'\\') >= 0 && !Decodes(() => property.Name));
+
+    private static bool IsInvalid(ReadOnlySpan<byte> raw, JsonElement element) =>
+        !Utf8.IsValid(raw) || (raw.IndexOf((byte)'\\') >= 0 && !Decodes(element.GetString));
+
+    private static bool Decodes(Func<string?> decode)
+    {
+        try
+        {
+            decode();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The first string or property name, depth first, that is not valid Unicode text; null when all are.</summary>
     private static ApiError? FindInvalidText(JsonElement element, string path)
