@@ -40,7 +40,11 @@ public sealed class TaskIntake(
 
         // Inline images go to the blob store first: the row keeps their keys, never their bytes.
         var images = await requestImages.StoreAsync(task.Images, cancellationToken);
-        task = task with { Images = images };
+        if (!ReferenceEquals(images, task.Images))
+        {
+            // Only a request with inline images pays for a copy of the task.
+            task = task with { Images = images };
+        }
 
         // Checkpoint: once this returns the task is durable, and the client's answer says so.
         (VideoTask Task, bool Created) result;
