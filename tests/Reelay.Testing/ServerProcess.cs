@@ -43,6 +43,14 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The running server's resident memory (VmRSS from /proc), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var process = _process ?? throw new InvalidOperationException("Not running.");
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
     /// <summary>Output of every run so far (the last lines of each), for assertion messages.</summary>

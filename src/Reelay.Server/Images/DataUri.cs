@@ -45,14 +45,16 @@ public static class DataUri
             return null;
         }
 
-        try
-        {
-            return Convert.FromBase64String(uri[(comma + 1)..]);
-        }
-        catch (FormatException)
+        // Decoded from the span into an array of the exact size: a payload of megabytes is neither
+        // copied into a substring first nor trimmed afterwards.
+        var payload = uri.AsSpan(comma + 1);
+        if (!System.Buffers.Text.Base64.IsValid(payload, out var length))
         {
             return null;
         }
+
+        var bytes = new byte[length];
+        return Convert.TryFromBase64Chars(payload, bytes, out var written) && written == length ? bytes : null;
     }
 
     private static bool IsBase64(ReadOnlySpan<char> payload) =>

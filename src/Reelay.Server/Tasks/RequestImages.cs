@@ -57,9 +57,10 @@ public sealed class RequestImages(IBlobStore blobs)
             return null;
         }
 
-        using var buffer = new MemoryStream((int)Math.Min(blob.Length, int.MaxValue));
-        await blob.Content.CopyToAsync(buffer, cancellationToken);
-        return buffer.ToArray();
+        // Stored images are bounded by the image limit: one array of the blob's size, filled once.
+        var bytes = GC.AllocateUninitializedArray<byte>(checked((int)blob.Length));
+        await blob.Content.ReadExactlyAsync(bytes, cancellationToken);
+        return bytes;
     }
 
     /// <summary>Deletes the stored images among <paramref name="references"/>; URLs are left alone.</summary>

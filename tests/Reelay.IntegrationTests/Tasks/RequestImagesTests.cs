@@ -65,6 +65,44 @@ public class RequestImagesTests
         Assert.Equal(32, Directory.GetFiles(Path.Combine(app.DataDir, "files", "requests")).Length);
     }
 
+    [Fact]
+    public async Task Render_FourRequestsOfEightLargeDataUris_DatabaseAndMemoryStaySmallAfterwards()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "reelay-large-images-" + Guid.NewGuid().ToString("N"));
+        // A process of its own, so its resident memory is the server's alone.
+        await using var server = new ServerProcess(dataDir, "sk-admin-large-" + Guid.NewGuid().ToString("N"));
+        await server.StartAsync(ct);
+        var idle = server.ResidentBytes();
+        using var client = server.ClientFor(await server.CreateKeyAsync(cancellationToken: ct));
+        var large = await TestMedia.ImageAsync(1680, 1680, "png", "-vf", "geq=r='random(1)*255':g='random(2)*255':b='random(3)*255'");
+        var images = Enumerable.Repeat("data:image/png;base64," + Convert.ToBase64String(large), 8).ToArray();
+
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await client.CreateAsync(new { model = "reelay-preview", prompt = $"large request {i}", size = "480P", duration = 1, images }, ct));
+        }
+
+        foreach (var id in ids)
+        {
+            var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(180), ct);
+            Assert.Equal("completed", task.GetProperty("status").GetString());
+        }
+
+        // After they finish: the figures the hardening issue set (database + WAL < 100 MB, RSS < 800 MB).
+        var database = Path.Combine(dataDir, "reelay.db");
+        var databaseBytes = new FileInfo(database).Length + (File.Exists(database + "-wal") ? new FileInfo(database + "-wal").Length : 0);
+        var resident = server.ResidentBytes();
+        TestContext.Current.TestOutputHelper?.WriteLine($"4 × 8 × {large.Length:N0} B images: database + WAL {databaseBytes:N0} B, RSS {resident:N0} B (idle {idle:N0} B)");
+        Assert.True(databaseBytes < 100L * 1024 * 1024, $"database + WAL are {databaseBytes:N0} bytes after the renders");
+        Assert.True(resident < 800L * 1024 * 1024, $"the server holds {resident:N0} bytes resident after the renders (idle: {idle:N0})");
+        Assert.Empty(Directory.GetFiles(Path.Combine(dataDir, "files", "requests")));
+
+        await server.KillAsync();
+        Directory.Delete(dataDir, recursive: true);
+    }
+
     private static async Task<string> ReadImagesJsonAsync(ReelayApp app, string id, CancellationToken ct)
     {
         await using var connection = new SqliteConnection($"Data Source={app.DatabasePath};Mode=ReadOnly;Pooling=False");
