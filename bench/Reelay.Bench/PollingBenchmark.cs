@@ -197,7 +197,8 @@ internal static class PollingBenchmark
                         status,
                         root.GetProperty("created_at").GetInt64(),
                         root.GetProperty("completed_at").ValueKind == JsonValueKind.Number ? root.GetProperty("completed_at").GetInt64() : 0,
-                        root.GetProperty("error").ValueKind == JsonValueKind.Null ? null : root.GetProperty("error").GetRawText());
+                        // error is present only on failed or cancelled tasks.
+                        root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null ? error.GetRawText() : null);
                 }
             }
         }

@@ -14,8 +14,9 @@ const apiKey = process.env.REELAY_KEY;
 assert.ok(baseURL && apiKey, 'set REELAY_BASE_URL and REELAY_KEY');
 
 const client = new OpenAI({ apiKey, baseURL: baseURL.replace(/\/$/, '') + '/v1' });
+// OpenAI's 13 keys, and the relays' two links, which the SDK passes through untouched.
 const videoKeys = ['id', 'object', 'model', 'status', 'progress', 'created_at', 'completed_at', 'expires_at',
-  'prompt', 'size', 'seconds', 'remixed_from_video_id', 'error'];
+  'prompt', 'size', 'seconds', 'remixed_from_video_id', 'error', 'video_url', 'thumbnail_url'];
 const created = [];
 
 async function waitForEnd(id) {
@@ -41,6 +42,7 @@ test('videos.create answers a queued video with every field of the Video object'
     assert.equal(video.seconds, '4');
     assert.equal(video.completed_at, null);
     assert.equal(video.error, null);
+    assert.equal(video.video_url, null);
     created.push(video.id);
   }
 });
@@ -96,6 +98,12 @@ test('videos.downloadContent streams the stored MP4 and the JPEG thumbnail', asy
   const thumbnail = await client.videos.downloadContent(created[0], { variant: 'thumbnail' });
   assert.equal(thumbnail.headers.get('content-type'), 'image/jpeg');
   assert.ok((await thumbnail.arrayBuffer()).byteLength > 0);
+
+  // What relay clients read instead: a plain link to the same bytes, no key needed.
+  const video = await client.videos.retrieve(created[0]);
+  const linked = await fetch(video.video_url);
+  assert.equal(linked.headers.get('content-type'), 'video/mp4');
+  assert.deepEqual(Buffer.from(await linked.arrayBuffer()), bytes);
 });
 
 test('videos.create sends an input_reference file as multipart', async () => {

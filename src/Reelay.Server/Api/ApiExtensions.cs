@@ -11,6 +11,7 @@ public static class ApiExtensions
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.Encoder = ApiJson.Encoder;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, OpenAi.OpenAiJsonContext.Default);
         });

@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Reelay.Api.Admin;
 using Reelay.Api.Errors;
@@ -23,3 +25,21 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(UpdateChannelRequest))]
 [JsonSerializable(typeof(AdminTaskView))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
+
+/// <summary>How every JSON answer is written, whichever writer produces it.</summary>
+public static class ApiJson
+{
+    /// <summary>
+    /// Relaxed escaping: <c>'</c>, <c>&lt;</c>, <c>&amp;</c> and non-ASCII text are written as themselves and
+    /// <c>"</c> in a string as <c>\"</c>, not as <c>\u0027</c>-style escapes, because clients print raw bodies
+    /// and showed the escapes. Still valid JSON (control characters and lone surrogates stay escaped); the
+    /// HTML-safety the default encoder buys is not needed on answers sent as <c>application/json</c>.
+    /// </summary>
+    public static JavaScriptEncoder Encoder => JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>
+    /// The wire records with <see cref="Encoder"/>, for answers written outside the endpoints' JSON options
+    /// (the error envelope). A separate class so its initializer runs after the generated context's own.
+    /// </summary>
+    public static ApiJsonContext Context { get; } = new(new JsonSerializerOptions(ApiJsonContext.Default.Options) { Encoder = Encoder });
+}

@@ -6,15 +6,18 @@ using Microsoft.Extensions.Options;
 namespace Reelay.Keys;
 
 /// <summary>
-/// Turns an <c>Authorization: Bearer</c> secret into a <see cref="Caller"/>. Secrets are hashed
-/// first, so lookups and comparisons never touch the secret itself; hashes are compared in
-/// constant time. Lookups are cached briefly so the hot path does no I/O; revocation through
-/// this instance takes effect at once.
+/// Turns an <c>Authorization: Bearer</c> secret, with or without its <c>sk-</c> prefix, into a
+/// <see cref="Caller"/>. Secrets are hashed first, so lookups and comparisons never touch the secret
+/// itself; hashes are compared in constant time. Lookups are cached briefly so the hot path does
+/// no I/O; revocation through this instance takes effect at once.
 /// </summary>
 public sealed class KeyAuthenticator
 {
     /// <summary>How long a looked-up key is trusted without asking the store again (bounds revocation delay across instances).</summary>
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(10);
+
+    /// <summary>How every issued secret begins (<c>sk-live-…</c>, <c>sk-test-…</c>, <c>sk-admin-…</c>).</summary>
+    private const string SecretPrefix = "sk-";
 
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
@@ -28,7 +31,14 @@ public sealed class KeyAuthenticator
         _adminHash = Hash(options.Value.AdminKey!);
     }
 
-    public static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+    /// <summary>
+    /// SHA-256 of the secret as spelled with its <c>sk-</c> prefix, whether or not the client sent it: clients
+    /// of new-api-style gateways strip <c>sk-</c> from keys, and both spellings must be one key — one hash,
+    /// so one store lookup and one cache entry. Keys have always been issued with the prefix, so the hashes
+    /// already stored are of this spelling; an admin key set without it is matched the same way.
+    /// </summary>
+    public static byte[] Hash(string secret) =>
+        SHA256.HashData(Encoding.UTF8.GetBytes(secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? secret : SecretPrefix + secret));
 
     public bool IsAdmin(string secret) => CryptographicOperations.FixedTimeEquals(Hash(secret), _adminHash);
 

@@ -307,7 +307,7 @@ public sealed class FuzzTests
             $"{route}: {statuses.Values.Sum()} requests in {clock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", statuses.Select(s => $"{s.Key}×{s.Value}"))})");
     }
 
-    /// <summary>Why an answer is wrong, or null: a 2xx, or a 4xx whose body is the error envelope with a message.</summary>
+    /// <summary>Why an answer is wrong, or null: a 2xx, or a 4xx whose body is the error envelope with a message, repeated at the top level.</summary>
     private static string? Problem(int status, string text)
     {
         if (status is >= 200 and < 300)
@@ -326,8 +326,9 @@ public sealed class FuzzTests
             var error = json.RootElement.GetProperty("error");
             return error.GetProperty("message") is { ValueKind: JsonValueKind.String } message && !string.IsNullOrWhiteSpace(message.GetString())
                 && error.GetProperty("type").ValueKind == JsonValueKind.String
+                && json.RootElement.GetProperty("message").ValueEquals(message.GetString())
                 ? null
-                : $"Answered {status} with an envelope that lacks a message or a type.";
+                : $"Answered {status} with an envelope that lacks a message, a type or the same message at the top level.";
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {

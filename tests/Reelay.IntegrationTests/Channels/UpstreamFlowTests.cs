@@ -64,10 +64,17 @@ public class UpstreamFlowTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var remix = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
         Assert.Equal(sourceId, remix.RootElement.GetProperty("remixed_from_video_id").GetString());
+        Assert.Equal(JsonValueKind.Null, remix.RootElement.GetProperty("video_url").ValueKind);
         var remixId = remix.RootElement.GetProperty("id").GetString()!;
         var task = await client.WaitForEndAsync(remixId, TimeSpan.FromSeconds(60), ct);
 
         Assert.Equal("completed", task.GetProperty("status").GetString());
+        using (var remixed = JsonDocument.Parse(await client.GetStringAsync($"/v1/videos/{Uri.EscapeDataString(remixId)}", ct)))
+        using (var anonymous = app.CreateClient())
+        {
+            Assert.Equal(fake.Video, await anonymous.GetByteArrayAsync(remixed.RootElement.GetProperty("video_url").GetString(), ct));
+        }
+
         Assert.Equal($"/v1/videos/{sourceUpstreamId}/remix", fake.LastSubmit!.Path);
         using var body = JsonDocument.Parse(fake.LastSubmit.Body);
         Assert.Equal("the boat sails at night", body.RootElement.GetProperty("prompt").GetString());

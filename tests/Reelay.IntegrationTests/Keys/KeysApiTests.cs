@@ -157,6 +157,97 @@ public sealed class KeysApiTests(KeysFixture fixture) : IClassFixture<KeysFixtur
     }
 
     [Fact]
+    public async Task ClientKey_SentWithoutSkPrefix_AuthenticatesAsTheSameKey()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var secret = await fixture.App.CreateKeyAsync("test", "unprefixed", ct);
+        Assert.StartsWith("sk-", secret, StringComparison.Ordinal);
+        using var prefixed = fixture.App.ClientFor(secret);
+        using var stripped = fixture.App.ClientFor(secret["sk-".Length..]);
+
+        var id = await stripped.CreateAsync(new { model = "reelay-preview", prompt = "sent with the bare secret" }, ct);
+
+        // The same owner: the full spelling reads the task, and both spellings list the same videos.
+        Assert.Equal(id, (await prefixed.QueryAsync(id, ct)).GetProperty("id").GetString());
+        var fromPrefixed = await prefixed.GetStringAsync("/v1/videos", ct);
+        Assert.Equal(fromPrefixed, await stripped.GetStringAsync("/v1/videos", ct));
+        Assert.Contains(id, fromPrefixed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClientKey_WrongOrRandomSecretWithOrWithoutPrefix_Returns401()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var secret = await fixture.App.CreateKeyAsync("test", "neighbour", ct);
+        var bare = secret["sk-".Length..];
+        var flipped = bare[..^1] + (bare[^1] == 'a' ? 'b' : 'a');
+
+        foreach (var wrong in (string[])[
+            "sk-" + flipped, flipped, bare[..^1], "sk-" + bare[..^1], "sk-sk-" + bare, "sk-" + secret, bare + "x",
+            "sk-", "test-", Base62.NewSecret(), "sk-test-" + Base62.NewSecret(), "test-" + Base62.NewSecret()])
+        {
+            using var client = fixture.App.ClientFor(wrong);
+            using var response = await client.GetAsync("/v1/models", ct);
+            await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_api_key", null);
+        }
+    }
+
+    [Fact]
+    public async Task RevokeKey_UsedWithoutSkPrefix_AnswersUnauthorizedOnVeryNextRequestInEitherSpelling()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (id, secret) = await fixture.App.CreateKeyWithIdAsync("test", "revoked-unprefixed", ct);
+        using var stripped = fixture.App.ClientFor(secret["sk-".Length..]);
+        using var prefixed = fixture.App.ClientFor(secret);
+        using var admin = fixture.App.AdminClient();
+        using (var before = await stripped.GetAsync("/v1/models", ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        using var revoke = await admin.DeleteAsync($"/admin/keys/{id}", ct);
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+
+        // The bare spelling was cached as the key itself, so revoking drops it too, at once.
+        using var afterStripped = await stripped.GetAsync("/v1/models", ct);
+        using var afterPrefixed = await prefixed.GetAsync("/v1/models", ct);
+        await AssertErrorAsync(afterStripped, HttpStatusCode.Unauthorized, "invalid_api_key", null);
+        await AssertErrorAsync(afterPrefixed, HttpStatusCode.Unauthorized, "invalid_api_key", null);
+    }
+
+    [Fact]
+    public async Task AdminKey_SentWithoutSkPrefix_ManagesTheGatewayAndAWrongOneIs401()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var adminKey = fixture.App.AdminKey;
+        Assert.StartsWith("sk-admin-", adminKey, StringComparison.Ordinal);
+        using var stripped = fixture.App.ClientFor(adminKey["sk-".Length..]);
+        using var wrong = fixture.App.ClientFor(adminKey["sk-".Length..^1]);
+
+        using var created = await stripped.PostAsJsonAsync("/admin/keys", new { name = "by-bare-admin", mode = "test" }, ct);
+        using var refused = await wrong.GetAsync("/admin/keys", ct);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await AssertErrorAsync(refused, HttpStatusCode.Unauthorized, "invalid_api_key", null);
+    }
+
+    [Fact]
+    public async Task AdminKey_ConfiguredWithoutSkPrefix_AcceptedAsConfigured()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string configured = "operator-chosen-admin-secret-0123456789";
+        await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["ADMIN_KEY"] = configured, ["Engine:Enabled"] = "false" });
+
+        using var admin = app.ClientFor(configured);
+        using var response = await admin.GetAsync("/admin/keys", ct);
+        using var other = app.ClientFor("operator-chosen-admin-secret-012345678");
+        using var refused = await other.GetAsync("/admin/keys", ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await AssertErrorAsync(refused, HttpStatusCode.Unauthorized, "invalid_api_key", null);
+    }
+
+    [Fact]
     public async Task RevokeKey_Twice_SecondAnswers404()
     {
         var ct = TestContext.Current.CancellationToken;

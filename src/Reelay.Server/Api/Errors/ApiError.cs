@@ -5,7 +5,8 @@ namespace Reelay.Api.Errors;
 
 /// <summary>
 /// The one error answer on every surface: OpenAI's envelope <c>{"error":{message,type,param,code}}</c>
-/// with the matching HTTP status, so official SDKs raise their typed exceptions.
+/// with the matching HTTP status, so official SDKs raise their typed exceptions, and the same text again
+/// as a top-level <c>message</c> (see <see cref="ErrorEnvelope"/>).
 /// </summary>
 public sealed class ApiError(int status, string message, string? code = null, string? param = null) : IResult
 {
@@ -31,7 +32,7 @@ public sealed class ApiError(int status, string message, string? code = null, st
             response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return response.WriteAsJsonAsync(new ErrorEnvelope(new ErrorBody(Message, Type, Param, Code)), ApiJsonContext.Default.ErrorEnvelope);
+        return response.WriteAsJsonAsync(new ErrorEnvelope(new ErrorBody(Message, Type, Param, Code), Message), ApiJson.Context.ErrorEnvelope);
     }
 
     public static string TypeFor(int status) => status switch
@@ -65,8 +66,12 @@ public sealed class ApiError(int status, string message, string? code = null, st
     public override string ToString() => $"{Status} {Code}: {Message}";
 }
 
-/// <summary>The envelope on the wire.</summary>
-public sealed record ErrorEnvelope(ErrorBody Error);
+/// <summary>
+/// The envelope on the wire. <paramref name="Message"/> repeats <c>error.message</c> at the top level:
+/// clients of some relays read <c>message</c> (or a string <c>error</c>) first and show nothing useful
+/// without it, while the official SDKs read <c>error</c> and ignore the extra field.
+/// </summary>
+public sealed record ErrorEnvelope(ErrorBody Error, string Message);
 
 /// <summary>The envelope's body; <c>param</c> and <c>code</c> are always present, null when they do not apply.</summary>
 public sealed record ErrorBody(

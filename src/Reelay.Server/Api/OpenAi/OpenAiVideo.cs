@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
+using Reelay.Blobs;
 using Reelay.Catalog;
 using Reelay.Tasks;
 
@@ -68,7 +69,12 @@ public sealed record OpenAiRemixVideoRequest
     public required string Prompt { get; init; }
 }
 
-/// <summary>OpenAI's <c>Video</c> object (<c>VideoResource</c>): all 13 keys always present, null where they do not apply.</summary>
+/// <summary>
+/// OpenAI's <c>Video</c> object (<c>VideoResource</c>): its 13 keys always present, null where they do not
+/// apply, plus the relays' <c>video_url</c> and <c>thumbnail_url</c>. Relays that serve <c>/v1/videos</c> add
+/// those links once a video is completed and their clients read only them, so without them such a client
+/// shows a finished video as nothing; the official SDKs ignore keys they do not know.
+/// </summary>
 public sealed record OpenAiVideo(
     string Id,
     string Object,
@@ -82,7 +88,9 @@ public sealed record OpenAiVideo(
     string Size,
     string Seconds,
     string? RemixedFromVideoId,
-    OpenAiVideoError? Error);
+    OpenAiVideoError? Error,
+    string? VideoUrl,
+    string? ThumbnailUrl);
 
 /// <summary>Why a video failed.</summary>
 public sealed record OpenAiVideoError(string Code, string Message);
@@ -109,8 +117,10 @@ public static class OpenAiVideoMapping
     /// <c>cancelled</c> status, so a cancelled task reads as <c>failed</c> with its error code.
     /// </summary>
     /// <param name="task">The stored task.</param>
-    /// <param name="fileTtl">How long stored files stay downloadable after completion (<c>FILE_URL_TTL</c>).</param>
-    public static OpenAiVideo AsOpenAiVideo(this VideoTask task, TimeSpan fileTtl)
+    /// <param name="blobs">Where the finished files are; it signs the links, as for the unified query.</param>
+    /// <param name="fileTtl">How long stored files stay downloadable after completion, and how long each link lasts (<c>FILE_URL_TTL</c>).</param>
+    /// <param name="request">The request the links are handed out on.</param>
+    public static OpenAiVideo AsOpenAiVideo(this VideoTask task, IBlobStore blobs, TimeSpan fileTtl, HttpRequest request)
     {
         var completed = task.Stage == TaskStage.Completed;
         var completedAt = task.CompletedAt is { } ms ? ms / 1000 : (long?)null;
@@ -128,7 +138,9 @@ public static class OpenAiVideoMapping
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{width}x{height}"),
             task.Duration.ToString(System.Globalization.CultureInfo.InvariantCulture),
             task.RemixedFrom,
-            task.Error is { } error ? new OpenAiVideoError(error.Code, error.Message) : null);
+            task.Error is { } error ? new OpenAiVideoError(error.Code, error.Message) : null,
+            completed && task.VideoKey is { } video ? blobs.GetReadUrl(video, fileTtl, request) : null,
+            completed && task.ThumbnailKey is { } thumbnail ? blobs.GetReadUrl(thumbnail, fileTtl, request) : null);
     }
 
     /// <summary>pending → queued, processing → in_progress, failed and cancelled → failed.</summary>

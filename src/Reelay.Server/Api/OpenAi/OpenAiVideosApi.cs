@@ -76,7 +76,7 @@ public static class OpenAiVideosApi
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> CreateAsync(
-        HttpContext http, TaskIntake intake, ModelCatalog catalog,
+        HttpContext http, TaskIntake intake, ModelCatalog catalog, IBlobStore blobs,
         IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
     {
         var idempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
@@ -95,10 +95,10 @@ public static class OpenAiVideosApi
             return error;
         }
 
-        return await StoreAsync(draft, http, intake, files.Value);
+        return await StoreAsync(draft, http, intake, blobs, files.Value);
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IOptions<FileLinkOptions> options)
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options)
     {
         var task = await FindAsync(id, http, store);
         if (task is null)
@@ -111,11 +111,11 @@ public static class OpenAiVideosApi
             http.Response.Headers["openai-poll-after-ms"] = PollAfterMilliseconds;
         }
 
-        return TypedResults.Ok(task.AsOpenAiVideo(options.Value.FileUrlTtl));
+        return TypedResults.Ok(task.AsOpenAiVideo(blobs, options.Value.FileUrlTtl, http.Request));
     }
 
     private static async Task<Results<Ok<OpenAiVideoList>, ApiError>> ListAsync(
-        HttpContext http, ITaskStore store, IOptions<FileLinkOptions> options, string? after, string? limit, string? order)
+        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options, string? after, string? limit, string? order)
     {
         var pageSize = 20;
         if (limit is not null
@@ -138,7 +138,7 @@ public static class OpenAiVideosApi
 
         var rows = await store.ListAsync(caller.KeyId, new TaskPageRequest(pageSize + 1, string.IsNullOrEmpty(after) ? null : after, order == "asc"), http.RequestAborted);
         var ttl = options.Value.FileUrlTtl;
-        var data = rows.Take(pageSize).Select(task => task.AsOpenAiVideo(ttl)).ToList();
+        var data = rows.Take(pageSize).Select(task => task.AsOpenAiVideo(blobs, ttl, http.Request)).ToList();
         return TypedResults.Ok(new OpenAiVideoList("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, rows.Count > pageSize));
     }
 
@@ -208,7 +208,7 @@ public static class OpenAiVideosApi
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> RemixAsync(
-        string id, HttpContext http, TaskIntake intake, ITaskStore store,
+        string id, HttpContext http, TaskIntake intake, ITaskStore store, IBlobStore blobs,
         IEnumerable<IVideoProvider> providers, IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
     {
         var (body, error) = http.Request.HasFormContentType
@@ -254,14 +254,14 @@ public static class OpenAiVideosApi
             IdempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault(),
             Surface = TaskSurface.OpenAi,
         };
-        return await StoreAsync(draft, http, intake, files.Value);
+        return await StoreAsync(draft, http, intake, blobs, files.Value);
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> StoreAsync(
-        TaskDraft draft, HttpContext http, TaskIntake intake, FileLinkOptions files)
+        TaskDraft draft, HttpContext http, TaskIntake intake, IBlobStore blobs, FileLinkOptions files)
     {
         var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
-        return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(files.FileUrlTtl)) : ApiError.From(result.Problem!);
+        return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(blobs, files.FileUrlTtl, http.Request)) : ApiError.From(result.Problem!);
     }
 
     /// <summary>The JSON body (<c>CreateVideoJsonBody</c>, as openai-python sends it without a file) → a draft.</summary>

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 using Reelay.Blobs;
 using Reelay.Tasks;
 
@@ -51,7 +52,12 @@ public sealed record UnifiedCreateRequest
 /// <summary>The create answer, exactly as the seed shows it.</summary>
 public sealed record UnifiedCreateResponse(string Id, string Status, long StatusUpdateTime);
 
-/// <summary>The query answer: every field always present, null where it does not apply yet.</summary>
+/// <summary>
+/// The query answer: every field always present, null where it does not apply yet — except <c>error</c>,
+/// which is left out unless the task failed or was cancelled. The relays' documents omit it on success,
+/// and relay clients test <c>typeof error === 'object'</c>, which is true for null, and show "null" under
+/// every video that is fine.
+/// </summary>
 public sealed record UnifiedQueryResponse(
     string Id,
     string Status,
@@ -69,7 +75,7 @@ public sealed record UnifiedQueryResponse(
     int? Height,
     long CreatedAt,
     long? CompletedAt,
-    UnifiedError? Error);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UnifiedError? Error);
 
 /// <summary>Why a task failed or was cancelled.</summary>
 public sealed record UnifiedError(string Code, string Message);
@@ -99,6 +105,6 @@ public static class UnifiedVideoMapping
             completed ? task.Height : null,
             task.CreatedAt,
             task.CompletedAt,
-            task.Error is { } error ? new UnifiedError(error.Code, error.Message) : null);
+            task.Stage is TaskStage.Failed or TaskStage.Cancelled && task.Error is { } error ? new UnifiedError(error.Code, error.Message) : null);
     }
 }

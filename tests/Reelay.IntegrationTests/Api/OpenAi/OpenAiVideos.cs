@@ -79,13 +79,15 @@ internal static class OpenAiVideos
         return bytes.ToArray();
     }
 
-    /// <summary>The error envelope's body, asserting the status and that all four keys are there.</summary>
+    /// <summary>The error envelope's body, asserting the status, that all four keys are there and that the top-level message repeats it.</summary>
     public static async Task<JsonElement> ErrorAsync(this HttpResponseMessage response, int status, CancellationToken cancellationToken)
     {
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {text}");
-        var error = JsonDocument.Parse(text).RootElement.GetProperty("error").Clone();
+        var root = JsonDocument.Parse(text).RootElement;
+        var error = root.GetProperty("error").Clone();
         Assert.Equal(["code", "message", "param", "type"], error.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(error.GetProperty("message").GetString(), root.GetProperty("message").GetString());
         return error;
     }
 }

@@ -10,7 +10,10 @@ namespace Reelay.IntegrationTests.Api.OpenAi;
 public class OpenAiVideosApiTests
 {
     private static readonly string[] VideoKeys =
-        ["completed_at", "created_at", "error", "expires_at", "id", "model", "object", "progress", "prompt", "remixed_from_video_id", "seconds", "size", "status"];
+    [
+        "completed_at", "created_at", "error", "expires_at", "id", "model", "object", "progress", "prompt", "remixed_from_video_id", "seconds", "size", "status",
+        "thumbnail_url", "video_url",
+    ];
 
     [Fact]
     public async Task Create_JsonWithOnlyPrompt_AnswersVideoWithOpenAiDefaultsAndAllKeys()
@@ -34,7 +37,7 @@ public class OpenAiVideosApiTests
         Assert.Equal("4", video.GetProperty("seconds").GetString());
         Assert.Equal("waves at night", video.GetProperty("prompt").GetString());
         Assert.InRange(video.GetProperty("created_at").GetInt64(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
-        foreach (var empty in (string[])["completed_at", "expires_at", "remixed_from_video_id", "error"])
+        foreach (var empty in (string[])["completed_at", "expires_at", "remixed_from_video_id", "error", "video_url", "thumbnail_url"])
         {
             Assert.Equal(JsonValueKind.Null, video.GetProperty(empty).ValueKind);
         }
@@ -160,6 +163,47 @@ public class OpenAiVideosApiTests
         Assert.Equal($$"""{"id":"{{id}}","object":"video.deleted","deleted":true}""", await deleted.Content.ReadAsStringAsync(ct));
         using var gone = await client.GetAsync(OpenAiVideos.PathOf(id) + "/content", ct);
         await gone.ErrorAsync(404, ct);
+    }
+
+    [Fact]
+    public async Task Video_Completed_VideoUrlAndThumbnailUrlServeTheStoredFilesOnEveryRead()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start();
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+        using var anonymous = app.CreateClient();
+
+        var created = await client.CreateVideoAsync(new { model = "reelay-preview", prompt = "a linked one", seconds = "1", size = "1280x720" }, ct);
+        var id = created.GetProperty("id").GetString()!;
+        Assert.Equal(JsonValueKind.Null, created.GetProperty("video_url").ValueKind);
+        Assert.Equal(JsonValueKind.Null, created.GetProperty("thumbnail_url").ValueKind);
+
+        var video = await client.WaitForVideoAsync(id, ct);
+        Assert.Equal("completed", video.GetProperty("status").GetString());
+        var mp4 = await client.GetByteArrayAsync(OpenAiVideos.PathOf(id) + "/content", ct);
+        var jpeg = await client.GetByteArrayAsync(OpenAiVideos.PathOf(id) + "/content?variant=thumbnail", ct);
+
+        // Links a <video> tag can play: no key, the same bytes as /content.
+        Assert.Equal(mp4, await anonymous.GetByteArrayAsync(video.GetProperty("video_url").GetString(), ct));
+        using (var thumbnail = await anonymous.GetAsync(video.GetProperty("thumbnail_url").GetString(), ct))
+        {
+            Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(jpeg, await thumbnail.Content.ReadAsByteArrayAsync(ct));
+        }
+
+        // The same signed, expiring file the unified query links to.
+        var unified = await client.QueryAsync(id, ct);
+        foreach (var field in (string[])["video_url", "thumbnail_url"])
+        {
+            var link = new Uri(video.GetProperty(field).GetString()!);
+            Assert.Equal(new Uri(unified.GetProperty(field).GetString()!).AbsolutePath, link.AbsolutePath);
+            Assert.Contains("exp=", link.Query, StringComparison.Ordinal);
+            Assert.Contains("sig=", link.Query, StringComparison.Ordinal);
+        }
+
+        var listed = Assert.Single((await client.GetFromJsonAsync<JsonElement>("/v1/videos", ct)).GetProperty("data").EnumerateArray());
+        Assert.Equal(mp4, await anonymous.GetByteArrayAsync(listed.GetProperty("video_url").GetString(), ct));
+        Assert.Equal(jpeg, await anonymous.GetByteArrayAsync(listed.GetProperty("thumbnail_url").GetString(), ct));
     }
 
     [Fact]

@@ -222,8 +222,9 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
         Assert.Equal(expected.Status, status);
         using var json = JsonDocument.Parse(body);
         var root = json.RootElement;
-        Assert.Equal(["error"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["error", "message"], root.EnumerateObject().Select(p => p.Name));
         var error = root.GetProperty("error");
+        Assert.Equal(error.GetProperty("message").GetString(), root.GetProperty("message").GetString());
         Assert.Equal(["code", "message", "param", "type"], error.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.Equal(ApiError.TypeFor(expected.Status), error.GetProperty("type").GetString());
         Assert.Equal(expected.Code, error.GetProperty("code").GetString());
