@@ -4,8 +4,8 @@ namespace Reelay.Catalog;
 
 /// <summary>
 /// Stops startup on a catalog that cannot work, naming the entry and the value: no ratios or sizes,
-/// a ratio or size Reelay cannot render, a default duration outside the allowed ones, one name for
-/// two models.
+/// a ratio or size Reelay cannot render, a pixel size outside its sizes or far from every ratio, a
+/// default duration outside the allowed ones, one name for two models.
 /// </summary>
 internal sealed class CatalogOptionsValidator : IValidateOptions<CatalogOptions>
 {
