@@ -181,14 +181,10 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid("The Idempotency-Key header is longer than 200 characters.", "Idempotency-Key", "invalid_idempotency_key");
         }
 
-        if (draft.Options.TryGetValue(StyleOption, out var style))
+        var style = draft.Options.TryGetValue(StyleOption, out var givenStyle) ? givenStyle.Trim().ToLowerInvariant() : null;
+        if (style is not null && !Styles.Contains(style))
         {
-            if (!Styles.Contains(style.Trim().ToLowerInvariant()))
-            {
-                return TaskProblem.Invalid($"'style' {Quote(style)} is not one of {string.Join(", ", Styles)}.", "style", "unsupported_value");
-            }
-
-            draft.Options[StyleOption] = style.Trim().ToLowerInvariant();
+            return TaskProblem.Invalid($"'{StyleOption}' {Quote(givenStyle!)} is not one of {string.Join(", ", Styles)}.", StyleOption, "unsupported_value");
         }
 
         // Only channels whose upstream renders this shape, size and length take part; with none
@@ -222,9 +218,15 @@ public sealed class TaskIntake(
             flags.TryAdd(name, value);
         }
 
+        // Stored as checked: the client's word may differ in case or spacing.
         if (orientation is not null)
         {
             flags[OrientationOption] = orientation;
+        }
+
+        if (style is not null)
+        {
+            flags[StyleOption] = style;
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
