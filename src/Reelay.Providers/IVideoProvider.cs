@@ -41,6 +41,16 @@ public interface IVideoProvider
     Task ReleaseResultAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
+    /// Whether this provider's upstream renders a request's shape, size and length for an upstream
+    /// model, after whatever mapping its adapter does at submit. An adapter maps a value only when the
+    /// upstream bills the mapped one the same (a size of the same price tier, a name in its own
+    /// vocabulary); a duration is never shortened or lengthened, and a shape never changed. Null when
+    /// it renders the request; otherwise the first value it cannot, and what it takes instead — the
+    /// router then passes the channel over. The default renders anything.
+    /// </summary>
+    RenderProblem? CheckRender(RenderSpec spec) => null;
+
+    /// <summary>
     /// Jobs whose state changed (started, succeeded, failed), as they change. Only read when
     /// <see cref="ProviderCapabilities.PushesChanges"/>, by one reader: the engine, which then polls
     /// the job at once instead of on a timer. Remote upstreams have no such feed; they are polled.
@@ -84,7 +94,59 @@ public sealed record ProviderCapabilities(
 
     /// <summary>Longest gap between two polls once the engine has backed off.</summary>
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// What a model a channel lists, but the catalog does not know, is assumed to take on this
+    /// provider: the catalog builds such a model from these values (a catalog entry overrides them).
+    /// </summary>
+    public ModelDefaults DefaultModel { get; init; } = ModelDefaults.Fallback;
 }
+
+/// <summary>The capabilities assumed for a model only a channel names (README, Providers).</summary>
+/// <param name="AspectRatios">Accepted ratios; the first is the default.</param>
+/// <param name="Sizes">Accepted size classes (<c>720P</c>…); the first is the default.</param>
+/// <param name="Durations">Accepted durations in seconds; empty for every whole second from <paramref name="MinDuration"/> to <paramref name="MaxDuration"/>.</param>
+/// <param name="MinDuration">Shortest duration when <paramref name="Durations"/> is empty.</param>
+/// <param name="MaxDuration">Longest duration when <paramref name="Durations"/> is empty.</param>
+/// <param name="DefaultDuration">The duration of a request that names none.</param>
+/// <param name="MaxImages">Most reference images one request may carry.</param>
+public sealed record ModelDefaults(
+    IReadOnlyList<string> AspectRatios,
+    IReadOnlyList<string> Sizes,
+    IReadOnlyList<int> Durations,
+    int MinDuration,
+    int MaxDuration,
+    int DefaultDuration,
+    int MaxImages)
+{
+    /// <summary>Size classes that allow only some durations (Veo: 1080P needs 8 s).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> DurationsBySize { get; init; } = NoDurationsBySize;
+
+    /// <summary>For a provider that declares nothing: the shapes every upstream here renders.</summary>
+    public static readonly ModelDefaults Fallback = new(["16:9", "9:16"], ["720P"], [], 1, 15, 8, 1);
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<int>> NoDurationsBySize = new Dictionary<string, IReadOnlyList<int>>();
+}
+
+/// <summary>The values of a request a provider's upstream must render (see <see cref="IVideoProvider.CheckRender"/>).</summary>
+/// <param name="UpstreamModel">The upstream's model id the channel would send.</param>
+/// <param name="AspectRatio">Requested shape, e.g. <c>16:9</c>.</param>
+/// <param name="Size">Requested size: a class (<c>720P</c>) or, for models that list exact sizes, pixels (<c>1792x1024</c>).</param>
+/// <param name="Width">Output width in pixels Reelay expects.</param>
+/// <param name="Height">Output height in pixels Reelay expects.</param>
+/// <param name="DurationSeconds">Length in seconds.</param>
+public sealed record RenderSpec(string UpstreamModel, string AspectRatio, string Size, int Width, int Height, int DurationSeconds);
+
+/// <summary>Which requested value an upstream cannot render.</summary>
+public enum RenderField
+{
+    AspectRatio,
+    Size,
+    Duration,
+}
+
+/// <summary>A value an upstream cannot render, and what it takes instead (<c>4, 8 or 12 seconds</c>).</summary>
+public sealed record RenderProblem(RenderField Field, string Accepts);
 
 /// <summary>An upstream account the engine picked for this call (config record; no runtime state).</summary>
 /// <param name="Name">Channel name, for logs and the recorded route.</param>
@@ -114,7 +176,10 @@ public sealed record VideoJobRequest
     /// <summary>Requested shape, e.g. <c>16:9</c>.</summary>
     public required string AspectRatio { get; init; }
 
-    /// <summary>Requested size class, e.g. <c>720P</c> (names the short side).</summary>
+    /// <summary>
+    /// Requested size class, e.g. <c>720P</c> (names the short side); for a model whose catalog entry
+    /// lists exact pixel sizes, one of those (<c>1792x1024</c>). <see cref="Width"/>/<see cref="Height"/> are exact either way.
+    /// </summary>
     public required string Size { get; init; }
 
     /// <summary>Output width in pixels Reelay expects (derived from size, aspect ratio and the first image).</summary>

@@ -141,7 +141,7 @@ test('errors arrive as the SDK typed exceptions', async () => {
   await assert.rejects(client.videos.create({ prompt: 'too long', seconds: '5', size: '1280x720' }), (error) => {
     assert.ok(error instanceof OpenAI.BadRequestError);
     assert.equal(error.param, 'seconds');
-    assert.match(error.message, /'seconds' 5 is not supported by sora-2; use 4, 8, 12 seconds/);
+    assert.match(error.message, /'seconds' 5 is not supported by sora-2; use 4, 8, 10, 12, 15 seconds/);
     return true;
   });
   const unauthenticated = new OpenAI({ apiKey: 'sk-not-a-reelay-key', baseURL: client.baseURL });

@@ -54,11 +54,15 @@ internal sealed partial class LocalRenderer(
 
     public string Name => ProviderNames.Local;
 
+    // It renders any even width and height and 1–600 s, so it never passes a request over (the
+    // default CheckRender): every value the catalog accepts renders for test-mode keys. A model only
+    // a channel names gets what reelay-preview takes.
     public ProviderCapabilities Capabilities { get; } = new(MaxImages: 8, SupportsCancel: true, IdempotentSubmit: true)
     {
         PollInterval = TimeSpan.FromMilliseconds(250),
         MaxPollInterval = TimeSpan.FromSeconds(1),
         PushesChanges = true,
+        DefaultModel = new(["16:9", "9:16", "1:1", "3:2", "2:3", "4:3", "3:4"], ["720P", "480P", "1080P"], [], 1, 15, DefaultDuration: 6, MaxImages: 8),
     };
 
     /// <summary>A job's notice comes after its new state is in place, so a poll prompted by it sees the change.</summary>

@@ -20,12 +20,45 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
 
     public string Name => ProviderNames.Sora;
 
+    // The seconds enum of CreateVideoBody; the guide's "16"/"20" are not in the schema.
+    private static readonly int[] Seconds = [4, 8, 12];
+
     // One input_reference (first frame). The guide suggests polling every 10–20 s. DELETE only
-    // removes finished videos, so there is no cancel.
+    // removes finished videos, so there is no cancel. A model only a channel names gets the API's
+    // enums for plain sora-2: the 720-class sizes and 4/8/12 s.
     public ProviderCapabilities Capabilities { get; } = new(MaxImages: 1, SupportsRemix: true)
     {
         PollInterval = TimeSpan.FromSeconds(10),
+        DefaultModel = new(["16:9", "9:16"], ["720P"], Seconds, 4, 12, DefaultDuration: 4, MaxImages: 1),
     };
+
+    /// <summary>
+    /// Sora bills per second at a price per size tier: 720x1280/1280x720, and for pro models
+    /// 1024x1792/1792x1024. A request is mapped to the size of its own tier and orientation (1080P
+    /// 16:9, 1920x1080, goes out as 1792x1024: the same "large" tier); a size with no such match
+    /// (1080P on plain sora-2, 480P, 4K), a square or other shape, or a duration outside 4/8/12
+    /// (the Sora app's 10/15/25 s) passes the channel over — 10 s is neither billed nor rendered as 8 or 12.
+    /// </summary>
+    public RenderProblem? CheckRender(RenderSpec spec)
+    {
+        if (spec.AspectRatio is not ("16:9" or "9:16"))
+        {
+            return new(RenderField.AspectRatio, "16:9, 9:16");
+        }
+
+        if (!IsPro(spec.UpstreamModel) ? !IsStandard(spec.Size) : !IsStandard(spec.Size) && !IsLarge(spec.Size))
+        {
+            return new(RenderField.Size, IsPro(spec.UpstreamModel) ? "720P (1280x720, 720x1280), 1080P (as 1792x1024, 1024x1792)" : "720P (1280x720, 720x1280)");
+        }
+
+        return Seconds.Contains(spec.DurationSeconds) ? null : new(RenderField.Duration, "4, 8, 12 seconds");
+    }
+
+    private static bool IsPro(string model) => model.Contains("pro", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsStandard(string size) => size.ToUpperInvariant() is "720P" or "1280X720" or "720X1280";
+
+    private static bool IsLarge(string size) => size.ToUpperInvariant() is "1080P" or "1792X1024" or "1024X1792";
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {
@@ -116,7 +149,7 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
     /// <summary>Picks the allowed size closest in shape and scale to the requested width and height.</summary>
     internal static string ToSize(string model, int width, int height)
     {
-        var sizes = model.Contains("pro", StringComparison.OrdinalIgnoreCase) ? ProSizes : StandardSizes;
+        var sizes = IsPro(model) ? ProSizes : StandardSizes;
         var best = sizes[0];
         var bestDistance = double.MaxValue;
         foreach (var size in sizes)

@@ -18,8 +18,14 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
 
     public string Name => ProviderNames.Unified;
 
-    // Grok relays take up to 6 references (octopusx docs); relays document no cancel route.
-    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 6);
+    // Grok relays take up to 6 references (octopusx docs); relays document no cancel route. A relay
+    // speaks the relay vocabulary Reelay accepts, so it passes no request over (the default
+    // CheckRender). A model only a channel names gets the shapes every relay family documents
+    // (providers/unified-video.md) and 1–15 s, 8 s by default (Veo's and xAI's default).
+    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 6)
+    {
+        DefaultModel = new(["16:9", "9:16", "1:1", "3:2", "2:3"], ["720P", "1080P"], [], 1, 15, DefaultDuration: 8, MaxImages: 6),
+    };
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {
@@ -60,25 +66,74 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
     [LoggerMessage(Level = LogLevel.Information, Message = "Relay channel {Channel} accepted task {TaskId} as {UpstreamId}")]
     private static partial void LogSubmitted(ILogger logger, string channel, string taskId, string upstreamId);
 
-    private static UnifiedCreateRequest ToCreateRequest(VideoJobRequest request) => new(
-        Model: request.Model,
-        Prompt: ToPrompt(request),
-        AspectRatio: request.AspectRatio,
-        Size: request.Size,
-        // The relay fetches URLs itself; images the client sent inline go back as data URIs.
-        Images: [.. request.Images.Select(i => i.SourceUrl ?? i.ToDataUri())],
-        Duration: request.DurationSeconds);
+    /// <summary>Options that are request fields of their own on relays, or Reelay's own, never prompt flags.</summary>
+    private static readonly string[] FieldOptions = [OrientationOption, "watermark", "private", "style", "enhance_prompt", "enable_upsample", "image_mode"];
+
+    private const string OrientationOption = "orientation";
+
+    private static UnifiedCreateRequest ToCreateRequest(VideoJobRequest request)
+    {
+        var sora = request.Model.StartsWith("sora", StringComparison.OrdinalIgnoreCase);
+        return new(
+            Model: request.Model,
+            Prompt: ToPrompt(request),
+            AspectRatio: request.AspectRatio,
+            Size: sora ? ToSoraSize(request) : request.Size,
+            // The relay fetches URLs itself; images the client sent inline go back as data URIs.
+            Images: [.. request.Images.Select(i => i.SourceUrl ?? i.ToDataUri())],
+            Duration: request.DurationSeconds,
+            Orientation: ToOrientation(request, sora),
+            Watermark: Flag(request, "watermark"),
+            Private: Flag(request, "private"),
+            Style: request.Options.GetValueOrDefault("style"),
+            EnhancePrompt: Flag(request, "enhance_prompt"),
+            EnableUpsample: Flag(request, "enable_upsample"));
+    }
+
+    /// <summary>
+    /// Sora relays front the Sora app, whose sizes are the words <c>small</c> (720p) and <c>large</c>
+    /// (1080p, pro): the same tiers Reelay's 720P and 1080P (or 1792x1024) name, so nothing billed changes.
+    /// </summary>
+    private static string ToSoraSize(VideoJobRequest request) => Math.Min(request.Width, request.Height) <= 720 ? "small" : "large";
+
+    /// <summary>
+    /// The Sora app picks its shape from <c>orientation</c>, not <c>aspect_ratio</c>: Sora and Veo
+    /// relays get it from the ratio when the client did not say; other relays only when it did.
+    /// </summary>
+    private static string? ToOrientation(VideoJobRequest request, bool sora)
+    {
+        if (request.Options.TryGetValue(OrientationOption, out var given))
+        {
+            return given;
+        }
+
+        var colon = request.AspectRatio.IndexOf(':', StringComparison.Ordinal);
+        if ((!sora && !request.Model.StartsWith("veo", StringComparison.OrdinalIgnoreCase)) || colon <= 0
+            || !int.TryParse(request.AspectRatio.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var width)
+            || !int.TryParse(request.AspectRatio.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var height)
+            || width == height)
+        {
+            return null;
+        }
+
+        return width > height ? "landscape" : "portrait";
+    }
+
+    private static bool? Flag(VideoJobRequest request, string name) =>
+        request.Options.TryGetValue(name, out var value) ? string.Equals(value, "true", StringComparison.OrdinalIgnoreCase) : null;
 
     private static string ToPrompt(VideoJobRequest request)
     {
-        // Grok relays front the grok.com app, which reads "--mode=…" style flags from the prompt text.
-        if (!request.Model.StartsWith("grok", StringComparison.OrdinalIgnoreCase) || request.Options.Count == 0)
+        // Grok relays front the grok.com app, which reads "--mode=…" style flags from the prompt text;
+        // options that are request fields of their own are not flags.
+        var flags = request.Options.Where(o => !FieldOptions.Contains(o.Key, StringComparer.Ordinal)).ToList();
+        if (!request.Model.StartsWith("grok", StringComparison.OrdinalIgnoreCase) || flags.Count == 0)
         {
             return request.Prompt;
         }
 
         var prompt = new StringBuilder(request.Prompt);
-        foreach (var (name, value) in request.Options)
+        foreach (var (name, value) in flags)
         {
             prompt.Append(CultureInfo.InvariantCulture, $" --{name}={value}");
         }

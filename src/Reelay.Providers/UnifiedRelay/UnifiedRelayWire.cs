@@ -3,14 +3,20 @@ using System.Text.Json.Serialization;
 
 namespace Reelay.Providers.UnifiedRelay;
 
-/// <summary>The body of <c>POST /v1/video/create</c>.</summary>
+/// <summary>The body of <c>POST /v1/video/create</c>; the optional fields (Veo's, the Sora app's) go out only when set.</summary>
 internal sealed record UnifiedCreateRequest(
     string Model,
     string Prompt,
     string AspectRatio,
     string Size,
     IReadOnlyList<string> Images,
-    int Duration);
+    int Duration,
+    string? Orientation = null,
+    bool? Watermark = null,
+    bool? Private = null,
+    string? Style = null,
+    bool? EnhancePrompt = null,
+    bool? EnableUpsample = null);
 
 /// <summary>The create answer: <c>{id, status, status_update_time}</c>, or an OpenAI-like object with <c>task_id</c>.</summary>
 internal sealed record UnifiedCreateResponse(string? Id, string? TaskId, string? Status);
@@ -28,7 +34,7 @@ internal sealed record UnifiedQueryResponse(
     JsonElement? Error,
     JsonElement? Detail);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(UnifiedCreateRequest))]
 [JsonSerializable(typeof(UnifiedCreateResponse))]
 [JsonSerializable(typeof(UnifiedQueryResponse))]

@@ -20,12 +20,48 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
 
     public string Name => ProviderNames.Veo;
 
+    // The Gemini API's parameters (providers/google-veo.md): Veo 3.x takes 4, 6 or 8 s at 720p and
+    // 8 s only at 1080p and 4k; Veo 2 takes 5–8 s at 720p.
+    private static readonly string[] AspectRatios = ["16:9", "9:16"];
+    private static readonly int[] Durations = [4, 6, 8];
+    private static readonly int[] Veo2Durations = [5, 6, 7, 8];
+
     // Three reference images is Veo 3.1's limit for "components"; the Gemini docs poll every ~10 s
-    // and renders take 11 s to 6 min. No progress and no cancel are documented.
+    // and renders take 11 s to 6 min. No progress and no cancel are documented. A model only a
+    // channel names is taken as Veo 3.1 in its default "frames" mode (a first and a last frame).
     public ProviderCapabilities Capabilities { get; } = new(MaxImages: 3)
     {
         PollInterval = TimeSpan.FromSeconds(10),
+        DefaultModel = new(AspectRatios, ["720P", "1080P"], Durations, 4, 8, DefaultDuration: 8, MaxImages: 2)
+        {
+            DurationsBySize = new Dictionary<string, IReadOnlyList<int>> { ["1080P"] = [8] },
+        },
     };
+
+    /// <summary>
+    /// Veo bills per second by tier and resolution: no value is mapped. A ratio other than 16:9/9:16,
+    /// a resolution other than 720p/1080p/4k, or a duration Veo lacks at that resolution passes the
+    /// channel over.
+    /// </summary>
+    public RenderProblem? CheckRender(RenderSpec spec)
+    {
+        var veo2 = spec.UpstreamModel.StartsWith("veo-2", StringComparison.OrdinalIgnoreCase);
+        if (!AspectRatios.Contains(spec.AspectRatio, StringComparer.Ordinal))
+        {
+            return new(RenderField.AspectRatio, string.Join(", ", AspectRatios));
+        }
+
+        var size = spec.Size.ToUpperInvariant();
+        if (veo2 ? size != "720P" : size is not ("720P" or "1080P" or "4K"))
+        {
+            return new(RenderField.Size, veo2 ? "720P" : "720P, 1080P, 4K");
+        }
+
+        var durations = veo2 ? Veo2Durations : size == "720P" ? Durations : [8];
+        return durations.Contains(spec.DurationSeconds)
+            ? null
+            : new(RenderField.Duration, $"{string.Join(", ", durations)} seconds{(size == "720P" ? "" : " at " + size)}");
+    }
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {

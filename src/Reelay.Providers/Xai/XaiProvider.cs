@@ -12,9 +12,40 @@ internal sealed partial class XaiProvider(UpstreamClient upstream, ILogger<XaiPr
 
     public string Name => ProviderNames.Xai;
 
+    // The GenerateVideoRequest enums (providers/xai-grok-imagine.md).
+    private static readonly string[] AspectRatios = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3"];
+    private static readonly string[] Resolutions = ["480P", "720P", "1080P"];
+    private const int MinDuration = 1;
+    private const int MaxDuration = 15;
+
     // Reference images: up to 7 per third-party docs (xAI's OpenAPI gives no limit). Polling every
-    // 5 s is what xAI's TS SDK and Vercel's adapter do. No cancel endpoint exists.
-    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 7);
+    // 5 s is what xAI's TS SDK and Vercel's adapter do. No cancel endpoint exists. A model only a
+    // channel names gets the API's own enums, its default ratio (16:9) and duration (8 s) first.
+    public ProviderCapabilities Capabilities { get; } = new(MaxImages: 7)
+    {
+        DefaultModel = new(AspectRatios, ["720P", "480P"], [], MinDuration, MaxDuration, DefaultDuration: 8, MaxImages: 7),
+    };
+
+    /// <summary>
+    /// xAI bills per second at a price per resolution, so nothing is mapped: the ratio, resolution and
+    /// duration go out as asked, and a value outside the API's enums passes the channel over.
+    /// </summary>
+    public RenderProblem? CheckRender(RenderSpec spec)
+    {
+        if (!AspectRatios.Contains(spec.AspectRatio, StringComparer.Ordinal))
+        {
+            return new(RenderField.AspectRatio, string.Join(", ", AspectRatios));
+        }
+
+        if (!Resolutions.Contains(spec.Size, StringComparer.OrdinalIgnoreCase))
+        {
+            return new(RenderField.Size, string.Join(", ", Resolutions));
+        }
+
+        return spec.DurationSeconds is < MinDuration or > MaxDuration
+            ? new(RenderField.Duration, $"{MinDuration}–{MaxDuration} seconds")
+            : null;
+    }
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
     {

@@ -29,6 +29,13 @@ public sealed class ModelOptions
 
     public string? DefaultSize { get; set; }
 
+    /// <summary>
+    /// Exact sizes in pixels the model also takes (Sora: <c>1792x1024</c>, <c>1024x1792</c>); a request
+    /// naming one renders exactly that size. Each falls in one of <see cref="Sizes"/> by its short
+    /// side and is near one of <see cref="AspectRatios"/>, which it counts as.
+    /// </summary>
+    public List<string> PixelSizes { get; set; } = [];
+
     /// <summary>Accepted durations in seconds, when only some are allowed; otherwise <see cref="MinDuration"/>–<see cref="MaxDuration"/>.</summary>
     public List<int> Durations { get; set; } = [];
 

@@ -4,11 +4,14 @@ namespace Reelay.Catalog;
 
 /// <summary>
 /// Stops startup on a catalog that cannot work, naming the entry and the value: no ratios or sizes,
-/// a ratio or size Reelay cannot render, a default duration outside the allowed ones, one name for
-/// two models.
+/// a ratio or size Reelay cannot render, a pixel size outside its sizes or far from every ratio, a
+/// default duration outside the allowed ones, one name for two models.
 /// </summary>
 internal sealed class CatalogOptionsValidator : IValidateOptions<CatalogOptions>
 {
+    /// <summary>How far (|ln| of the ratios) a pixel size may be from the ratio it counts as: 1792x1024 is 1.6 % off 16:9.</summary>
+    internal const double MaxPixelSizeDistortion = 0.03;
+
     public ValidateOptionsResult Validate(string? name, CatalogOptions options)
     {
         var errors = new List<string>();
@@ -28,8 +31,29 @@ internal sealed class CatalogOptionsValidator : IValidateOptions<CatalogOptions>
                 errors.Add($"Catalog model '{model}' lists no Sizes.");
             }
 
-            errors.AddRange(o.Sizes.Where(size => Shapes.ShortSide(size) is null)
-                .Select(size => $"Catalog model '{model}': size '{size}' is not one of {string.Join(", ", Shapes.SizeClasses)}."));
+            errors.AddRange(o.Sizes.Where(size => Shapes.IsPixels(size) || Shapes.ShortSide(size) is null)
+                .Select(size => $"Catalog model '{model}': size '{size}' is not one of {string.Join(", ", Shapes.SizeClasses)} (list pixel sizes under PixelSizes)."));
+            foreach (var pixels in o.PixelSizes)
+            {
+                if (!Shapes.IsPixels(pixels))
+                {
+                    errors.Add($"Catalog model '{model}': pixel size '{pixels}' is not WIDTHxHEIGHT with even sides.");
+                    continue;
+                }
+
+                var (width, height) = Shapes.For(pixels, "1:1");
+                if (!o.Sizes.Contains(Shapes.ClassOf(pixels), StringComparer.OrdinalIgnoreCase))
+                {
+                    errors.Add($"Catalog model '{model}': pixel size '{pixels}' is a {Shapes.ClassOf(pixels)} size, which is not among its Sizes.");
+                }
+
+                if (Shapes.Nearest(o.AspectRatios, width, height) is not ({ } ratio, <= MaxPixelSizeDistortion)
+                    || Shapes.Orientation(ratio) != Shapes.Orientation(width, height))
+                {
+                    errors.Add($"Catalog model '{model}': pixel size '{pixels}' is near none of its AspectRatios.");
+                }
+            }
+
             if (errors.Count == before && ModelCatalog.ToEntry(model, o) is var entry && !entry.AllowsDuration(entry.DefaultDuration))
             {
                 errors.Add($"Catalog model '{model}': DefaultDuration {entry.DefaultDuration} is not among its durations ({entry.DescribeDurations()}).");

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
+using Reelay.Providers;
 
 namespace Reelay.Catalog;
 
@@ -23,6 +24,12 @@ public sealed record ModelEntry(
     IReadOnlyDictionary<string, string> Options,
     IReadOnlyDictionary<string, IReadOnlyList<int>> DurationsBySize)
 {
+    /// <summary>Exact pixel sizes (<c>1792x1024</c>) the model takes besides its size classes.</summary>
+    public IReadOnlyList<string> PixelSizes { get; init; } = [];
+
+    /// <summary>The channel whose <c>Models</c> list made this model, for a model the catalog does not know; null for catalog entries.</summary>
+    public string? ListedBy { get; init; }
+
     public bool AllowsDuration(int seconds) =>
         Durations.Count > 0 ? Durations.Contains(seconds) : seconds >= MinDuration && seconds <= MaxDuration;
 
@@ -35,25 +42,121 @@ public sealed record ModelEntry(
 
     /// <summary>The upstream model id for a provider.</summary>
     public string UpstreamModelFor(string provider) => UpstreamModels.TryGetValue(provider, out var id) ? id : Name;
+
+    /// <summary>
+    /// The ratio an orientation stands for on this model: the default when it has that orientation,
+    /// else the default's mirror (3:2 → 2:3), else the first listed of that orientation; null when
+    /// the model has none (no square shape).
+    /// </summary>
+    public string? RatioFor(string orientation)
+    {
+        if (Shapes.Orientation(DefaultAspectRatio) == orientation)
+        {
+            return DefaultAspectRatio;
+        }
+
+        var colon = DefaultAspectRatio.IndexOf(':', StringComparison.Ordinal);
+        var mirror = colon < 0 ? "" : DefaultAspectRatio[(colon + 1)..] + ":" + DefaultAspectRatio[..colon];
+        return AspectRatios.Contains(mirror, StringComparer.Ordinal) && Shapes.Orientation(mirror) == orientation
+            ? mirror
+            : AspectRatios.FirstOrDefault(ratio => Shapes.Orientation(ratio) == orientation);
+    }
 }
 
-/// <summary>Looks models up by name or alias (case-insensitive). Built once from configuration.</summary>
+/// <summary>A model name listed outside the catalog (in a channel's <c>Models</c>), with the provider whose defaults it takes.</summary>
+/// <param name="Name">The public name as listed.</param>
+/// <param name="ListedBy">The channel that lists it first (by priority, then name).</param>
+/// <param name="Provider">That channel's provider.</param>
+/// <param name="Defaults">That provider's <see cref="ProviderCapabilities.DefaultModel"/>.</param>
+public sealed record ListedModel(string Name, string ListedBy, string Provider, ModelDefaults Defaults);
+
+/// <summary>
+/// Model names that something other than the catalog lists. The channels implement it: the
+/// catalog sits below them and cannot ask them itself.
+/// </summary>
+public interface IModelListings
+{
+    /// <summary>The current listings, best first; a new list whenever they change, so the catalog rebuilds only then.</summary>
+    IReadOnlyList<ListedModel> Listed { get; }
+}
+
+/// <summary>
+/// Looks models up by name or alias (case-insensitive): the configured entries, plus every name a
+/// channel lists that no entry knows, with its provider's default capabilities. The configured
+/// part is built once; the listed part follows the channels as they change at run time.
+/// </summary>
 public sealed class ModelCatalog
 {
-    private readonly FrozenDictionary<string, ModelEntry> _byName;
+    /// <summary>A listed model's task id prefix when its name would not make a tidy one.</summary>
+    private const string FallbackIdPrefix = "video";
+
+    private readonly IReadOnlyList<ModelEntry> _configured;
+    private readonly FrozenDictionary<string, ModelEntry> _configuredByName;
+    private readonly IModelListings[] _listings;
+    private volatile View _view;
 
     /// <param name="options">Checked by <see cref="CatalogOptionsValidator"/> before this runs.</param>
-    public ModelCatalog(IOptions<CatalogOptions> options)
+    /// <param name="listings">The channels' model lists (none in tests that build a catalog alone).</param>
+    public ModelCatalog(IOptions<CatalogOptions> options, IEnumerable<IModelListings> listings)
     {
-        Entries = [.. options.Value.Models.Select(pair => ToEntry(pair.Key, pair.Value)).OrderBy(e => e.Name, StringComparer.Ordinal)];
-        _byName = Entries
+        _configured = [.. options.Value.Models.Select(pair => ToEntry(pair.Key, pair.Value)).OrderBy(e => e.Name, StringComparer.Ordinal)];
+        _configuredByName = _configured
             .SelectMany(entry => entry.Aliases.Prepend(entry.Name).Select(name => KeyValuePair.Create(name, entry)))
             .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _listings = [.. listings];
+        // No listing matches this first view, so the first lookup builds the real one.
+        _view = new View([.. _listings.Select(_ => (IReadOnlyList<ListedModel>)null!)], _configured, _configuredByName);
     }
 
-    public IReadOnlyList<ModelEntry> Entries { get; }
+    /// <summary>Every model, catalog entries and listed ones, by name.</summary>
+    public IReadOnlyList<ModelEntry> Entries => Current.Entries;
 
-    public ModelEntry? Find(string name) => _byName.GetValueOrDefault(name);
+    public ModelEntry? Find(string name) => Current.ByName.GetValueOrDefault(name);
+
+    /// <summary>The view for the listings in force, rebuilt only when a listing changed.</summary>
+    private View Current
+    {
+        get
+        {
+            var view = _view;
+            if (IsCurrent(view))
+            {
+                return view;
+            }
+
+            var sources = Array.ConvertAll(_listings, l => l.Listed);
+            // Racing rebuilds make equal views; whichever is stored last wins harmlessly.
+            var listed = new Dictionary<string, ModelEntry>(StringComparer.OrdinalIgnoreCase);
+            foreach (var model in sources.SelectMany(source => source))
+            {
+                // A catalog entry (or alias) overrides a listing; the first listing of a name wins.
+                if (!string.IsNullOrWhiteSpace(model.Name) && !_configuredByName.ContainsKey(model.Name) && !listed.ContainsKey(model.Name))
+                {
+                    listed[model.Name] = FromListing(model);
+                }
+            }
+
+            var entries = _configured.Concat(listed.Values).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+            var byName = _configuredByName.Concat(listed).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+            view = new View(sources, entries, byName);
+            _view = view;
+            return view;
+        }
+    }
+
+    // Every lookup asks: a reference comparison per listing, no allocation.
+    private bool IsCurrent(View view)
+    {
+        for (var i = 0; i < _listings.Length; i++)
+        {
+            if (!ReferenceEquals(_listings[i].Listed, view.Sources[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     internal static ModelEntry ToEntry(string name, ModelOptions o) =>
         new(
@@ -73,5 +176,41 @@ public sealed class ModelCatalog
             o.MaxLifetime,
             o.UpstreamModels.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             o.Options.ToFrozenDictionary(StringComparer.Ordinal),
-            o.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => (IReadOnlyList<int>)p.Value.AsReadOnly(), StringComparer.Ordinal));
+            o.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => (IReadOnlyList<int>)p.Value.AsReadOnly(), StringComparer.Ordinal))
+        {
+            PixelSizes = [.. o.PixelSizes.Select(Shapes.CanonicalPixels)],
+        };
+
+    /// <summary>
+    /// A listed model: its provider's defaults, no upstream ids of its own (so only channels that
+    /// list it serve it, never every channel of the provider), the default lifetime.
+    /// </summary>
+    private static ModelEntry FromListing(ListedModel listed)
+    {
+        var d = listed.Defaults;
+        var tidy = listed.Name.Length <= 64 && listed.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        return new(
+            listed.Name,
+            [],
+            tidy ? listed.Name : FallbackIdPrefix,
+            $"Listed by channel '{listed.ListedBy}'; takes what the {listed.Provider} provider takes by default (a Catalog:Models entry can say more).",
+            d.AspectRatios,
+            d.AspectRatios[0],
+            [.. d.Sizes.Select(s => s.ToUpperInvariant())],
+            d.Sizes[0].ToUpperInvariant(),
+            d.Durations,
+            d.MinDuration,
+            d.MaxDuration,
+            d.DefaultDuration,
+            d.MaxImages,
+            new ModelOptions().MaxLifetime,
+            FrozenDictionary<string, string>.Empty,
+            FrozenDictionary<string, string>.Empty,
+            d.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => p.Value, StringComparer.Ordinal))
+        {
+            ListedBy = listed.ListedBy,
+        };
+    }
+
+    private sealed record View(IReadOnlyList<ListedModel>[] Sources, IReadOnlyList<ModelEntry> Entries, FrozenDictionary<string, ModelEntry> ByName);
 }

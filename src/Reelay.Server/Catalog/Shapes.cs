@@ -4,21 +4,68 @@ namespace Reelay.Catalog;
 
 /// <summary>
 /// Output geometry: a size class names the short side (720P → 720 px), the aspect ratio the shape.
+/// A model may also list exact sizes in pixels (Sora's 1792x1024), which are their own size.
 /// With a reference image the shape follows the image instead.
 /// </summary>
 public static class Shapes
 {
     public static readonly IReadOnlyList<string> SizeClasses = ["480P", "720P", "1080P", "4K"];
 
-    /// <summary>Short side in pixels of a size class, or null if the class is unknown.</summary>
+    /// <summary>The words for <see cref="Orientation"/>.</summary>
+    public const string Portrait = "portrait";
+
+    public const string Landscape = "landscape";
+
+    public const string Square = "square";
+
+    public static readonly IReadOnlyList<string> Orientations = [Portrait, Landscape, Square];
+
+    /// <summary>Short side in pixels of a size class or an exact size (<c>1792x1024</c> → 1024), or null if neither.</summary>
     public static int? ShortSide(string size) => size.ToUpperInvariant() switch
     {
         "480P" => 480,
         "720P" => 720,
         "1080P" => 1080,
         "4K" or "2160P" => 2160,
-        _ => null,
+        _ => TryParseExact(size, out var width, out var height) ? Math.Min(width, height) : null,
     };
+
+    /// <summary>The size class of a size: itself for a class, the class of its short side for pixels (<c>1792x1024</c> → <c>1080P</c>).</summary>
+    public static string ClassOf(string size) =>
+        TryParsePixels(size, out var sizeClass, out _) ? sizeClass : size.ToUpperInvariant();
+
+    /// <summary>Whether a size is exact pixels (<c>1792x1024</c>) rather than a class.</summary>
+    public static bool IsPixels(string size) => TryParseExact(size, out _, out _);
+
+    /// <summary><c>1792X1024</c>, <c>1792*1024</c> → <c>1792x1024</c>.</summary>
+    public static string CanonicalPixels(string size) => size.Trim().ToLowerInvariant().Replace('*', 'x');
+
+    /// <summary><see cref="Portrait"/> (taller than wide), <see cref="Landscape"/> or <see cref="Square"/> for a W:H ratio.</summary>
+    public static string Orientation(string aspectRatio) =>
+        TryParseRatio(aspectRatio, out var width, out var height) ? Orientation(width, height) : Square;
+
+    public static string Orientation(int width, int height) => width > height ? Landscape : width < height ? Portrait : Square;
+
+    /// <summary>The ratio among <paramref name="ratios"/> closest in shape to a width and height (<c>1792x1024</c> → <c>16:9</c>), and how far off it is (0 = exact).</summary>
+    public static (string? Ratio, double Distance) Nearest(IEnumerable<string> ratios, int width, int height)
+    {
+        string? best = null;
+        var bestDistance = double.MaxValue;
+        foreach (var ratio in ratios)
+        {
+            if (TryParseRatio(ratio, out var w, out var h))
+            {
+                var distance = Math.Abs(Math.Log((double)w / h) - Math.Log((double)width / height));
+                if (distance < bestDistance)
+                {
+                    best = ratio;
+                    bestDistance = distance;
+                }
+            }
+        }
+
+        return (best, bestDistance);
+    }
 
     public static bool TryParseRatio(string ratio, out int width, out int height)
     {
@@ -30,9 +77,14 @@ public static class Shapes
             && width is > 0 and <= 100 && height is > 0 and <= 100;
     }
 
-    /// <summary>Pixel size for a size class and aspect ratio: 720P 16:9 → 1280×720, 2:3 → 720×1080.</summary>
+    /// <summary>Pixel size for a size class and aspect ratio: 720P 16:9 → 1280×720, 2:3 → 720×1080. An exact size is itself.</summary>
     public static (int Width, int Height) For(string size, string aspectRatio)
     {
+        if (TryParseExact(size, out var exactWidth, out var exactHeight))
+        {
+            return (exactWidth, exactHeight);
+        }
+
         var shortSide = ShortSide(size) ?? throw new ArgumentException($"Unknown size '{size}'.", nameof(size));
         if (!TryParseRatio(aspectRatio, out var w, out var h))
         {
@@ -76,6 +128,17 @@ public static class Shapes
         var divisor = Gcd(width, height);
         aspectRatio = (width / divisor).ToString(CultureInfo.InvariantCulture) + ":" + (height / divisor).ToString(CultureInfo.InvariantCulture);
         return true;
+    }
+
+    /// <summary>Exact pixels with even sides (what H.264 renders), as catalogs list them.</summary>
+    private static bool TryParseExact(string value, out int width, out int height)
+    {
+        width = height = 0;
+        var x = value.IndexOfAny(['x', 'X', '*']);
+        return x > 0
+            && int.TryParse(value.AsSpan(0, x), NumberStyles.None, CultureInfo.InvariantCulture, out width)
+            && int.TryParse(value.AsSpan(x + 1), NumberStyles.None, CultureInfo.InvariantCulture, out height)
+            && width is > 0 and <= 8192 && height is > 0 and <= 8192 && width % 2 == 0 && height % 2 == 0;
     }
 
     private static (int Width, int Height) Fit(int shortSide, int ratioWidth, int ratioHeight) =>

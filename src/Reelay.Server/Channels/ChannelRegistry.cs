@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
+using Reelay.Catalog;
 using Reelay.Providers;
 
 namespace Reelay.Channels;
@@ -8,9 +9,10 @@ namespace Reelay.Channels;
 /// <summary>
 /// The channels in force: those from configuration plus those created through the admin API,
 /// validated against the known providers. Swapped as a whole when the admin API changes them or
-/// when another instance did (a periodic reload); readers never see a half-built list.
+/// when another instance did (a periodic reload); readers never see a half-built list. The model
+/// names they list go to the catalog (<see cref="IModelListings"/>), swapped with them.
 /// </summary>
-public sealed class ChannelRegistry : IDisposable
+public sealed class ChannelRegistry : IModelListings, IDisposable
 {
     /// <summary>The built-in channel of the local renderer; always present.</summary>
     public const string LocalChannelName = "local";
@@ -21,7 +23,7 @@ public sealed class ChannelRegistry : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, ChannelState> _states = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _reload = new(1, 1);
-    private volatile IReadOnlyList<Channel> _channels;
+    private volatile Snapshot _snapshot;
 
     /// <param name="options">Named and checked by <see cref="ChannelOptionsValidator"/> before this runs.</param>
     public ChannelRegistry(IEnumerable<IVideoProvider> providers, IOptions<List<ChannelOptions>> options, IChannelStore store, IOptions<ChannelHealthOptions> health, TimeProvider time)
@@ -32,7 +34,7 @@ public sealed class ChannelRegistry : IDisposable
         _health = health.Value;
         _time = time;
         Local = new Channel(new ChannelSettings(LocalChannelName, ProviderNames.Local, null, null), new Dictionary<string, string?>(), int.MaxValue, 1, true);
-        _channels = [.. _configured.Select(c => Channel.From(c))];
+        _snapshot = Snap([.. _configured.Select(c => Channel.From(c))]);
     }
 
     public FrozenDictionary<string, IVideoProvider> Providers { get; }
@@ -41,12 +43,15 @@ public sealed class ChannelRegistry : IDisposable
     public Channel Local { get; }
 
     /// <summary>Every configured and admin-created channel (not the built-in local one).</summary>
-    public IReadOnlyList<Channel> Channels => _channels;
+    public IReadOnlyList<Channel> Channels => _snapshot.Channels;
+
+    /// <summary>The names the channels list, each with the first lister's provider defaults; the catalog keeps those it does not know.</summary>
+    public IReadOnlyList<ListedModel> Listed => _snapshot.Listed;
 
     public Channel? Find(string name) =>
         name.Equals(LocalChannelName, StringComparison.OrdinalIgnoreCase)
             ? Local
-            : _channels.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+            : Channels.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>This instance's breaker and budgets for a channel (rebuilt if its budgets changed).</summary>
     public ChannelState StateOf(Channel channel)
@@ -94,13 +99,30 @@ public sealed class ChannelRegistry : IDisposable
                 }
             }
 
-            _channels = channels;
+            _snapshot = Snap(channels);
         }
         finally
         {
             _reload.Release();
         }
     }
+
+    /// <summary>
+    /// The channels and the names they list, built together so the catalog never sees a model whose
+    /// channel is not yet (or no longer) there. Disabled channels list too: their models exist, and
+    /// a live key is told no upstream is configured, as for a catalog model.
+    /// </summary>
+    private Snapshot Snap(IReadOnlyList<Channel> channels)
+    {
+        var listed = channels
+            .OrderBy(c => c.Priority).ThenBy(c => c.Name, StringComparer.Ordinal)
+            .Where(c => Providers.ContainsKey(c.Provider))
+            .SelectMany(c => c.Models.Keys.Select(name => new ListedModel(name, c.Name, c.Provider, Providers[c.Provider].Capabilities.DefaultModel)))
+            .ToList();
+        return new Snapshot(channels, listed);
+    }
+
+    private sealed record Snapshot(IReadOnlyList<Channel> Channels, IReadOnlyList<ListedModel> Listed);
 
     public void Dispose()
     {

@@ -14,13 +14,57 @@ public sealed record RouteCandidate(Channel Channel, IVideoProvider Provider, st
     public TimeSpan MaxPollInterval => PollInterval > Provider.Capabilities.MaxPollInterval ? PollInterval : Provider.Capabilities.MaxPollInterval;
 }
 
+/// <summary>A channel passed over because its upstream cannot render the request, and what it takes instead.</summary>
+public sealed record RouteRefusal(RouteCandidate Candidate, RenderProblem Problem);
+
+/// <summary>The channels that may run a request, best first, and those that serve its model but cannot render it.</summary>
+public sealed record RouteChoice(IReadOnlyList<RouteCandidate> Candidates, IReadOnlyList<RouteRefusal> Refused);
+
 /// <summary>
 /// Picks the channels that may run a model, in the order to try them: by priority, then weighted
 /// at random among equals. Test-mode keys always get the local renderer: they never reach a paid
-/// upstream.
+/// upstream. Given a request, it passes over the channels whose upstream cannot render it.
 /// </summary>
 public sealed class ChannelRouter(ChannelRegistry registry)
 {
+    /// <summary>
+    /// Candidates for a request, best first, without those whose provider cannot render its shape,
+    /// size or length (<see cref="IVideoProvider.CheckRender"/>); those are listed apart, so an
+    /// answer can say what the configured upstreams take.
+    /// </summary>
+    public RouteChoice Route(ModelEntry model, KeyMode mode, RenderSpec spec)
+    {
+        var fit = new List<RouteCandidate>();
+        var refused = new List<RouteRefusal>();
+        foreach (var candidate in Candidates(model, mode))
+        {
+            if (candidate.Provider.CheckRender(spec with { UpstreamModel = candidate.UpstreamModel }) is { } problem)
+            {
+                refused.Add(new RouteRefusal(candidate, problem));
+            }
+            else
+            {
+                fit.Add(candidate);
+            }
+        }
+
+        return new RouteChoice(fit, refused);
+    }
+
+    /// <summary>What a refusal says about each channel passed over: "channel 'sora-gw' (sora) renders duration 4, 8, 12 seconds".</summary>
+    /// <param name="refused">The channels passed over.</param>
+    /// <param name="fieldName">How the surface names each field; the unified names when null.</param>
+    public static string DescribeRefusals(IEnumerable<RouteRefusal> refused, Func<RenderField, string>? fieldName = null) =>
+        string.Join("; ", refused.Select(r =>
+            $"channel '{r.Candidate.Channel.Name}' ({r.Candidate.Provider.Name}) renders '{(fieldName ?? UnifiedName)(r.Problem.Field)}' {r.Problem.Accepts}"));
+
+    private static string UnifiedName(RenderField field) => field switch
+    {
+        RenderField.AspectRatio => "aspect_ratio",
+        RenderField.Size => "size",
+        _ => "duration",
+    };
+
     /// <summary>Candidates for a model and key mode, best first; empty when nothing is configured to serve it.</summary>
     public IReadOnlyList<RouteCandidate> Candidates(ModelEntry model, KeyMode mode)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Reelay.Catalog;
 using Reelay.Hosting;
 using Reelay.Providers;
 using Reelay.Providers.Http;
@@ -28,6 +29,7 @@ public static class ChannelsExtensions
         services.AddOptions<ChannelHealthOptions>().BindConfiguration("ChannelHealth");
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChannelRegistry>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelListings, ChannelRegistry>(provider => provider.GetRequiredService<ChannelRegistry>()));
         services.TryAddSingleton<ChannelRouter>();
         services.AddHostedService<ChannelReloader>();
         return services;

@@ -77,7 +77,16 @@ public sealed partial class Dispatcher(
         }
         else
         {
-            candidates = router.Candidates(model, task.Mode);
+            // Channels may have changed since the intake checked that one renders this request.
+            var choice = router.Route(model, task.Mode, new RenderSpec(model.Name, task.AspectRatio, task.Size, width, height, task.Duration));
+            if (choice.Candidates.Count == 0 && choice.Refused.Count > 0)
+            {
+                await FailAsync(task, lease, new TaskError(TaskErrors.InvalidArgument,
+                    $"No upstream configured for {model.Name} renders this request any more: {ChannelRouter.DescribeRefusals(choice.Refused)}."), cancellationToken);
+                return;
+            }
+
+            candidates = choice.Candidates;
         }
 
         if (candidates.Count == 0)

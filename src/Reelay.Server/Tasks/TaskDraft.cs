@@ -10,11 +10,15 @@ public sealed class TaskDraft
     public string? Prompt { get; set; }
     public string? AspectRatio { get; set; }
     public string? Size { get; set; }
+
+    /// <summary><c>portrait</c>, <c>landscape</c> or <c>square</c>: picks the shape when no ratio is given, and must agree with one that is.</summary>
+    public string? Orientation { get; set; }
     public List<string> Images { get; set; } = [];
     public int? Duration { get; set; }
     public long? Seed { get; set; }
     public string? NegativePrompt { get; set; }
     public string? CallbackUrl { get; set; }
+    /// <summary>Pass-through options (<c>enhance_prompt</c>; the Sora app's <c>watermark</c>, <c>private</c>, <c>style</c>), stored with the task.</summary>
     public Dictionary<string, string> Options { get; } = new(StringComparer.Ordinal);
     public string? IdempotencyKey { get; set; }
     public string? RemixedFrom { get; set; }

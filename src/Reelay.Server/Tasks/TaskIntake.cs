@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Reelay.Catalog;
 using Reelay.Channels;
@@ -25,6 +26,14 @@ public sealed class TaskIntake(
     IOptions<ImageLimitsOptions> imageLimits,
     TimeProvider time)
 {
+    /// <summary>The option that records the orientation a request named.</summary>
+    public const string OrientationOption = "orientation";
+
+    private const string StyleOption = "style";
+
+    /// <summary>The Sora app's styles, as the relays document them (providers/unified-video.md).</summary>
+    private static readonly string[] Styles = ["thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"];
+
     /// <summary>
     /// Validates, stores and signals. With an idempotency key the owner already used, the earlier
     /// task comes back and nothing new is stored.
@@ -118,36 +127,13 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid($"'negative_prompt' is {negativeLength} characters long; the limit is {max.MaxNegativePromptChars}.", "negative_prompt", "prompt_too_long");
         }
 
-        // A size in pixels (720x1280, as some relays send) carries the shape when no ratio is given,
-        // and must agree with one that is.
-        if (!string.IsNullOrWhiteSpace(draft.AspectRatio) && draft.Size is not null
-            && Shapes.TryParsePixels(draft.Size.Trim(), out _, out var sizeShape) && sizeShape != draft.AspectRatio.Trim())
+        if (ResolveShape(draft, model, out var aspectRatio, out var size, out var sizeClass, out var orientation) is { } shapeProblem)
         {
-            return TaskProblem.Invalid(
-                $"'{names.Size}' {Quote(draft.Size)} is {sizeShape} but '{names.AspectRatio}' is {Quote(draft.AspectRatio)}: send matching values, or only one of them.",
-                names.Size, "conflicting_values");
-        }
-
-        var aspectRatio = !string.IsNullOrWhiteSpace(draft.AspectRatio) ? draft.AspectRatio.Trim()
-            : draft.Size is not null && Shapes.TryParsePixels(draft.Size.Trim(), out _, out var pixelRatio) ? pixelRatio
-            : model.DefaultAspectRatio;
-        if (!model.AspectRatios.Contains(aspectRatio, StringComparer.Ordinal))
-        {
-            return TaskProblem.Invalid(
-                $"'{names.AspectRatio}' {Quote(aspectRatio)} is not supported by {model.Name}; use one of {string.Join(", ", model.AspectRatios)}.",
-                names.AspectRatio, "unsupported_value");
-        }
-
-        var size = NormalizeSize(draft.Size) ?? model.DefaultSize;
-        if (!model.Sizes.Contains(size, StringComparer.Ordinal))
-        {
-            return TaskProblem.Invalid(
-                $"'{names.Size}' {Quote(draft.Size ?? size)} is not supported by {model.Name}; use one of {string.Join(", ", model.Sizes)}.",
-                names.Size, "unsupported_value");
+            return shapeProblem;
         }
 
         // Some sizes allow only some durations (Veo renders 1080P and 4K at 8 s only).
-        var sizeDurations = model.DurationsFor(size);
+        var sizeDurations = model.DurationsFor(sizeClass);
         var duration = draft.Duration ?? (sizeDurations is { Count: > 0 } && !sizeDurations.Contains(model.DefaultDuration) ? sizeDurations[0] : model.DefaultDuration);
         if (!model.AllowsDuration(duration))
         {
@@ -159,7 +145,7 @@ public sealed class TaskIntake(
         if (sizeDurations is not null && !sizeDurations.Contains(duration))
         {
             return TaskProblem.Invalid(
-                $"'{names.Duration}' {duration} is not supported by {model.Name} at {size}; use {string.Join(", ", sizeDurations)} seconds, or a smaller size.",
+                $"'{names.Duration}' {duration} is not supported by {model.Name} at {sizeClass}; use {string.Join(", ", sizeDurations)} seconds, or a smaller size.",
                 names.Duration, "unsupported_value");
         }
 
@@ -195,16 +181,52 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid("The Idempotency-Key header is longer than 200 characters.", "Idempotency-Key", "invalid_idempotency_key");
         }
 
-        var candidates = router.Candidates(model, caller.Mode);
-        rendersLocally = candidates.Count > 0 && candidates.All(c => c.Provider.Name == ProviderNames.Local);
-        if (candidates.Count == 0)
+        var style = draft.Options.TryGetValue(StyleOption, out var givenStyle) ? givenStyle.Trim().ToLowerInvariant() : null;
+        if (style is not null && !Styles.Contains(style))
+        {
+            return TaskProblem.Invalid($"'{StyleOption}' {Quote(givenStyle!)} is not one of {string.Join(", ", Styles)}.", StyleOption, "unsupported_value");
+        }
+
+        // Only channels whose upstream renders this shape, size and length take part; with none
+        // left the client hears what the configured ones render, rather than getting something else.
+        var (width, height) = Shapes.For(size, aspectRatio);
+        var route = router.Route(model, caller.Mode, new RenderSpec(model.Name, aspectRatio, size, width, height, duration));
+        if (route.Candidates.Count == 0 && route.Refused.Count == 0)
         {
             return TaskProblem.Unavailable(ChannelRouter.MissingSetting(model), names.Model, TaskErrors.ModelNotConfigured);
         }
 
+        if (route.Candidates.Count == 0)
+        {
+            var first = route.Refused[0].Problem.Field;
+            var (field, value) = first switch
+            {
+                RenderField.AspectRatio => (names.AspectRatio, Quote(aspectRatio)),
+                RenderField.Size => (names.Size, Quote(draft.Size ?? size)),
+                _ => (names.Duration, duration.ToString(CultureInfo.InvariantCulture)),
+            };
+            return TaskProblem.Invalid(
+                $"'{field}' {value} is not rendered by any upstream configured for {model.Name}: " +
+                ChannelRouter.DescribeRefusals(route.Refused, f => f switch { RenderField.AspectRatio => names.AspectRatio, RenderField.Size => names.Size, _ => names.Duration }) + ".",
+                field, "unsupported_value");
+        }
+
+        rendersLocally = route.Candidates.All(c => c.Provider.Name == ProviderNames.Local);
+
         foreach (var (name, value) in draft.Options.Concat(model.Options))
         {
             flags.TryAdd(name, value);
+        }
+
+        // Stored as checked: the client's word may differ in case or spacing.
+        if (orientation is not null)
+        {
+            flags[OrientationOption] = orientation;
+        }
+
+        if (style is not null)
+        {
+            flags[StyleOption] = style;
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -233,6 +255,104 @@ public sealed class TaskIntake(
             NextAt = now,
             DeadlineAt = now + (long)model.MaxLifetime.TotalMilliseconds,
         };
+        return null;
+    }
+
+    /// <summary>
+    /// The shape and size a draft asks of a model. The ratio comes from <c>aspect_ratio</c>, else from
+    /// a size in pixels, else from <c>orientation</c>, else the model's default; whichever are given
+    /// must agree. A size in pixels is its class and shape (1280x720 → 720P, 16:9) unless the model
+    /// lists it as an exact size (1792x1024), which is kept as it is and counts as its nearest ratio.
+    /// </summary>
+    private static TaskProblem? ResolveShape(TaskDraft draft, ModelEntry model, out string aspectRatio, out string size, out string sizeClass, out string? orientation)
+    {
+        var names = draft.Names;
+        aspectRatio = size = sizeClass = "";
+        orientation = null;
+        if (!string.IsNullOrWhiteSpace(draft.Orientation))
+        {
+            orientation = draft.Orientation.Trim().ToLowerInvariant();
+            if (!Shapes.Orientations.Contains(orientation))
+            {
+                return TaskProblem.Invalid(
+                    $"'{OrientationOption}' {Quote(draft.Orientation)} is not one of {string.Join(", ", Shapes.Orientations)}.",
+                    OrientationOption, "unsupported_value");
+            }
+        }
+
+        var requestedSize = string.IsNullOrWhiteSpace(draft.Size) ? null : draft.Size.Trim();
+        string? sizeRatio = null;
+        if (requestedSize is not null && Shapes.TryParsePixels(requestedSize, out var pixelClass, out var pixelRatio))
+        {
+            var exact = Shapes.CanonicalPixels(requestedSize);
+            if (model.PixelSizes.Contains(exact, StringComparer.Ordinal))
+            {
+                var (width, height) = Shapes.For(exact, model.DefaultAspectRatio);
+                (size, sizeRatio) = (exact, Shapes.Nearest(model.AspectRatios, width, height).Ratio);
+            }
+            else
+            {
+                (size, sizeRatio) = (pixelClass, pixelRatio);
+            }
+        }
+        else
+        {
+            size = NormalizeSize(requestedSize) ?? model.DefaultSize;
+        }
+
+        sizeClass = Shapes.ClassOf(size);
+        var givenRatio = string.IsNullOrWhiteSpace(draft.AspectRatio) ? null : draft.AspectRatio.Trim();
+
+        // A size in pixels (720x1280, as some relays send) carries the shape when no ratio is given,
+        // and must agree with one that is.
+        if (givenRatio is not null && sizeRatio is not null && sizeRatio != givenRatio)
+        {
+            return TaskProblem.Invalid(
+                $"'{names.Size}' {Quote(draft.Size!)} is {sizeRatio} but '{names.AspectRatio}' is {Quote(draft.AspectRatio!)}: send matching values, or only one of them.",
+                names.Size, "conflicting_values");
+        }
+
+        if (orientation is not null && (givenRatio ?? sizeRatio) is { } shape && Shapes.Orientation(shape) != orientation)
+        {
+            var (field, value) = givenRatio is not null ? (names.AspectRatio, draft.AspectRatio!) : (names.Size, draft.Size!);
+            return TaskProblem.Invalid(
+                $"'{OrientationOption}' \"{orientation}\" contradicts '{field}' {Quote(value)}, which is {Shapes.Orientation(shape)}: send matching values, or only one of them.",
+                OrientationOption, "conflicting_values");
+        }
+
+        var oriented = orientation is null ? null : model.RatioFor(orientation);
+        if (orientation is not null && givenRatio is null && sizeRatio is null && oriented is null)
+        {
+            var available = Shapes.Orientations.Where(o => model.RatioFor(o) is not null);
+            return TaskProblem.Invalid(
+                $"{model.Name} has no {orientation} shape: its aspect ratios are {string.Join(", ", model.AspectRatios)}. Send '{OrientationOption}' {string.Join(" or ", available)}, or one of those ratios as '{names.AspectRatio}'.",
+                OrientationOption, "unsupported_value");
+        }
+
+        aspectRatio = givenRatio ?? sizeRatio ?? oriented ?? model.DefaultAspectRatio;
+        if (givenRatio is null && sizeRatio is not null && (!model.AspectRatios.Contains(sizeRatio, StringComparer.Ordinal) || !model.Sizes.Contains(sizeClass, StringComparer.Ordinal)))
+        {
+            // The shape came from the size: the size is what to change.
+            var pixels = model.Sizes.SelectMany(s => model.AspectRatios.Select(r => Shapes.For(s, r))).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Width}x{p.Height}"));
+            return TaskProblem.Invalid(
+                $"'{names.Size}' {Quote(draft.Size!)} is not supported by {model.Name}; use one of {string.Join(", ", model.Sizes.Concat(model.PixelSizes).Concat(pixels).Distinct())}.",
+                names.Size, "unsupported_value");
+        }
+
+        if (!model.AspectRatios.Contains(aspectRatio, StringComparer.Ordinal))
+        {
+            return TaskProblem.Invalid(
+                $"'{names.AspectRatio}' {Quote(aspectRatio)} is not supported by {model.Name}; use one of {string.Join(", ", model.AspectRatios)}.",
+                names.AspectRatio, "unsupported_value");
+        }
+
+        if (!model.Sizes.Contains(sizeClass, StringComparer.Ordinal))
+        {
+            return TaskProblem.Invalid(
+                $"'{names.Size}' {Quote(draft.Size ?? size)} is not supported by {model.Name}; use one of {string.Join(", ", model.Sizes.Concat(model.PixelSizes))}.",
+                names.Size, "unsupported_value");
+        }
+
         return null;
     }
 

@@ -54,6 +54,7 @@ public sealed class FuzzTests
             """{"model":"reelay-preview","prompt":"a cat on a boat","aspect_ratio":"16:9","size":"720P","duration":3}""",
             """{"model":"grok-video-3","prompt":"waves --mode=custom","images":["https://example.com/a.png"],"seed":42,"negative_prompt":"blur","callback_url":"https://example.com/hook","duration":"6"}""",
             """{"model":"veo3.1-fast","prompt":"a fox","aspect_ratio":"9:16","seconds":8,"enhance_prompt":true,"enable_upsample":false}""",
+            """{"model":"sora-2-pro","prompt":"a kite","size":"1792x1024","orientation":"landscape","duration":15,"watermark":false,"private":true,"style":"anime"}""",
             $$"""{"model":"reelay-preview","prompt":"pan over it","images":["{{PngDataUri}}"]}""",
         ];
 
@@ -88,6 +89,7 @@ public sealed class FuzzTests
             """{"prompt":"a lighthouse at dusk"}""",
             """{"model":"sora-2","prompt":"waves","size":"1280x720","seconds":"8"}""",
             """{"model":"sora-2-pro","prompt":"a city","size":"1920x1080","seconds":12}""",
+            """{"model":"sora-2-pro","prompt":"a city","size":"1792x1024","seconds":15,"orientation":"landscape","watermark":false,"style":"news"}""",
             """{"model":"reelay-preview","prompt":"a cat","size":"720x720","seconds":3,"input_reference":{"image_url":"https://example.com/cat.png"}}""",
             $$$"""{"model":"reelay-preview","prompt":"a cat","input_reference":{"image_url":"{{{PngDataUri}}}"}}""",
         ];
@@ -104,6 +106,7 @@ public sealed class FuzzTests
             [Part("model", "reelay-preview"), Part("prompt", "a cat"), Part("size", "1280x720"), Part("seconds", "4"),
                 new FormPart("input_reference"u8.ToArray(), OpenAiVideos.Png, "cat.png"u8.ToArray(), "image/png")],
             [Part("model", "sora-2"), Part("prompt", "waves"), Part("seconds", "8"), Part("input_reference[image_url]", "https://example.com/a.png")],
+            [Part("model", "sora-2"), Part("prompt", "waves"), Part("seconds", "10"), Part("orientation", "portrait"), Part("private", "true"), Part("style", "selfie")],
         ];
         await RunAsync(client, formKey, "POST /v1/videos (form)", (m, i, route) =>
         {

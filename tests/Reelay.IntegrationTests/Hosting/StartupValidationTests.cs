@@ -10,6 +10,9 @@ public class StartupValidationTests
     {
         { "Catalog:Models:reelay-preview:AspectRatios:0", "7-by-5", "aspect ratio '7-by-5' is not of the form W:H" },
         { "Catalog:Models:reelay-preview:DefaultDuration", "999", "DefaultDuration 999 is not among its durations" },
+        { "Catalog:Models:sora-2:PixelSizes:0", "1792x1024", "Catalog model 'sora-2': pixel size '1792x1024' is a 1080P size, which is not among its Sizes." },
+        { "Catalog:Models:sora-2-pro:PixelSizes:2", "1024x1024", "Catalog model 'sora-2-pro': pixel size '1024x1024' is near none of its AspectRatios." },
+        { "Catalog:Models:sora-2-pro:Sizes:2", "1920x1080", "size '1920x1080' is not one of 480P, 720P, 1080P, 4K (list pixel sizes under PixelSizes)" },
         { "Channels:0:Provider", "altavista", "Channels:0 ('altavista-0'): Provider 'altavista' is not one of" },
         { "ALLOW_PRIVATE_NETWORKS", "everything", "ALLOW_PRIVATE_NETWORKS: 'everything' is neither a CIDR" },
         { "Engine:PollConcurrency", "0", "Engine:PollConcurrency" },

@@ -23,6 +23,36 @@ public sealed class ShapesTests
     }
 
     [Theory]
+    [InlineData("1792x1024", "16:9", 1792, 1024)]
+    [InlineData("1024X1792", "9:16", 1024, 1792)]
+    public void For_ExactPixelSize_IsThatSize(string size, string ratio, int width, int height)
+    {
+        Assert.Equal((width, height), Shapes.For(size, ratio));
+        Assert.Equal(Math.Min(width, height), Shapes.ShortSide(size));
+        Assert.Equal("1080P", Shapes.ClassOf(size));
+    }
+
+    [Theory]
+    [InlineData(1792, 1024, "16:9")]
+    [InlineData(1024, 1792, "9:16")]
+    [InlineData(1000, 1010, "1:1")]
+    [InlineData(1620, 1080, "3:2")]
+    public void Nearest_PixelSize_PicksTheClosestRatio(int width, int height, string expected)
+    {
+        Assert.Equal(expected, Shapes.Nearest(["16:9", "9:16", "1:1", "3:2", "2:3"], width, height).Ratio);
+    }
+
+    [Theory]
+    [InlineData("9:16", "portrait")]
+    [InlineData("2:3", "portrait")]
+    [InlineData("16:9", "landscape")]
+    [InlineData("1:1", "square")]
+    public void Orientation_OfRatio_IsItsShape(string ratio, string orientation)
+    {
+        Assert.Equal(orientation, Shapes.Orientation(ratio));
+    }
+
+    [Theory]
     [InlineData("8K", "16:9")]
     [InlineData("720P", "wide")]
     [InlineData("720P", "0:1")]

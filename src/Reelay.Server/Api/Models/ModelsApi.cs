@@ -15,6 +15,7 @@ public sealed record ModelView(
     IReadOnlyList<string> AspectRatios,
     string DefaultAspectRatio,
     IReadOnlyList<string> Sizes,
+    IReadOnlyList<string> PixelSizes,
     string DefaultSize,
     IReadOnlyList<int> Durations,
     int DefaultDuration,
@@ -23,7 +24,10 @@ public sealed record ModelView(
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelView> Data);
 
-/// <summary><c>GET /v1/models</c>: the models this key may use — each catalog entry once, with its aliases.</summary>
+/// <summary>
+/// <c>GET /v1/models</c>: the models this key may use — each catalog entry once, with its aliases,
+/// and each name a channel lists that the catalog does not know, with its provider's defaults.
+/// </summary>
 public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
@@ -39,7 +43,7 @@ public static class ModelsApi
             .Where(model => router.Candidates(model, caller.Mode).Count > 0)
             .Select(model => new ModelView(
                 model.Name, "model", "reelay", model.Description, model.Aliases, model.AspectRatios, model.DefaultAspectRatio,
-                model.Sizes, model.DefaultSize,
+                model.Sizes, model.PixelSizes, model.DefaultSize,
                 model.Durations.Count > 0 ? model.Durations : [.. Enumerable.Range(model.MinDuration, model.MaxDuration - model.MinDuration + 1)],
                 model.DefaultDuration, model.DurationsBySize, model.MaxImages))
             .ToList();

@@ -32,6 +32,9 @@ public static class OpenAiVideosApi
 
     private static readonly string[] ReferenceTypes = ["image/png", "image/jpeg", "image/webp"];
 
+    /// <summary>The Sora app's switches, which relays in front of it accept on this route too; stored with the task.</summary>
+    private static readonly string[] SoraAppFlags = ["watermark", "private"];
+
     public static IEndpointRouteBuilder MapOpenAiVideosApi(this IEndpointRouteBuilder routes)
     {
         // The request-id filter goes first so that answers from the key filter (401/403) carry it too.
@@ -89,7 +92,9 @@ public static class OpenAiVideosApi
         }
 
         draft!.Model ??= DefaultModel;
-        error = ApplySize(draft, draft.Size ?? DefaultSize, catalog);
+
+        // OpenAI's default size is portrait; a request that names its orientation picks the shape itself.
+        error = draft.Size is null && draft.Orientation is not null ? null : ApplySize(draft, draft.Size ?? DefaultSize, catalog);
         if (error is not null)
         {
             return error;
@@ -284,8 +289,21 @@ public static class OpenAiVideosApi
                 Model = fields.String("model"),
                 Prompt = fields.String("prompt"),
                 Size = fields.String("size"),
+                Orientation = fields.String("orientation"),
                 Duration = (int?)fields.Integer("seconds", 1, 600),
             };
+            foreach (var flag in SoraAppFlags)
+            {
+                if (fields.Boolean(flag) is { } on)
+                {
+                    draft.Options[flag] = on ? "true" : "false";
+                }
+            }
+
+            if (fields.String("style") is { } style && !string.IsNullOrWhiteSpace(style))
+            {
+                draft.Options["style"] = style;
+            }
             if (fields.Object("input_reference") is { } reference)
             {
                 var inner = JsonBody.Fields(reference);
@@ -368,7 +386,26 @@ public static class OpenAiVideosApi
             Model = Field(form, "model"),
             Prompt = Field(form, "prompt"),
             Size = Field(form, "size"),
+            Orientation = Field(form, "orientation"),
         };
+
+        foreach (var flag in SoraAppFlags)
+        {
+            if (Field(form, flag) is { } text)
+            {
+                if (!bool.TryParse(text.Trim(), out var on))
+                {
+                    return (null, ApiError.BadRequest($"'{flag}' must be true or false, got '{Shorten(text)}'.", flag, "invalid_type"));
+                }
+
+                draft.Options[flag] = on ? "true" : "false";
+            }
+        }
+
+        if (Field(form, "style") is { } style && !string.IsNullOrWhiteSpace(style))
+        {
+            draft.Options["style"] = style;
+        }
 
         if (Field(form, "seconds") is { } seconds)
         {
@@ -424,32 +461,39 @@ public static class OpenAiVideosApi
     }
 
     /// <summary>
-    /// <c>1280x720</c> → size class and aspect ratio. Only sizes the model renders exactly are accepted,
-    /// so the <c>size</c> a client reads back is the one it asked for.
+    /// Checks <c>size</c>: pixels the model renders exactly, so the <c>size</c> a client reads back is
+    /// the one it asked for (the intake turns <c>1280x720</c> into a size class and a ratio, and keeps
+    /// a model's own exact sizes such as <c>1792x1024</c> as they are); or the relays' words
+    /// <c>small</c>/<c>large</c>, whose shape the orientation or the model's default picks.
     /// </summary>
     private static ApiError? ApplySize(TaskDraft draft, string size, ModelCatalog catalog)
     {
         var model = catalog.Find(draft.Model!.Trim());
         var supported = model is null
             ? []
-            : model.Sizes.SelectMany(s => model.AspectRatios.Select(r => Pixels(Shapes.For(s, r)))).Distinct().ToList();
+            : model.Sizes.SelectMany(s => model.AspectRatios.Select(r => Pixels(Shapes.For(s, r)))).Concat(model.PixelSizes).Distinct().ToList();
         var trimmed = size.Trim();
-        if (!Shapes.TryParsePixels(trimmed, out var sizeClass, out var ratio))
+        if (trimmed.Equals("small", StringComparison.OrdinalIgnoreCase) || trimmed.Equals("large", StringComparison.OrdinalIgnoreCase))
+        {
+            draft.Size = trimmed;
+            return null;
+        }
+
+        if (!Shapes.TryParsePixels(trimmed, out _, out _))
         {
             return ApiError.BadRequest(
                 $"'size' must be WIDTHxHEIGHT in pixels{(supported.Count > 0 ? $"; {model!.Name} renders {string.Join(", ", supported)}" : ", such as 1280x720")}. Got '{Shorten(size)}'.",
                 "size", "invalid_size");
         }
 
-        if (model is not null && !supported.Contains(trimmed.ToLowerInvariant().Replace('*', 'x')))
+        if (model is not null && !supported.Contains(Shapes.CanonicalPixels(trimmed)))
         {
             return ApiError.BadRequest(
                 $"'size' '{Shorten(size)}' is not supported by {model.Name}; use one of {string.Join(", ", supported)}.",
                 "size", "unsupported_value");
         }
 
-        draft.Size = sizeClass;
-        draft.AspectRatio = ratio;
+        draft.Size = Shapes.CanonicalPixels(trimmed);
         return null;
     }
 

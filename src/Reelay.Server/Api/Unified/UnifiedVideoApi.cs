@@ -71,6 +71,7 @@ public static class UnifiedVideoApi
             Prompt = fields.String("prompt"),
             AspectRatio = fields.String("aspect_ratio"),
             Size = fields.String("size"),
+            Orientation = fields.String("orientation"),
             Images = fields.StringArray("images", 16, "an http(s) URL or a data:image/...;base64, URI"),
             // Any whole number here: the catalog check then names the durations this model accepts.
             Duration = (int?)(fields.Integer("duration", int.MinValue, int.MaxValue) ?? fields.Integer("seconds", int.MinValue, int.MaxValue)),
@@ -78,12 +79,18 @@ public static class UnifiedVideoApi
             NegativePrompt = fields.String("negative_prompt"),
             CallbackUrl = fields.String("callback_url"),
         };
-        foreach (var flag in (string[])["enhance_prompt", "enable_upsample"])
+        // Veo's switches and the Sora app's: stored with the task for the upstreams that read them.
+        foreach (var flag in (string[])["enhance_prompt", "enable_upsample", "watermark", "private"])
         {
             if (fields.Boolean(flag) is { } on)
             {
                 draft.Options[flag] = on ? "true" : "false";
             }
+        }
+
+        if (fields.String("style") is { } style && !string.IsNullOrWhiteSpace(style))
+        {
+            draft.Options["style"] = style;
         }
 
         return fields.Error;

@@ -253,7 +253,7 @@ public class OpenAiVideosApiTests
         Assert.Equal("invalid_request_error", size.GetProperty("type").GetString());
 
         var seconds = await Refused(new { prompt = "x", seconds = "5" });
-        Assert.Equal("'seconds' 5 is not supported by sora-2; use 4, 8, 12 seconds.", seconds.GetProperty("message").GetString());
+        Assert.Equal("'seconds' 5 is not supported by sora-2; use 4, 8, 10, 12, 15 seconds.", seconds.GetProperty("message").GetString());
 
         var prompt = await Refused(new { model = "sora-2" });
         Assert.Equal("'prompt' is required: describe the video to make.", prompt.GetProperty("message").GetString());

@@ -56,7 +56,8 @@ public sealed class CreateTests(CreateFixture fixture) : IClassFixture<CreateFix
         Assert.Equal("grok-video-3", task.GetProperty("model").GetString());
         Assert.Equal("3:2", task.GetProperty("aspect_ratio").GetString());
         Assert.Equal("720P", task.GetProperty("size").GetString());
-        Assert.Equal(6, task.GetProperty("duration").GetInt32());
+        // The relays' grok default (providers/unified-video.md: 6/10/15 s, default 10).
+        Assert.Equal(10, task.GetProperty("duration").GetInt32());
     }
 
     [Fact]

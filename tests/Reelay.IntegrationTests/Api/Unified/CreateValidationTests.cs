@@ -100,7 +100,7 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
         new("model_empty", 400, "missing_field", "model", "GET /v1/models", Body: """{"model":"","prompt":"cat"}"""),
         new("model_whitespace", 400, "missing_field", "model", "GET /v1/models", Body: """{"model":"   ","prompt":"cat"}"""),
         new("model_number", 400, "invalid_type", "model", "'model' must be a string, got a number", Body: """{"model":3,"prompt":"cat"}"""),
-        new("model_unknown", 400, "model_not_found", "model", "Available models: grok-video-3, reelay-preview", Body: """{"model":"gpt-video-9","prompt":"cat"}"""),
+        new("model_unknown", 400, "model_not_found", "model", "Available models: grok-video-3, grok-video-3-max, grok-video-3-pro, reelay-preview", Body: """{"model":"gpt-video-9","prompt":"cat"}"""),
 
         // prompt
         new("prompt_missing", 400, "missing_field", "prompt", "describe the video", Body: """{"model":"reelay-preview"}"""),
@@ -124,6 +124,27 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
         new("size_number", 400, "invalid_type", "size", "'size' must be a string, got a number", Body: """{"model":"grok-video-3","prompt":"cat","size":720}"""),
         new("size_1080p_on_grok", 400, "unsupported_value", "size", "use one of 720P, 480P", Body: """{"model":"grok-video-3","prompt":"cat","size":"1080P"}"""),
         new("size_large_on_sora", 400, "unsupported_value", "size", "use one of 720P", Body: """{"model":"sora-2","prompt":"cat","size":"large"}"""),
+
+        new("size_large_pixels_on_sora", 400, "unsupported_value", "size", "\"1792x1024\" is not supported by sora-2; use one of 720P", Body: """{"model":"sora-2","prompt":"cat","size":"1792x1024"}"""),
+
+        // orientation: picks the shape, and must agree with a ratio or pixel size that is given
+        new("orientation_unknown", 400, "unsupported_value", "orientation", "'orientation' \"diagonal\" is not one of portrait, landscape, square.", Body: """{"model":"reelay-preview","prompt":"cat","orientation":"diagonal"}"""),
+        new("orientation_number", 400, "invalid_type", "orientation", "'orientation' must be a string, got a number", Body: """{"model":"reelay-preview","prompt":"cat","orientation":1}"""),
+        new("orientation_against_aspect_ratio", 400, "conflicting_values", "orientation",
+            "'orientation' \"landscape\" contradicts 'aspect_ratio' \"9:16\", which is portrait: send matching values, or only one of them.",
+            Body: """{"model":"veo3.1","prompt":"cat","orientation":"landscape","aspect_ratio":"9:16"}"""),
+        new("orientation_against_pixel_size", 400, "conflicting_values", "orientation", "'orientation' \"portrait\" contradicts 'size' \"1280x720\", which is landscape",
+            Body: """{"model":"reelay-preview","prompt":"cat","orientation":"portrait","size":"1280x720"}"""),
+        new("orientation_square_on_sora", 400, "unsupported_value", "orientation",
+            "sora-2 has no square shape: its aspect ratios are 16:9, 9:16. Send 'orientation' portrait or landscape, or one of those ratios as 'aspect_ratio'.",
+            Body: """{"model":"sora-2","prompt":"cat","orientation":"square"}"""),
+
+        // The Sora app's fields: stored with the task, so their types and words are checked.
+        new("watermark_word", 400, "invalid_type", "watermark", "'watermark' must be true or false, got a string", Body: """{"model":"sora-2","prompt":"cat","watermark":"no"}"""),
+        new("private_number", 400, "invalid_type", "private", "'private' must be true or false", Body: """{"model":"sora-2","prompt":"cat","private":1}"""),
+        new("style_unknown", 400, "unsupported_value", "style", "'style' \"cubism\" is not one of thanksgiving, comic, news, selfie, nostalgic, anime.", Body: """{"model":"sora-2","prompt":"cat","style":"cubism"}"""),
+        new("style_number", 400, "invalid_type", "style", "'style' must be a string, got a number", Body: """{"model":"sora-2","prompt":"cat","style":3}"""),
+        new("duration_25_on_sora_2", 400, "unsupported_value", "duration", "use 4, 8, 10, 12, 15 seconds", Body: """{"model":"sora-2","prompt":"cat","duration":25}"""),
 
         // images
         new("images_string", 400, "invalid_type", "images", "must be an array of strings, got a string", Body: """{"model":"reelay-preview","prompt":"cat","images":"https://example.com/cat.png"}"""),

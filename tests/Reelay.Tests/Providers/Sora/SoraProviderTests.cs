@@ -45,6 +45,24 @@ public sealed class SoraProviderTests : UpstreamProviderContract<FakeSoraServer>
     }
 
     [Theory]
+    [InlineData("sora-2", "16:9", "720P", 1280, 720, 8, null)]
+    [InlineData("sora-2", "9:16", "720P", 720, 1280, 12, null)]
+    [InlineData("sora-2-pro", "16:9", "1080P", 1920, 1080, 4, null)]
+    [InlineData("sora-2-pro", "9:16", "1024x1792", 1024, 1792, 4, null)]
+    [InlineData("sora-2", "16:9", "720P", 1280, 720, 10, RenderField.Duration)]
+    [InlineData("sora-2", "16:9", "720P", 1280, 720, 15, RenderField.Duration)]
+    [InlineData("sora-2-pro", "16:9", "1080P", 1920, 1080, 25, RenderField.Duration)]
+    [InlineData("sora-2", "16:9", "1080P", 1920, 1080, 4, RenderField.Size)]
+    [InlineData("sora-2", "16:9", "480P", 854, 480, 4, RenderField.Size)]
+    [InlineData("sora-2", "1:1", "720P", 720, 720, 4, RenderField.AspectRatio)]
+    public void CheckRender_Request_PassesOverWhatTheApiWouldBillOrShapeDifferently(string model, string ratio, string size, int width, int height, int seconds, RenderField? refused)
+    {
+        var problem = Provider.CheckRender(new RenderSpec(model, ratio, size, width, height, seconds));
+
+        Assert.Equal(refused, problem?.Field);
+    }
+
+    [Theory]
     [InlineData("sora-2", 1280, 720, "1280x720")]
     [InlineData("sora-2", 720, 1280, "720x1280")]
     [InlineData("sora-2", 1920, 1080, "1280x720")]

@@ -45,6 +45,37 @@ public sealed class UnifiedRelayProviderTests : UpstreamProviderContract<FakeUni
     }
 
     [Fact]
+    public async Task Submit_SoraModel_SendsTheSoraAppsWordsAndStoredFields()
+    {
+        var options = new Dictionary<string, string> { ["watermark"] = "false", ["private"] = "true", ["style"] = "comic" };
+        await SubmitAsync(NewRequest() with { Model = "sora-2-pro", AspectRatio = "9:16", Size = "1024x1792", Width = 1024, Height = 1792, Options = options });
+
+        using var body = JsonDocument.Parse(Fake.LastSubmit!.Body);
+        var root = body.RootElement;
+        Assert.Equal("large", root.GetProperty("size").GetString());
+        Assert.Equal("portrait", root.GetProperty("orientation").GetString());
+        Assert.False(root.GetProperty("watermark").GetBoolean());
+        Assert.True(root.GetProperty("private").GetBoolean());
+        Assert.Equal("comic", root.GetProperty("style").GetString());
+        Assert.Equal("A cat playing piano", root.GetProperty("prompt").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_GrokModelWithOrientation_KeepsItOutOfThePromptFlags()
+    {
+        var options = new Dictionary<string, string> { ["mode"] = "custom", ["orientation"] = "portrait", ["enhance_prompt"] = "true" };
+        await SubmitAsync(NewRequest() with { AspectRatio = "2:3", Options = options });
+
+        using var body = JsonDocument.Parse(Fake.LastSubmit!.Body);
+        var root = body.RootElement;
+        Assert.Equal("A cat playing piano --mode=custom", root.GetProperty("prompt").GetString());
+        Assert.Equal("portrait", root.GetProperty("orientation").GetString());
+        Assert.True(root.GetProperty("enhance_prompt").GetBoolean());
+        Assert.Equal("720P", root.GetProperty("size").GetString());
+        Assert.False(root.TryGetProperty("watermark", out _));
+    }
+
+    [Fact]
     public async Task Submit_NonGrokModel_SendsPromptWithoutFlags()
     {
         await SubmitAsync(NewRequest() with { Model = "veo3.1-fast" });
