@@ -61,9 +61,16 @@ public class QueuedLocalRendersTests
         Assert.True(rowsPerSecond < Queued / 100.0, $"{rowsPerSecond:0.0} task rows written a second with {running} tasks waiting");
         Assert.True(await largestWal < WalLimitBytes, $"the WAL reached {await largestWal:N0} bytes");
 
-        // No idle pooled session holds a snapshot: the whole WAL can be emptied.
+        // No idle pooled session holds a snapshot: the whole WAL can be emptied. The engine still reads
+        // and writes, and on a loaded machine one of its reads can outlast a single attempt; a leaked
+        // snapshot outlasts them all.
         var truncated = await database.TruncateWalAsync(TimeSpan.FromSeconds(5), ct);
-        Assert.False(truncated.Busy, "a reader kept a snapshot: the WAL could not be emptied");
+        for (var attempt = 1; attempt < 6 && truncated.Busy; attempt++)
+        {
+            truncated = await database.TruncateWalAsync(TimeSpan.FromSeconds(5), ct);
+        }
+
+        Assert.False(truncated.Busy, "a reader kept a snapshot through six attempts: the WAL could not be emptied");
         Assert.Equal(0, truncated.LogFrames);
     }
 

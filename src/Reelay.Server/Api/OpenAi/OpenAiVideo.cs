@@ -19,7 +19,7 @@ public sealed record OpenAiCreateVideoRequest
     [Description("A model from GET /v1/models; sora-2 when left out.")]
     public string? Model { get; init; }
 
-    [Description("WIDTHxHEIGHT in pixels that the model renders, such as 1280x720; 720x1280 when left out.")]
+    [Description("WIDTHxHEIGHT in pixels that the model renders, such as 1280x720, or small/large; 720x1280 when left out (or the shape orientation names).")]
     public string? Size { get; init; }
 
     [Description("Length in seconds (1 to 600, from the model's allowed values), as a string like \"4\" or a number.")]
@@ -27,6 +27,18 @@ public sealed record OpenAiCreateVideoRequest
 
     [Description("The first frame, by URL.")]
     public OpenAiImageReference? InputReference { get; init; }
+
+    [Description("Reelay extension, as on the unified route: portrait, landscape or square picks the shape when size is left out.")]
+    public string? Orientation { get; init; }
+
+    [Description("Reelay extension, stored and passed to relay upstreams (Sora app).")]
+    public bool? Watermark { get; init; }
+
+    [Description("Reelay extension, stored and passed to relay upstreams (Sora app).")]
+    public bool? Private { get; init; }
+
+    [Description("Reelay extension: one of thanksgiving, comic, news, selfie, nostalgic, anime.")]
+    public string? Style { get; init; }
 }
 
 /// <summary><c>input_reference</c> in a JSON body.</summary>
@@ -48,7 +60,7 @@ public sealed record OpenAiCreateVideoForm
     [Description("A model from GET /v1/models; sora-2 when left out.")]
     public string? Model { get; init; }
 
-    [Description("WIDTHxHEIGHT in pixels that the model renders, such as 1280x720; 720x1280 when left out.")]
+    [Description("WIDTHxHEIGHT in pixels that the model renders, such as 1280x720, or small/large; 720x1280 when left out (or the shape orientation names).")]
     public string? Size { get; init; }
 
     [Description("Length in whole seconds, such as \"4\".")]
@@ -60,6 +72,18 @@ public sealed record OpenAiCreateVideoForm
     [Description("The first frame by URL, instead of a file.")]
     [JsonPropertyName("input_reference[image_url]")]
     public string? InputReferenceImageUrl { get; init; }
+
+    [Description("Reelay extension, as on the unified route: portrait, landscape or square picks the shape when size is left out.")]
+    public string? Orientation { get; init; }
+
+    [Description("Reelay extension, stored and passed to relay upstreams (Sora app).")]
+    public string? Watermark { get; init; }
+
+    [Description("Reelay extension, stored and passed to relay upstreams (Sora app).")]
+    public string? Private { get; init; }
+
+    [Description("Reelay extension: one of thanksgiving, comic, news, selfie, nostalgic, anime.")]
+    public string? Style { get; init; }
 }
 
 /// <summary>The body of <c>POST /v1/videos/{id}/remix</c>, JSON or multipart; the source video's settings are kept.</summary>

@@ -47,6 +47,18 @@ public sealed record UnifiedCreateRequest
 
     [Description("Passed to upstreams that use it (Veo: upscale the finished video).")]
     public bool? EnableUpsample { get; init; }
+
+    [Description("portrait, landscape or square: picks the model's tall, wide or 1:1 ratio when aspect_ratio is left out; must agree with aspect_ratio and a pixel size when they are given.")]
+    public string? Orientation { get; init; }
+
+    [Description("Stored with the task and passed to relay upstreams (Sora app: a watermarked video).")]
+    public bool? Watermark { get; init; }
+
+    [Description("Stored with the task and passed to relay upstreams (Sora app: unpublished, not remixable).")]
+    public bool? Private { get; init; }
+
+    [Description("One of thanksgiving, comic, news, selfie, nostalgic, anime; stored and passed to relay upstreams (Sora app).")]
+    public string? Style { get; init; }
 }
 
 /// <summary>The create answer, exactly as the seed shows it.</summary>
