@@ -7,38 +7,29 @@ namespace Reelay.Secrets;
 /// wrong <c>SECRETS_KEY_RING</c>: going on would ignore them, or encrypt new ones under a ring nobody
 /// else has), then encrypts what an earlier version kept in plain text.
 /// </summary>
-public sealed partial class SecretsStartup(SecretKeyRing ring, SecretProtector protector, IEnumerable<ISecretHolder> holders, ILogger<SecretsStartup> logger)
+public sealed partial class SecretsStartup(SecretKeyRing ring, IEnumerable<ISecretHolder> holders, ILogger<SecretsStartup> logger)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         ring.Open();
 
-        var stored = 0;
-        var missing = 0;
-        var missingKeys = new SortedSet<Guid>();
-        var kinds = new SortedSet<string>(StringComparer.Ordinal);
+        // Judged by the key ids the values name, without decrypting anything: decrypting would make
+        // Data Protection write a first key into an empty (wrong) directory.
+        var inRing = ring.Keys().Select(key => key.KeyId).ToHashSet();
+        var stored = new List<(string Kind, Guid? KeyId)>();
         foreach (var holder in holders)
         {
-            foreach (var secret in await holder.ReadProtectedAsync(cancellationToken))
-            {
-                stored++;
-                kinds.Add(holder.Name);
-                var read = protector.Unprotect(holder.Name, secret.Protected);
-                if (read.Failure == SecretFailure.KeyNotInRing)
-                {
-                    missing++;
-                    missingKeys.Add(read.KeyId!.Value);
-                }
-            }
+            stored.AddRange((await holder.ReadProtectedAsync(cancellationToken)).Select(secret => (holder.Name, SecretProtector.KeyIdOf(secret.Protected))));
         }
 
-        // Only when the ring holds the key of none of them: a ring that reads some secrets is the right
-        // one, and a value it cannot read disables what it belongs to (its holder reports it) instead.
-        if (stored > 0 && missing == stored)
+        // Only when the ring holds the key of none of them: a ring that holds some is the right one, and
+        // a value it cannot read disables what it belongs to (its holder reports it when reading it).
+        if (stored.Count > 0 && stored.All(secret => secret.KeyId is { } keyId && !inRing.Contains(keyId)))
         {
+            var keys = stored.Select(secret => secret.KeyId!.Value).Distinct().Order().ToList();
             throw new SecretKeyRingException(
-                $"None of the {stored} stored secrets ({string.Join(", ", kinds)}) can be decrypted: they were encrypted with "
-                + $"{(missingKeys.Count == 1 ? "key " : "keys ")}{string.Join(", ", missingKeys)}, which the key ring at {ring.Location} does not hold. "
+                $"None of the {stored.Count} stored secrets ({string.Join(", ", stored.Select(secret => secret.Kind).Distinct().Order(StringComparer.Ordinal))}) can be decrypted: "
+                + $"they were encrypted with {(keys.Count == 1 ? "key" : "keys")} {string.Join(", ", keys)}, which the key ring at {ring.Location} does not hold. "
                 + "Point REELAY_SECRETS_KEY_RING at the key ring they were written with (restore it from its backup; it is backed up apart from the database).");
         }
 
