@@ -209,7 +209,7 @@ public sealed class SecretsAtRestTests : IDisposable
                 """{"name":"xai-main","provider":"xai","base_url":"http://127.0.0.1:9","api_key":"xai-kept-secret"}""", ct);
         }
 
-        var settings = new Dictionary<string, string?>();
+        var environment = new Dictionary<string, string>();
         string keyRing;
         if (ring == "missing")
         {
@@ -224,19 +224,17 @@ public sealed class SecretsAtRestTests : IDisposable
             }
 
             keyRing = Path.Combine(otherDir, "keys");
-            settings["SECRETS_KEY_RING"] = keyRing;
+            environment["REELAY_SECRETS_KEY_RING"] = keyRing;
         }
 
         var keysBefore = Directory.Exists(keyRing) ? Directory.GetFiles(keyRing, "*.xml").Length : 0;
 
-        var error = Assert.ThrowsAny<Exception>(() => ReelayApp.Start(settings, dataDir));
+        var output = await StartFailsAsync(dataDir, environment, ct);
 
-        var stopped = FindInChain<SecretKeyRingException>(error);
-        Assert.True(stopped is not null, $"Expected a SecretKeyRingException, got: {error}");
-        Assert.Contains("REELAY_SECRETS_KEY_RING", stopped.Message, StringComparison.Ordinal);
-        Assert.Contains("channels.api_key", stopped.Message, StringComparison.Ordinal);
-        Assert.Contains(keyRing, stopped.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("xai-kept-secret", stopped.Message, StringComparison.Ordinal);
+        Assert.Contains("REELAY_SECRETS_KEY_RING", output, StringComparison.Ordinal);
+        Assert.Contains("None of the 2 stored secrets (channels.api_key, files.signing_keys) can be decrypted", output, StringComparison.Ordinal);
+        Assert.Contains(keyRing, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("xai-kept-secret", output, StringComparison.Ordinal);
         Assert.Equal(keysBefore, Directory.Exists(keyRing) ? Directory.GetFiles(keyRing, "*.xml").Length : 0);
     }
 
@@ -260,13 +258,12 @@ public sealed class SecretsAtRestTests : IDisposable
             Assert.DoesNotContain("<masterKey", xml, StringComparison.Ordinal);
         });
 
-        var missing = FindInChain<SecretKeyRingException>(Assert.ThrowsAny<Exception>(() => ReelayApp.Start(dataDir: dataDir)));
-        var wrong = FindInChain<SecretKeyRingException>(Assert.ThrowsAny<Exception>(() =>
-            ReelayApp.Start(new Dictionary<string, string?> { ["SECRETS_KEY"] = secretsKey.ToUpperInvariant() }, dataDir)));
+        var missing = await StartFailsAsync(dataDir, new Dictionary<string, string>(), ct);
+        var wrong = await StartFailsAsync(dataDir, new Dictionary<string, string> { ["REELAY_SECRETS_KEY"] = secretsKey.ToUpperInvariant() }, ct);
 
-        Assert.Contains("REELAY_SECRETS_KEY, which is not set", missing?.Message, StringComparison.Ordinal);
-        Assert.Contains("REELAY_SECRETS_KEY does not open the key ring", wrong?.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(secretsKey, wrong!.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("REELAY_SECRETS_KEY, which is not set", missing, StringComparison.Ordinal);
+        Assert.Contains("REELAY_SECRETS_KEY does not open the key ring", wrong, StringComparison.Ordinal);
+        Assert.DoesNotContain(secretsKey, wrong, StringComparison.OrdinalIgnoreCase);
         await using var reopened = ReelayApp.Start(new Dictionary<string, string?> { ["SECRETS_KEY"] = secretsKey }, dataDir);
         using var again = reopened.AdminClient();
         var channel = await again.GetFromJsonAsync<JsonElement>("/admin/channels/xai-main", ct);
@@ -504,30 +501,13 @@ public sealed class SecretsAtRestTests : IDisposable
     private static bool Contains(byte[] bytes, string secret) =>
         bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0 || bytes.AsSpan().IndexOf(Encoding.Unicode.GetBytes(secret)) >= 0;
 
-    private static T? FindInChain<T>(Exception error)
-        where T : Exception
+    /// <summary>Starts Reelay as its own process, as an operator does, and returns what it printed before it stopped.</summary>
+    private static async Task<string> StartFailsAsync(string dataDir, Dictionary<string, string> environment, CancellationToken ct)
     {
-        var pending = new Stack<Exception>([error]);
-        while (pending.TryPop(out var current))
-        {
-            if (current is T found)
-            {
-                return found;
-            }
-
-            if (current is AggregateException aggregate)
-            {
-                foreach (var inner in aggregate.InnerExceptions)
-                {
-                    pending.Push(inner);
-                }
-            }
-            else if (current.InnerException is { } inner)
-            {
-                pending.Push(inner);
-            }
-        }
-
-        return null;
+        await using var server = new ServerProcess(dataDir, "sk-admin-" + Guid.NewGuid().ToString("N"), environment);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => server.StartAsync(ct));
+        Assert.Contains("exited with code", refused.Message, StringComparison.Ordinal);
+        await server.KillAsync();
+        return server.Log;
     }
 }
