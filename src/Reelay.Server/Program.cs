@@ -13,6 +13,7 @@ using Reelay.Health;
 using Reelay.Hosting;
 using Reelay.Images;
 using Reelay.Keys;
+using Reelay.Secrets;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 
@@ -23,6 +24,7 @@ builder.AddReelayConfiguration();
 // The concerns, each registering itself. Every setting is validated when the host starts, so a bad
 // one stops startup with a message naming it; the storage backend migrates before anything reads it.
 builder.Services.AddDataDirectory();
+builder.Services.AddSecrets();
 builder.Services.AddSqliteStorage();
 builder.Services.AddLocalDiskBlobs();
 builder.Services.AddCatalog();
@@ -46,6 +48,7 @@ app.MapOpenAiVideosApi();
 app.MapModelsApi();
 app.MapAdminKeysApi();
 app.MapAdminChannelsApi();
+app.MapAdminSecretsApi();
 app.MapAdminTasksApi();
 app.MapFilesApi();
 

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Reelay.Testing;
 
@@ -35,9 +36,10 @@ public sealed class ReelayApp : IAsyncDisposable
 
     /// <summary>
     /// Starts an instance. <paramref name="settings"/> are configuration keys as appsettings.json names
-    /// them (<c>ALLOW_PRIVATE_NETWORKS</c>, <c>Engine:IdleDelay</c>, <c>Channels:0:Provider</c>…).
+    /// them (<c>ALLOW_PRIVATE_NETWORKS</c>, <c>Engine:IdleDelay</c>, <c>Channels:0:Provider</c>…);
+    /// <paramref name="logs"/>, when given, receives every log line the instance writes.
     /// </summary>
-    public static ReelayApp Start(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null)
+    public static ReelayApp Start(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null, CapturedLogs? logs = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "reelay-test-" + Guid.NewGuid().ToString("N"));
@@ -56,7 +58,7 @@ public sealed class ReelayApp : IAsyncDisposable
             all[key] = value;
         }
 
-        var factory = new Factory(all);
+        var factory = new Factory(all, logs);
         factory.UseKestrel(0);
         factory.StartServer();
         return new ReelayApp(factory, dataDir, adminKey, ownsDataDir);
@@ -107,13 +109,18 @@ public sealed class ReelayApp : IAsyncDisposable
         }
     }
 
-    private sealed class Factory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    private sealed class Factory(IReadOnlyDictionary<string, string?> settings, CapturedLogs? logs) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (logs is not null)
+            {
+                builder.ConfigureLogging(logging => logging.AddProvider(logs));
             }
         }
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Reelay.Hosting;
+using Reelay.Secrets;
 
 namespace Reelay.Keys;
 
@@ -17,14 +18,19 @@ public sealed class KeyOptions
     public bool AdminKeyGenerated { get; set; }
 }
 
-/// <summary>Fills in the generated admin key; runs at startup because the options are validated on start.</summary>
+/// <summary>
+/// Fills in the generated admin key; runs at startup because the options are validated on start. The
+/// file stays plain text for the operator to read (<c>cat data/admin-key</c>), owner-only, and is made
+/// owner-only again when a restore opened it up. Deleting it and restarting makes a new key: the old
+/// one stops working at once, since there is only ever one.
+/// </summary>
 internal sealed class GeneratedAdminKey(DataDirectory data) : IPostConfigureOptions<KeyOptions>
 {
     public void PostConfigure(string? name, KeyOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.AdminKey))
         {
-            options.AdminKey = data.ReadOrCreateSecret(KeyOptions.AdminKeyFileName, () => "sk-admin-" + Base62.NewSecret());
+            options.AdminKey = SecretFiles.ReadOrCreate(Path.Combine(data.Root, KeyOptions.AdminKeyFileName), () => "sk-admin-" + Base62.NewSecret());
             options.AdminKeyGenerated = true;
         }
         else

@@ -24,6 +24,7 @@ public sealed class ApiDocsTests
         "POST /admin/channels", "GET /admin/channels", "GET /admin/channels/{name}",
         "PATCH /admin/channels/{name}", "DELETE /admin/channels/{name}",
         "GET /admin/tasks/{id}",
+        "GET /admin/secrets", "POST /admin/secrets/rotate", "DELETE /admin/secrets/keys/{id}",
     ];
 
     [Fact]

@@ -18,6 +18,8 @@ public class StartupValidationTests
         { "Engine:PollConcurrency", "0", "Engine:PollConcurrency" },
         { "Limits:MaxPromptChars", "-1", "Limits:MaxPromptChars" },
         { "PUBLIC_URL", "videos.example.com", "PUBLIC_URL" },
+        { "SECRETS_KEY", "too-short-to-be-a-key", "SECRETS_KEY must be at least 32 characters" },
+        { "SIGNING_KEY_PREVIOUS", "old-signing-key", "SIGNING_KEY_PREVIOUS" },
     };
 
     [Theory]

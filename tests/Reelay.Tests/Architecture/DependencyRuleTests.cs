@@ -5,7 +5,7 @@ namespace Reelay.Tests.Architecture;
 
 /// <summary>
 /// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>, <c>Storage</c>'s failure types)
-/// ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>;
+/// ← <c>Secrets</c> ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>;
 /// <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>, <c>Keys</c> and <c>Channels</c> declare;
 /// <c>Api</c> sits on top and no folder imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
 /// </summary>
@@ -17,15 +17,16 @@ public sealed class DependencyRuleTests
         ["Hosting"] = [],
         ["Health"] = [],
         ["Storage"] = [],
+        ["Secrets"] = ["Hosting", "Health"],
         ["Catalog"] = ["Hosting", "Storage"],
-        ["Keys"] = ["Hosting", "Storage"],
+        ["Keys"] = ["Hosting", "Storage", "Secrets"],
         ["Images"] = ["Hosting", "Storage"],
-        ["Blobs"] = ["Hosting", "Health", "Storage"],
-        ["Channels"] = ["Hosting", "Storage", "Catalog", "Keys"],
-        ["Tasks"] = ["Hosting", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels"],
-        ["Engine"] = ["Hosting", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Api"] = ["Hosting", "Health", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Engine"],
+        ["Blobs"] = ["Hosting", "Health", "Storage", "Secrets"],
+        ["Channels"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys"],
+        ["Tasks"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels"],
+        ["Engine"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Engine"],
     };
 
     [Fact]

@@ -3,10 +3,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
 using Reelay.Channels;
+using Reelay.Secrets;
 
 namespace Reelay.Api.Admin;
 
 /// <summary>A channel as admins see it: the secret is write-only, shown only as <c>has_api_key</c>.</summary>
+/// <param name="DisabledReason">Why Reelay keeps it disabled whatever <c>enabled</c> says (its api_key does not decrypt); null otherwise.</param>
 public sealed record ChannelView(
     string Name,
     string Object,
@@ -22,7 +24,8 @@ public sealed record ChannelView(
     long? PollIntervalMs,
     string Source,
     string Breaker,
-    int ConsecutiveFailures);
+    int ConsecutiveFailures,
+    string? DisabledReason);
 
 public sealed record ChannelList(string Object, IReadOnlyList<ChannelView> Data);
 
@@ -122,7 +125,7 @@ public static class AdminChannelsApi
         return routes;
     }
 
-    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, TimeProvider time)
+    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, TimeProvider time)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 64 * 1024);
         if (error is not null)
@@ -153,19 +156,19 @@ public static class AdminChannelsApi
             }
 
             await registry.ReloadAsync(http.RequestAborted);
-            return TypedResults.Created($"/admin/channels/{channel.Name}", AsView(registry, registry.Find(channel.Name)!));
+            return TypedResults.Created($"/admin/channels/{channel.Name}", AsView(registry, registry.Find(channel.Name)!, unreadable));
         }
     }
 
-    private static Ok<ChannelList> List(ChannelRegistry registry) =>
-        TypedResults.Ok(new ChannelList("list", [.. registry.Channels.Select(c => AsView(registry, c))]));
+    private static Ok<ChannelList> List(ChannelRegistry registry, UnreadableSecrets unreadable) =>
+        TypedResults.Ok(new ChannelList("list", [.. registry.Channels.Select(c => AsView(registry, c, unreadable))]));
 
-    private static Results<Ok<ChannelView>, ApiError> Get(string name, ChannelRegistry registry) =>
+    private static Results<Ok<ChannelView>, ApiError> Get(string name, ChannelRegistry registry, UnreadableSecrets unreadable) =>
         registry.Find(name) is { } channel && channel != registry.Local
-            ? TypedResults.Ok(AsView(registry, channel))
+            ? TypedResults.Ok(AsView(registry, channel, unreadable))
             : ApiError.NotFound($"No channel named '{name}'.", "name");
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, TimeProvider time)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, TimeProvider time)
     {
         var current = (await store.ListAsync(http.RequestAborted)).FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
         if (current is null)
@@ -188,6 +191,18 @@ public static class AdminChannelsApi
                 return ApiError.BadRequest("A channel cannot be renamed: create a new one and delete this one.", "name", "invalid_channel");
             }
 
+            // A key that does not decrypt is replaced, not kept: changing anything else would leave the channel off.
+            if (unreadable.Find(SecretPurposes.ChannelApiKey, current.Name) is { } reason)
+            {
+                if (!document.RootElement.TryGetProperty("api_key", out _))
+                {
+                    return ApiError.BadRequest($"Channel '{current.Name}' is disabled: its {reason}. Send \"api_key\" with this change.", "api_key", "api_key_unreadable");
+                }
+
+                // It was off only for want of a key: with a new one it is back on, unless the body says otherwise.
+                current.Enabled = true;
+            }
+
             error = Apply(document.RootElement, current, creating: false);
             if (error is not null)
             {
@@ -202,11 +217,11 @@ public static class AdminChannelsApi
 
             await store.UpdateAsync(current, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
             await registry.ReloadAsync(http.RequestAborted);
-            return TypedResults.Ok(AsView(registry, registry.Find(current.Name)!));
+            return TypedResults.Ok(AsView(registry, registry.Find(current.Name)!, unreadable));
         }
     }
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, ChannelRegistry registry, IChannelStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, CancellationToken cancellationToken)
     {
         var channel = registry.Find(name);
         if (channel is null || channel == registry.Local)
@@ -221,7 +236,7 @@ public static class AdminChannelsApi
 
         await store.DeleteAsync(channel.Name, cancellationToken);
         await registry.ReloadAsync(cancellationToken);
-        return TypedResults.Ok(AsView(registry, channel));
+        return TypedResults.Ok(AsView(registry, channel, unreadable));
     }
 
     /// <summary>Copies the fields present in the body onto the channel. <c>name</c> and <c>provider</c> are required on create.</summary>
@@ -290,7 +305,7 @@ public static class AdminChannelsApi
     private static ApiError InConfiguration(string name) =>
         new(409, $"Channel '{name}' is defined in configuration (appsettings.json or REELAY_Channels__*); change it there and restart.", "channel_in_configuration", "name");
 
-    private static ChannelView AsView(ChannelRegistry registry, Channel channel)
+    private static ChannelView AsView(ChannelRegistry registry, Channel channel, UnreadableSecrets unreadable)
     {
         var state = registry.StateOf(channel);
         return new ChannelView(
@@ -313,6 +328,7 @@ public static class AdminChannelsApi
                 BreakerState.HalfOpen => "half_open",
                 _ => "closed",
             },
-            state.ConsecutiveFailures);
+            state.ConsecutiveFailures,
+            channel.Source == ChannelSource.Admin ? unreadable.Find(SecretPurposes.ChannelApiKey, channel.Name) : null);
     }
 }

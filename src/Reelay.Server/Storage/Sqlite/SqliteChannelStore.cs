@@ -1,27 +1,67 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Reelay.Channels;
+using Reelay.Secrets;
 
 namespace Reelay.Storage.Sqlite;
 
-/// <summary><see cref="IChannelStore"/> on SQLite. A database that cannot be reached or written raises <see cref="StoreUnavailableException"/>.</summary>
-public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
+/// <summary>
+/// <see cref="IChannelStore"/> on SQLite. A database that cannot be reached or written raises <see cref="StoreUnavailableException"/>.
+/// API keys are stored only encrypted (<c>api_key_ciphertext</c>, <see cref="SecretProtector"/>); a row
+/// whose key does not decrypt is read as a disabled channel without a key, and reported to
+/// <see cref="UnreadableSecrets"/> with the reason.
+/// </summary>
+public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector secrets, UnreadableSecrets unreadable) : IChannelStore, ISecretHolder
 {
+    public string Name => SecretPurposes.ChannelApiKey;
+
     public async Task<IReadOnlyList<ChannelOptions>> ListAsync(CancellationToken cancellationToken)
     {
-        var rows = await database.ReadAsync(connection => connection.QueryAsync<ChannelRow>(new CommandDefinition("SELECT name AS Name, provider AS Provider, base_url AS BaseUrl, api_key AS ApiKey, models_json AS ModelsJson, priority AS Priority, weight AS Weight, enabled AS Enabled, submits_per_minute AS SubmitsPerMinute, polls_per_minute AS PollsPerMinute, poll_interval_ms AS PollIntervalMs FROM channels ORDER BY created_at, name", cancellationToken: cancellationToken)), cancellationToken);
-        return [.. rows.Select(r => r.ToOptions())];
+        var rows = await database.ReadAsync(connection => connection.QueryAsync<ChannelRow>(new CommandDefinition("SELECT name AS Name, provider AS Provider, base_url AS BaseUrl, api_key AS PlainApiKey, api_key_ciphertext AS ProtectedApiKey, models_json AS ModelsJson, priority AS Priority, weight AS Weight, enabled AS Enabled, submits_per_minute AS SubmitsPerMinute, polls_per_minute AS PollsPerMinute, poll_interval_ms AS PollIntervalMs FROM channels ORDER BY created_at, name", cancellationToken: cancellationToken)), cancellationToken);
+        var channels = new List<ChannelOptions>();
+        var failed = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var row in rows)
+        {
+            var channel = row.ToOptions();
+            if (row.ProtectedApiKey is { } protectedKey)
+            {
+                var read = secrets.Unprotect(Name, protectedKey);
+                if (read.Succeeded)
+                {
+                    channel.ApiKey = read.Value;
+                }
+                else
+                {
+                    // Never the ciphertext as a key, never a call without one: the channel is off until
+                    // an admin sends a new key or the key ring that encrypted it comes back.
+                    channel.Enabled = false;
+                    failed[row.Name] = $"api_key cannot be decrypted: {read.Reason}. Send a new api_key (PATCH /admin/channels/{row.Name}) or restore that key into the key ring";
+                }
+            }
+            else
+            {
+                // Written in plain text by an earlier version still running beside this one; encrypted at the next start or rotation.
+                channel.ApiKey = row.PlainApiKey;
+            }
+
+            channels.Add(channel);
+        }
+
+        unreadable.Report(Name, failed);
+        return channels;
     }
 
-    public Task<bool> InsertAsync(ChannelOptions channel, long now, CancellationToken cancellationToken) =>
-        database.WriteAsync(async connection =>
+    public Task<bool> InsertAsync(ChannelOptions channel, long now, CancellationToken cancellationToken)
+    {
+        var parameters = Parameters(channel, now);
+        return database.WriteAsync(async connection =>
         {
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition("""
-                    INSERT INTO channels (name, provider, base_url, api_key, models_json, priority, weight, enabled, submits_per_minute, polls_per_minute, poll_interval_ms, created_at, updated_at)
-                    VALUES (@Name, @Provider, @BaseUrl, @ApiKey, @ModelsJson, @Priority, @Weight, @Enabled, @SubmitsPerMinute, @PollsPerMinute, @PollIntervalMs, @now, @now)
-                    """, Parameters(channel, now), cancellationToken: cancellationToken));
+                    INSERT INTO channels (name, provider, base_url, api_key, api_key_ciphertext, models_json, priority, weight, enabled, submits_per_minute, polls_per_minute, poll_interval_ms, created_at, updated_at)
+                    VALUES (@Name, @Provider, @BaseUrl, NULL, @ProtectedApiKey, @ModelsJson, @Priority, @Weight, @Enabled, @SubmitsPerMinute, @PollsPerMinute, @PollIntervalMs, @now, @now)
+                    """, parameters, cancellationToken: cancellationToken));
                 return true;
             }
             catch (SqliteException e) when (e.SqliteErrorCode == 19)
@@ -30,26 +70,94 @@ public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
                 return false;
             }
         }, cancellationToken);
+    }
 
-    public Task<bool> UpdateAsync(ChannelOptions channel, long now, CancellationToken cancellationToken) =>
-        database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE channels SET provider = @Provider, base_url = @BaseUrl, api_key = @ApiKey, models_json = @ModelsJson, priority = @Priority,
+    public Task<bool> UpdateAsync(ChannelOptions channel, long now, CancellationToken cancellationToken)
+    {
+        var parameters = Parameters(channel, now);
+        return database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE channels SET provider = @Provider, base_url = @BaseUrl, api_key = NULL, api_key_ciphertext = @ProtectedApiKey, models_json = @ModelsJson, priority = @Priority,
                 weight = @Weight, enabled = @Enabled, submits_per_minute = @SubmitsPerMinute, polls_per_minute = @PollsPerMinute, poll_interval_ms = @PollIntervalMs, updated_at = @now
             WHERE name = @Name
-            """, Parameters(channel, now), cancellationToken: cancellationToken)) == 1, cancellationToken);
+            """, parameters, cancellationToken: cancellationToken)) == 1, cancellationToken);
+    }
 
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) =>
         database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM channels WHERE name = @name", new { name }, cancellationToken: cancellationToken)) == 1, cancellationToken);
 
-    private static DynamicParameters Parameters(ChannelOptions channel, long now)
+    /// <summary>
+    /// Encrypts the API keys an earlier version stored in plain text, in one transaction. With
+    /// secure_delete the bytes they occupied are zeroed rather than left in free space, and the WAL
+    /// that still holds the old pages is emptied afterwards: no copy of the file keeps a usable key.
+    /// </summary>
+    public async Task<int> ProtectPlainTextAsync(CancellationToken cancellationToken)
+    {
+        var encrypted = await database.WriteAsync(async connection =>
+        {
+            await connection.ExecuteAsync("PRAGMA secure_delete = ON");
+            try
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                var plain = (await connection.QueryAsync<(string Name, string ApiKey)>(new CommandDefinition(
+                    "SELECT name, api_key FROM channels WHERE api_key IS NOT NULL", transaction: transaction, cancellationToken: cancellationToken))).ToList();
+                foreach (var (name, apiKey) in plain)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        "UPDATE channels SET api_key_ciphertext = @protectedKey, api_key = NULL WHERE name = @name AND api_key = @apiKey",
+                        new { name, apiKey, protectedKey = secrets.Protect(Name, apiKey) }, transaction, cancellationToken: cancellationToken));
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                return plain.Count;
+            }
+            finally
+            {
+                // The connection goes back to the pool: later writes need not pay for zeroing.
+                await connection.ExecuteAsync("PRAGMA secure_delete = OFF");
+            }
+        }, cancellationToken);
+
+        if (encrypted > 0)
+        {
+            await database.TruncateWalAsync(database.BusyTimeout, cancellationToken);
+        }
+
+        return encrypted;
+    }
+
+    public async Task<IReadOnlyList<StoredSecret>> ReadProtectedAsync(CancellationToken cancellationToken)
+    {
+        var rows = await database.ReadAsync(connection => connection.QueryAsync<(string Name, string Protected)>(new CommandDefinition(
+            "SELECT name, api_key_ciphertext FROM channels WHERE api_key_ciphertext IS NOT NULL ORDER BY name", cancellationToken: cancellationToken)), cancellationToken);
+        return [.. rows.Select(row => new StoredSecret(row.Name, row.Protected))];
+    }
+
+    public Task<int> ReplaceProtectedAsync(IReadOnlyList<ReprotectedSecret> reprotected, CancellationToken cancellationToken) =>
+        database.WriteAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var stored = 0;
+            foreach (var secret in reprotected)
+            {
+                // Only where the row still holds the value read: an admin's new key written meanwhile stays.
+                stored += await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE channels SET api_key_ciphertext = @New WHERE name = @Item AND api_key_ciphertext = @Old",
+                    secret, transaction, cancellationToken: cancellationToken));
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return stored;
+        }, cancellationToken);
+
+    private DynamicParameters Parameters(ChannelOptions channel, long now)
     {
         var parameters = new DynamicParameters(new
         {
             channel.Name,
             channel.Provider,
             channel.BaseUrl,
-            channel.ApiKey,
+            ProtectedApiKey = string.IsNullOrEmpty(channel.ApiKey) ? null : secrets.Protect(Name, channel.ApiKey),
             ModelsJson = SqliteTaskRows.Json(channel.Models),
             channel.Priority,
             channel.Weight,
@@ -67,7 +175,8 @@ public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
         public string Name { get; set; } = "";
         public string Provider { get; set; } = "";
         public string? BaseUrl { get; set; }
-        public string? ApiKey { get; set; }
+        public string? PlainApiKey { get; set; }
+        public string? ProtectedApiKey { get; set; }
         public string ModelsJson { get; set; } = "[]";
         public int Priority { get; set; }
         public int Weight { get; set; }
@@ -76,12 +185,12 @@ public sealed class SqliteChannelStore(SqliteDatabase database) : IChannelStore
         public int PollsPerMinute { get; set; }
         public long? PollIntervalMs { get; set; }
 
+        /// <summary>Everything but the key, which <see cref="ListAsync"/> decrypts.</summary>
         public ChannelOptions ToOptions() => new()
         {
             Name = Name,
             Provider = Provider,
             BaseUrl = BaseUrl,
-            ApiKey = ApiKey,
             Models = [.. SqliteTaskRows.ReadList(ModelsJson)],
             Priority = Priority,
             Weight = Weight,

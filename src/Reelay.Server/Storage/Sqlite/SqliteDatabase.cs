@@ -311,7 +311,10 @@ public sealed partial class SqliteDatabase : IDisposable
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>Applies every migration not yet applied, in order, each in its own transaction.</summary>
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    public Task MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(SqliteSchema.Migrations.Count, cancellationToken);
+
+    /// <summary>Applies the migrations up to <paramref name="lastVersion"/>: tests make the schema of an earlier version with it.</summary>
+    internal async Task MigrateAsync(int lastVersion, CancellationToken cancellationToken)
     {
         await using var connection = new SqliteConnection(_sessionConnectionString) { DefaultTimeout = (int)MigrationBusyTimeout.TotalSeconds };
         await connection.OpenAsync(cancellationToken);
@@ -319,7 +322,7 @@ public sealed partial class SqliteDatabase : IDisposable
         _ = raw.sqlite3_busy_timeout(connection.Handle!, (int)MigrationBusyTimeout.TotalMilliseconds);
         await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
         await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-        for (var version = 1; version <= SqliteSchema.Migrations.Count; version++)
+        for (var version = 1; version <= lastVersion; version++)
         {
             // BEGIN IMMEDIATE takes the write lock first, so two instances starting together apply each step once.
             await connection.ExecuteAsync("BEGIN IMMEDIATE");

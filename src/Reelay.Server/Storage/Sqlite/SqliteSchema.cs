@@ -98,5 +98,10 @@ internal static class SqliteSchema
             probed_at  INTEGER NOT NULL
         );
         """,
+        """
+        -- Channel API keys are stored encrypted (Secrets/: Data Protection, the key ring outside the database).
+        -- api_key keeps only what an earlier version wrote in plain text, until startup encrypts it into this column.
+        ALTER TABLE channels ADD COLUMN api_key_ciphertext TEXT;
+        """,
     ];
 }

@@ -3,6 +3,7 @@ using Reelay.Channels;
 using Reelay.Health;
 using Reelay.Hosting;
 using Reelay.Keys;
+using Reelay.Secrets;
 using Reelay.Tasks;
 
 namespace Reelay.Storage.Sqlite;
@@ -24,7 +25,9 @@ public static class SqliteStorageExtensions
         services.TryAddSingleton<ITaskStore>(sp => sp.GetRequiredService<SqliteTaskStore>());
         services.TryAddSingleton<ITaskMonitor>(sp => sp.GetRequiredService<SqliteTaskStore>());
         services.TryAddSingleton<IKeyStore, SqliteKeyStore>();
-        services.TryAddSingleton<IChannelStore, SqliteChannelStore>();
+        services.TryAddSingleton<SqliteChannelStore>();
+        services.TryAddSingleton<IChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, SqliteChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>()));
 
         // Inserted first: hosted services start in registration order, and the schema must exist
         // before the channel reloader or any worker reads it, wherever this call sits in Program.cs.

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Reelay.Blobs;
 using Reelay.Blobs.LocalDisk;
 using Reelay.Hosting;
+using Reelay.Secrets;
 
 namespace Reelay.Tests.Blobs.LocalDisk;
 
@@ -13,17 +15,38 @@ public sealed class FileUrlsTests : IDisposable
     private static readonly TimeSpan Ttl = TimeSpan.FromHours(1);
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+    private readonly List<SecretKeyRing> _rings = [];
 
-    public void Dispose() => Directory.Delete(_dataDir, recursive: true);
+    public void Dispose()
+    {
+        foreach (var ring in _rings)
+        {
+            ring.Dispose();
+        }
+
+        if (Directory.Exists(_dataDir))
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+    }
 
     private FileUrls NewUrls(string? signingKey = "test-signing-key") =>
         NewUrls(new FileLinkOptions { SigningKey = signingKey });
 
-    /// <summary>As the host builds it: a missing signing key is generated into the data directory.</summary>
-    private FileUrls NewUrls(FileLinkOptions options)
+    /// <summary>As the host builds it: without a configured key the keys live, encrypted, in the data directory.</summary>
+    private FileUrls NewUrls(FileLinkOptions options) =>
+        string.IsNullOrWhiteSpace(options.SigningKey)
+            ? new(NewSigningKeys(options), Options.Create(options), _time)
+            : new(Options.Create(options), _time);
+
+    private DataDirectory Data => new(Options.Create(new DataDirectoryOptions { DataDir = _dataDir }));
+
+    /// <summary>The generated keys of one instance over the data directory, with its own view of the key ring.</summary>
+    private FileSigningKeys NewSigningKeys(FileLinkOptions? options = null)
     {
-        new GeneratedSigningKey(new DataDirectory(Options.Create(new DataDirectoryOptions { DataDir = _dataDir }))).PostConfigure(null, options);
-        return new(Options.Create(options), _time);
+        var ring = new SecretKeyRing(Options.Create(new SecretsOptions()), Data, NullLoggerFactory.Instance, _time);
+        _rings.Add(ring);
+        return new FileSigningKeys(Options.Create(options ?? new FileLinkOptions { FileUrlTtl = Ttl }), Data, new SecretProtector(ring), _time, NullLogger<FileSigningKeys>.Instance);
     }
 
     private static HttpRequest Request()
@@ -125,14 +148,95 @@ public sealed class FileUrlsTests : IDisposable
     }
 
     [Fact]
-    public void NewUrls_NoSigningKeyConfigured_GeneratedOnceAndKeptInDataDir()
+    public void NewUrls_NoSigningKeyConfigured_GeneratedOnceAndKeptEncryptedInDataDir()
     {
         var first = NewUrls(signingKey: null);
         var (key, exp, sig) = Parse(first.For("a.mp4", Ttl, Request()));
 
         var second = NewUrls(signingKey: null);
 
-        Assert.True(File.Exists(Path.Combine(_dataDir, "signing-key")));
+        var path = Path.Combine(_dataDir, FileSigningKeys.FileName);
+        Assert.True(File.Exists(path));
+        Assert.False(File.Exists(Path.Combine(_dataDir, FileSigningKeys.PlainFileName)));
+        Assert.DoesNotMatch("[0-9a-f]{64}", File.ReadAllText(path));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+
         Assert.True(second.Verify(key, exp, sig));
+    }
+
+    [Fact]
+    public async Task PlainKeyOfAnEarlierVersion_EncryptedAtStartAndItsLinksStillVerify()
+    {
+        const string plain = "5f1d3c0e9b7a4c2d8e6f0a1b3c5d7e9f5f1d3c0e9b7a4c2d8e6f0a1b3c5d7e9f";
+        Directory.CreateDirectory(_dataDir);
+        await File.WriteAllTextAsync(Path.Combine(_dataDir, FileSigningKeys.PlainFileName), plain + "\n", TestContext.Current.CancellationToken);
+        // A link the earlier version handed out: signed with the UTF-8 bytes of that hex text.
+        var (key, exp, sig) = Parse(NewUrls(plain).For("videos/old.mp4", Ttl, Request()));
+
+        var keys = NewSigningKeys();
+        var encrypted = await keys.ProtectPlainTextAsync(TestContext.Current.CancellationToken);
+        var urls = new FileUrls(keys, Options.Create(new FileLinkOptions()), _time);
+
+        Assert.Equal(1, encrypted);
+        Assert.True(urls.Verify(key, exp, sig));
+        Assert.False(File.Exists(Path.Combine(_dataDir, FileSigningKeys.PlainFileName)));
+        Assert.DoesNotContain(plain, await File.ReadAllTextAsync(Path.Combine(_dataDir, FileSigningKeys.FileName), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(0, await NewSigningKeys().ProtectPlainTextAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void Rotate_LinksSignedBefore_VerifyUntilTheyExpireButThePreviousKeyRetiresAfterTheTtl()
+    {
+        var keys = NewSigningKeys();
+        var urls = new FileUrls(keys, Options.Create(new FileLinkOptions { FileUrlTtl = Ttl }), _time);
+        var (key, exp, sig) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
+        // Signed for longer than the TTL (as no link is): it shows when the previous key stops verifying.
+        var (longKey, longExp, longSig) = Parse(urls.For("videos/long.mp4", Ttl * 3, Request()));
+
+        var until = keys.Rotate();
+        var (_, newExp, newSig) = Parse(urls.For("videos/abc.mp4", Ttl, Request()));
+
+        Assert.Equal(_time.GetUtcNow() + Ttl + FileSigningKeys.PreviousKeySlack, until);
+        Assert.Equal(exp, newExp);
+        Assert.NotEqual(sig, newSig);
+        Assert.True(urls.Verify(key, exp, sig));
+        Assert.True(urls.Verify(key, newExp, newSig));
+        _time.Advance(Ttl);
+        Assert.True(urls.Verify(key, exp, sig));
+        Assert.True(urls.Verify(longKey, longExp, longSig));
+        _time.Advance(FileSigningKeys.PreviousKeySlack + TimeSpan.FromSeconds(1));
+        Assert.False(urls.Verify(longKey, longExp, longSig));
+    }
+
+    [Fact]
+    public void AnotherInstanceRotates_LinksItSignsVerifyHereAtOnce()
+    {
+        var here = new FileUrls(NewSigningKeys(), Options.Create(new FileLinkOptions()), _time);
+        var thereKeys = NewSigningKeys();
+        var there = new FileUrls(thereKeys, Options.Create(new FileLinkOptions()), _time);
+        var (oldKey, oldExp, oldSig) = Parse(here.For("a.mp4", Ttl, Request()));
+
+        thereKeys.Rotate();
+        var (key, exp, sig) = Parse(there.For("a.mp4", Ttl, Request()));
+
+        Assert.NotEqual(oldSig, sig);
+        Assert.True(here.Verify(key, exp, sig));
+        Assert.True(there.Verify(oldKey, oldExp, oldSig));
+    }
+
+    [Fact]
+    public void ConfiguredKeyChanged_LinksOfThePreviousKeyVerifyWhileItIsSet()
+    {
+        var (key, exp, sig) = Parse(NewUrls("old-configured-key").For("a.mp4", Ttl, Request()));
+
+        var withPrevious = NewUrls(new FileLinkOptions { SigningKey = "new-configured-key", SigningKeyPrevious = "old-configured-key" });
+        var withoutPrevious = NewUrls("new-configured-key");
+
+        Assert.True(withPrevious.Verify(key, exp, sig));
+        Assert.False(withoutPrevious.Verify(key, exp, sig));
+        Assert.Null(FileSigningKeys.FromOptions(new FileLinkOptions { SigningKey = "k" }, _time).Rotate());
     }
 }
