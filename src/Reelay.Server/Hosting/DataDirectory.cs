@@ -23,36 +23,6 @@ public sealed class DataDirectory
 
     /// <summary>Scratch space: local renders, downloads being checked.</summary>
     public string Work => Path.Combine(Root, "work");
-
-    /// <summary>
-    /// Reads a secret kept in the data directory, creating it (mode 0600) when absent. Creation uses
-    /// CreateNew so two instances starting at once agree on one value.
-    /// </summary>
-    public string ReadOrCreateSecret(string fileName, Func<string> generate)
-    {
-        var path = Path.Combine(Root, fileName);
-        if (!File.Exists(path))
-        {
-            try
-            {
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-
-                using var writer = new StreamWriter(path, options);
-                writer.Write(generate());
-                writer.Write('\n');
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                // Another process created it first: use theirs.
-            }
-        }
-
-        return File.ReadAllText(path).Trim();
-    }
 }
 
 /// <summary>Where Reelay keeps its data; read from <c>REELAY_DATA_DIR</c> or <c>DATA_DIR</c> in appsettings.json.</summary>
