@@ -14,6 +14,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 {
     private const string Unfinished = "('pending', 'submitting', 'running', 'finishing')";
 
+    /// <summary>The query path's statement, made once: an interpolated string here would be built and hashed (to find its prepared statement) anew on every read.</summary>
+    private static readonly string GetForOwnerSql = $"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id AND owner_key_id = $owner";
+
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingInsert> _inserts = new();
 
     private long _rowsWritten;
@@ -255,7 +258,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     public async Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken)
     {
         using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id AND owner_key_id = $owner");
+        var command = session.Command(GetForOwnerSql);
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$owner", ownerKeyId);
         try
