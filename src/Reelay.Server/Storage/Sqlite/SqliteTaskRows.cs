@@ -183,8 +183,11 @@ internal static class SqliteTaskRows
     public static IReadOnlyList<string> ReadList(string json) =>
         json == "[]" ? [] : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListString) ?? [];
 
+    // Client reads select '{}' here (ClientColumns): every query would otherwise parse it into a new dictionary.
     private static IReadOnlyDictionary<string, string> ReadOptions(string json) =>
-        JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyDictionaryStringString) ?? new Dictionary<string, string>();
+        json == "{}" ? NoOptions : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyDictionaryStringString) ?? NoOptions;
+
+    private static readonly IReadOnlyDictionary<string, string> NoOptions = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     private static IReadOnlyList<RouteStep> ReadRoute(string json) =>
         json == "[]" ? [] : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListRouteStep) ?? [];
