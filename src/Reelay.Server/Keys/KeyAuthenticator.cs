@@ -27,7 +27,7 @@ public sealed class KeyAuthenticator : IDisposable
     private readonly TimeProvider _time;
     private readonly byte[] _adminHash;
 
-    // Two caches, each bounded with least-recently-used eviction: valid keys in one, unknown secrets in
+    // Two caches, each bounded, evicting the least recently used: valid keys in one, unknown secrets in
     // the other, so a flood of unknown secrets evicts only other unknown secrets, never a valid key.
     private readonly MemoryCache _known;
     private readonly MemoryCache _unknown;
@@ -72,7 +72,8 @@ public sealed class KeyAuthenticator : IDisposable
             key = null;
         }
 
-        // Size 1 per entry: the limits count entries. A full cache evicts its least recently used ones.
+        // Size 1 per entry: the limits count entries. A full cache turns the new entry away and evicts its
+        // least recently used 5 % in the background, making room for the next ones.
         if (key is null)
         {
             _known.Remove(cacheKey);
