@@ -19,6 +19,14 @@ if (options.Only == "queue")
     return 0;
 }
 
+if (options.Only == "polling")
+{
+    var pollingReport = new System.Text.StringBuilder();
+    Report.Polling(pollingReport, options.Polling, await PollingBenchmark.RunAsync(options));
+    Console.WriteLine(pollingReport);
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 if (options.Only == "throughput")
 {

@@ -201,7 +201,7 @@ internal static class Report
         text.Append(FormattableString.Invariant($"| {name} | {ratio:P0} | {each} | ≥ {aim:P0} | {met} |")).Append('\n');
     }
 
-    private static void Polling(StringBuilder text, PollingSettings settings, IReadOnlyList<PollingFigures> variants)
+    public static void Polling(StringBuilder text, PollingSettings settings, IReadOnlyList<PollingFigures> variants)
     {
         void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
         static string Budget(PollingFigures v) => v.PollsPerMinute == 0 ? "none" : FormattableString.Invariant($"{v.PollsPerMinute}/min");
