@@ -15,7 +15,10 @@ internal static class BaselineServer
         "reelay-preview:3f0b6a3e-8d0c-4c55-9a4e-1b2f9f3d7c11", "pending", 1764522528123, 0, null, null, "",
         "reelay-preview", "小猫在吃鱼", "3:2", "720P", 6, null, null, 1764522528123, null, null);
 
-    public static void Run(string url)
+    /// <summary>Where the static files are served (<c>UseStaticFiles</c>), when the run gives a directory.</summary>
+    public const string StaticPath = "/static";
+
+    public static void Run(string url, string? staticDirectory)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -23,6 +26,16 @@ internal static class BaselineServer
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, BaselineJsonContext.Default));
 
         var app = builder.Build();
+        if (staticDirectory is not null)
+        {
+            // ASP.NET Core's own static file serving (Range, ETag, sendfile where the server has it): the floor for file links.
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(staticDirectory),
+                RequestPath = StaticPath,
+            });
+        }
+
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
         app.MapGet(Path, () => TypedResults.Ok(Task));
         // Binding the body deserializes the whole request, as Reelay's create reads and parses it.

@@ -3,15 +3,21 @@ using System.Globalization;
 namespace Reelay.Bench;
 
 /// <summary>Command line of a benchmark run.</summary>
-internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSettings Load, int QueryTasks, PollingSettings Polling, QueueSettings Queue, string? Revision, string? Only)
+internal sealed record BenchOptions(
+    string ServerDll, string? OutputPath, LoadSettings Load, WrkSettings Wrk, int QueryTasks, int CompletedTasks, int RenderBacklog,
+    PollingSettings Polling, QueueSettings Queue, string? Revision, string? Only)
 {
     public const string Usage = """
         usage: Reelay.Bench --server <Reelay.Server.dll> [--out RESULTS.md] [--connections 32]
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
+                            [--wrk-threads 2] [--wrk-connections 64] [--wrk-warmup-seconds 2] [--wrk-window-seconds 5]
+                            [--wrk-rounds 3] [--wrk-max-requests 2000000] [--completed-tasks 4] [--render-backlog 24]
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
-                            [--revision <git revision>] [--only queue]
-        --only queue measures the queued local renders alone and prints that section (no file written).
+                            [--revision <git revision>] [--only queue|throughput|polling]
+        --only queue measures the queued local renders alone and prints that section (no file written);
+        --only throughput measures throughput, files, allocations and renders alone and prints them (no file written);
+        --only polling measures the polls per completed task alone and prints that section (no file written).
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -47,13 +53,21 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
             PollInterval: TimeSpan.FromMilliseconds(Int("poll-interval-ms", 250)),
             PollsPerMinute: Int("polls-per-minute", 60));
         var queue = new QueueSettings(Tasks: Int("queue-tasks", 3000), Window: TimeSpan.FromSeconds(Int("queue-window-seconds", 10)));
+        var wrk = new WrkSettings(
+            Threads: Int("wrk-threads", 2),
+            Connections: Int("wrk-connections", 64),
+            Warmup: TimeSpan.FromSeconds(Int("wrk-warmup-seconds", 2)),
+            Window: TimeSpan.FromSeconds(Int("wrk-window-seconds", 5)),
+            Rounds: Int("wrk-rounds", 3),
+            MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue"))
+        if (only is not (null or "queue" or "throughput" or "polling"))
         {
             return null;
         }
 
         return new BenchOptions(
-            Path.GetFullPath(server), values.GetValueOrDefault("out"), load, Int("query-tasks", 500), polling, queue, values.GetValueOrDefault("revision"), only);
+            Path.GetFullPath(server), values.GetValueOrDefault("out"), load, wrk, Int("query-tasks", 500), Int("completed-tasks", 4), Int("render-backlog", 24),
+            polling, queue, values.GetValueOrDefault("revision"), only);
     }
 }

@@ -137,7 +137,15 @@ internal static class PollingBenchmark
                 ids.Add(create.RootElement.GetProperty("id").GetString()!);
             }
 
-            var ended = await WatchAsync(client, ids, started);
+            Dictionary<string, Ended> ended;
+            try
+            {
+                ended = await WatchAsync(client, ids, started);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new InvalidOperationException($"Reelay stopped answering ({e.Message}); it had exited: {reelay.HasExited}. Its last output:\n{reelay.Output}", e);
+            }
             var waited = Stopwatch.GetElapsedTime(started);
 
             var timings = new List<TaskTiming>();

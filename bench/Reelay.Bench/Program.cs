@@ -1,9 +1,9 @@
 using Reelay.Bench;
 
 // The same executable is the baseline server when a benchmark run starts it as a child process.
-if (args is ["baseline", var url])
+if (args is ["baseline", var url, ..] && args.Length <= 3)
 {
-    BaselineServer.Run(url);
+    BaselineServer.Run(url, args.Length == 3 ? args[2] : null);
     return 0;
 }
 
@@ -19,7 +19,21 @@ if (options.Only == "queue")
     return 0;
 }
 
+if (options.Only == "polling")
+{
+    var pollingReport = new System.Text.StringBuilder();
+    Report.Polling(pollingReport, options.Polling, await PollingBenchmark.RunAsync(options));
+    Console.WriteLine(pollingReport);
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
+if (options.Only == "throughput")
+{
+    Console.WriteLine(Report.ThroughputSections(options, throughput));
+    return 0;
+}
+
 var polling = await PollingBenchmark.RunAsync(options);
 var queue = await QueueBenchmark.RunAsync(options);
 var report = Report.Write(options, throughput, polling, queue);

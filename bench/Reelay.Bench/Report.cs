@@ -6,69 +6,172 @@ using System.Text;
 namespace Reelay.Bench;
 
 /// <summary>
-/// Writes RESULTS.md: where and how the run happened, the four throughput measurements and the ratios
-/// against the aims, then the upstream polls spent per completed task, then what a queue of local
-/// renders costs the database.
+/// Writes RESULTS.md: where and how the run happened, the ratios against the aims, the throughput
+/// measurements (wrk and the .NET generator), file links, allocations and the API beside running
+/// renders, then the upstream polls spent per completed task, then what a queue of local renders
+/// costs the database.
 /// </summary>
 internal static class Report
 {
-    /// <summary>Query throughput as a share of the bare endpoint's GET: a read should cost little more than the framework.</summary>
-    private const double QueryAim = 0.50;
+    /// <summary>Query of a finished task as a share of the bare GET (wrk): served from memory, it should cost little more than the framework.</summary>
+    private const double QueryAim = 0.60;
 
-    /// <summary>Create throughput as a share of the bare endpoint's POST: each create is a durable SQLite commit.</summary>
-    private const double CreateAim = 0.25;
+    /// <summary>Create as a share of the bare POST (wrk): each create is a durable SQLite commit.</summary>
+    private const double CreateAim = 0.35;
+
+    /// <summary>Create as a share of the bare POST while local renders run beside it (wrk).</summary>
+    private const double CreateRenderingAim = 0.25;
+
+    /// <summary>The API's share (against the bare endpoint) while renders run, as a share of its share with no renders: renders must not starve the API.</summary>
+    private const double RenderingShareAim = 0.70;
+
+    /// <summary>A file through a signed link as a share of ASP.NET Core's static file serving (bytes/s).</summary>
+    private const double FileShareAim = 0.80;
 
     public static string Write(BenchOptions options, RunFigures figures, IReadOnlyList<PollingFigures> polling, QueueFigures queue)
     {
-        var load = options.Load;
-        LoadResult[] results = [figures.BaselineGet, figures.BaselinePost, figures.Query, figures.Create];
         var text = new StringBuilder();
         void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
 
         Line($"# Reelay benchmark");
         Line($"");
         Line($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `bench/run`{(options.Revision is null ? "" : $" at revision `{options.Revision}`")}.");
+        text.Append(ThroughputSections(options, figures));
+        Polling(text, options.Polling, polling);
+        text.Append(QueueSection(options.Queue, queue));
+        return text.ToString();
+    }
+
+    /// <summary>Machine, settings, the aims, wrk's and the .NET generator's figures, files, allocations and renders.</summary>
+    public static string ThroughputSections(BenchOptions options, RunFigures figures)
+    {
+        var load = options.Load;
+        var wrk = options.Wrk;
+        var text = new StringBuilder();
+        void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
+        static string Load((string? Before, string? After) phase) => phase.Before is null ? "–" : $"{phase.Before} → {phase.After}";
+
         Line($"");
         Line($"## Machine");
         Line($"- CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores");
         Line($"- OS: {RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})");
-        Line($"- .NET: {RuntimeInformation.FrameworkDescription}; server GC in both servers, {(GCSettings.IsServerGC ? "server" : "workstation")} GC in the load generator");
-        Line($"- The load generator and the server under test run on this one machine and share its {Environment.ProcessorCount} cores, so the figures are for comparison within the run (hence the ratios), not a server's capacity.");
+        Line($"- .NET: {RuntimeInformation.FrameworkDescription}; server GC in both servers, {(GCSettings.IsServerGC ? "server" : "workstation")} GC in the .NET load generator");
+        Line($"- The load generators and the servers under test run on this one machine and share its {Environment.ProcessorCount} cores, so the figures are for comparison within the run (hence the ratios), not a server's capacity.");
         if (figures.LoadAverageBefore is not null)
         {
-            Line($"- 1-minute load average: {figures.LoadAverageBefore} before the run, {figures.LoadAverageAfter} after. Anything above the run's own load means other processes shared the cores too.");
-        }
-        Line($"");
-        Line($"## Settings");
-        Line($"- Closed loop over HTTP/1.1 keep-alive on 127.0.0.1: {load.Connections} connections, each sends its next request when the last answer is fully read.");
-        Line($"- Each measurement: {load.Warmup.TotalSeconds:0} s warmup (discarded), then {load.Rounds} rounds of a {load.Window.TotalSeconds:0} s window capped at {load.MaxRequests:N0} requests; rounds interleave the four measurements (baseline GET, query, baseline POST, create) so background load hits all alike. Requests/s is the median round's; latency is from send to the last byte of the answer, p50/p99 by nearest rank over every round's requests.");
-        Line($"- Baseline: a bare ASP.NET Core minimal API (`WebApplication.CreateSlimBuilder`, no middleware) in its own process, answering fixed JSON shaped like Reelay's: GET serializes an object with the query answer's fields, POST binds a JSON body (the same bytes as the create body) and answers `{{id, status, status_update_time}}`.");
-        Line($"- Reelay: the Release build run as `dotnet Reelay.Server.dll` with a fresh data directory (SQLite in WAL mode), `Engine:Enabled=false` (API only: no workers, no renders) and admission off (`Limits:MaxInFlightPerTestKey=0`, `Limits:LocalAdmission=false`: the unrendered creates would otherwise be refused as a backlog), shipped appsettings.json otherwise; every request authenticated with a test-mode key.");
-        Line($"- Query reads {options.QueryTasks} tasks created just before, in turn; create sends `{{\"model\":\"reelay-preview\",\"prompt\":\"小猫在吃鱼 --mode=custom\",\"aspect_ratio\":\"3:2\",\"size\":\"720P\",\"images\":[]}}`, each one a committed insert.");
-        Line($"");
-        Line($"## Results");
-        Line($"| measurement | requests (all rounds) | failed | requests/s | p50 ms | p99 ms |");
-        Line($"|---|--:|--:|--:|--:|--:|");
-        foreach (var r in results)
-        {
-            Line($"| {r.Name} | {r.SortedLatencies.Length:N0} | {r.Failed:N0} | {r.RequestsPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} |");
+            Line($"- 1-minute load average: {figures.LoadAverageBefore} before the run, {figures.LoadAverageAfter} after the throughput part; per phase below. A load well above what the run itself makes (about 2–3 here) means other processes shared the cores too.");
         }
 
-        foreach (var r in results.Where(r => r.FirstFailure is not null))
+        Line($"");
+        Line($"## Settings");
+        Line($"- **wrk** (Debian's `wrk`, as users' load tests run it): `-t{wrk.Threads} -c{wrk.Connections}`, HTTP/1.1 keep-alive on 127.0.0.1, a {wrk.Warmup.TotalSeconds:0} s warm-up run per measurement (discarded), then {wrk.Rounds} rounds of one {wrk.Window.TotalSeconds:0} s run each, rounds interleaving the measurements of a phase so background load hits them all alike. A Lua script formats every request once and rotates them; it stops a thread at {wrk.MaxRequestsPerThread:N0} requests (a bound, not reached in these runs unless flagged). Requests/s is the median round's; p50/p99 are that round's, from wrk's latency histogram.");
+        Line($"- **.NET load generator** (the bench's own closed loop, HttpClient): {load.Connections} connections, {load.Warmup.TotalSeconds:0} s warm-up, {load.Rounds} rounds of a {load.Window.TotalSeconds:0} s window capped at {load.MaxRequests:N0} requests. It is heavier than wrk on the shared cores, which pulls every ratio toward 1; both are reported.");
+        Line($"- Baseline: a bare ASP.NET Core minimal API (`WebApplication.CreateSlimBuilder`, no middleware) in its own process, answering fixed JSON shaped like Reelay's: GET serializes an object with the query answer's fields, POST binds a JSON body (the same bytes as the create body) and answers `{{id, status, status_update_time}}`; `UseStaticFiles` serves the same video file Reelay serves.");
+        Line($"- Reelay: the Release build run as `dotnet Reelay.Server.dll` with a fresh data directory (SQLite in WAL mode), `Engine:Enabled=false` (API only: no workers, no renders) and admission off (`Limits:MaxInFlightPerTestKey=0`, `Limits:LocalAdmission=false`: the unrendered creates would otherwise be refused as a backlog), shipped appsettings.json otherwise; every request authenticated with a test-mode key.");
+        Line($"- Query, completed: {figures.CompletedTasks} tasks rendered for real just before (by the same data directory with its engine on), read in turn. Query, pending: {options.QueryTasks} tasks created just before, read in turn. Create sends `{{\"model\":\"reelay-preview\",\"prompt\":\"小猫在吃鱼 --mode=custom\",\"aspect_ratio\":\"3:2\",\"size\":\"720P\",\"images\":[]}}`, each one a committed insert.");
+        Line($"- Files: a {figures.VideoBytes / 1e6:0.0} MB H.264 MP4 in Reelay's blob directory, fetched through a signed `/files/videos/…?exp=…&sig=…` link and from the baseline's `UseStaticFiles` (the same file); whole (8 connections: 64 × 50 MB in flight would not finish an answer within a window), and as `Range: {RangeDescription}` (64 connections). Compared by bytes/s.");
+        Line($"- Renders running: a second Reelay with its engine on and the shipped render settings (`LocalRenderer:MaxConcurrentRenders` half the cores, ffmpeg at `Media:Niceness` 10), {options.RenderBacklog} test-mode renders (720P, 15 s) queued before the rounds; every measured create queues one more. Renders were {(figures.StillRenderingAtEnd ? "still running when the rounds ended" : "NOT all running to the end (the backlog ran out)")}.");
+        Line($"");
+        Line($"## Against the aims");
+        Line($"| figure | wrk, median rounds | wrk, each round | .NET generator | aim | met |");
+        Line($"|---|--:|--:|--:|--:|:-:|");
+        var names = Benchmark.Names.BaselineGet;
+        Aim(text, "query, completed task / baseline GET", figures.Api, Benchmark.Names.QueryCompleted, names, figures.Dotnet, QueryAim);
+        Aim(text, "create / baseline POST (engine off)", figures.Api, Benchmark.Names.Create, Benchmark.Names.BaselinePost, figures.Dotnet, CreateAim);
+        Aim(text, "query, pending task / baseline GET", figures.Api, Benchmark.Names.QueryPending, names, figures.Dotnet, null);
+        Aim(text, "/healthz / baseline GET", figures.Api, Benchmark.Names.Health, names, null, null);
+        Aim(text, "create / baseline POST, renders running", figures.Renders, Benchmark.Names.CreateRendering, Benchmark.Names.BaselinePost, null, CreateRenderingAim);
+        Share(text, "create with renders running / create API only (each against its baseline POST)", figures, Benchmark.Names.CreateRendering, Benchmark.Names.BaselinePost, Benchmark.Names.Create);
+        Share(text, "query with renders running / query API only, pending tasks (each against its baseline GET)", figures, Benchmark.Names.QueryRendering, Benchmark.Names.BaselineGet, Benchmark.Names.QueryPending);
+        FileRatio(text, "signed link / static file, whole 50 MB", figures.Files, Benchmark.Names.SignedFull, Benchmark.Names.StaticFull);
+        FileRatio(text, "signed link / static file, Range 1 MiB", figures.Files, Benchmark.Names.SignedRange, Benchmark.Names.StaticRange);
+        Line($"");
+        Line($"## wrk");
+        Line($"| phase | 1-min load before → after | measurement | answers (all rounds) | failed | requests/s | MB/s | p50 ms | p99 ms |");
+        Line($"|---|---|---|--:|--:|--:|--:|--:|--:|");
+        foreach (var (phase, results, phaseLoad) in new[] { ("API only", figures.Api, figures.ApiLoad), ("files", figures.Files, figures.FilesLoad), ("renders running", figures.Renders, figures.RendersLoad) })
+        {
+            foreach (var (name, runs) in results)
+            {
+                var median = WrkLoad.Median(runs);
+                Line($"| {phase} | {Load(phaseLoad)} | {name} | {runs.Sum(r => r.Requests):N0} | {runs.Sum(r => r.Failed):N0} | {median.RequestsPerSecond:N0} | {median.BytesPerSecond / 1e6:N0} | {median.P50Ms:0.00} | {median.P99Ms:0.00} |");
+            }
+        }
+
+        foreach (var run in new[] { figures.Api, figures.Files, figures.Renders }.SelectMany(r => r.Values).SelectMany(r => r).Where(r => r.Failure is not null || r.Capped).DistinctBy(r => r.Name))
+        {
+            Line($"");
+            Line($"{run.Name}: {(run.Capped ? "reached the request cap; " : "")}{run.Failure}");
+        }
+
+        Line($"");
+        Line($"## .NET load generator");
+        Line($"| measurement | requests (all rounds) | failed | requests/s | p50 ms | p99 ms |");
+        Line($"|---|--:|--:|--:|--:|--:|");
+        foreach (var (name, windows) in figures.Dotnet)
+        {
+            var r = LoadResult.Combine(windows);
+            Line($"| {name} | {r.SortedLatencies.Length:N0} | {r.Failed:N0} | {r.RequestsPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} |");
+        }
+
+        foreach (var r in figures.Dotnet.Values.Select(LoadResult.Combine).Where(r => r.FirstFailure is not null))
         {
             Line($"");
             Line($"First failure of {r.Name}: `{r.FirstFailure}`");
         }
 
         Line($"");
-        Line($"## Against the aims");
-        Line($"| ratio of requests/s | median rounds | each round | aim | met |");
-        Line($"|---|--:|--:|--:|:-:|");
-        Ratio(text, "query / baseline GET", figures.Query, figures.BaselineGet, figures.QueryRatios, QueryAim);
-        Ratio(text, "create / baseline POST", figures.Create, figures.BaselinePost, figures.CreateRatios, CreateAim);
-        Polling(text, options.Polling, polling);
-        text.Append(QueueSection(options.Queue, queue));
+        Line($"## Allocations per request");
+        Line($"- Reelay hosted in the bench's own process (`ReelayApp`, real Kestrel socket) over the data directory above, engine off; a client that allocates nothing per request (one blocking socket, the request formatted once) sends them one at a time; `GC.GetTotalAllocatedBytes(precise: true)` before and after, over {(figures.Allocations.Count > 0 ? figures.Allocations[0].Requests : 0):N0} requests after a warm-up. What remains is the server's: Kestrel, middleware, authentication, the handler, the store.");
+        Line($"");
+        Line($"| request | bytes allocated per request |");
+        Line($"|---|--:|");
+        foreach (var a in figures.Allocations)
+        {
+            Line($"| {a.Name} | {a.BytesPerRequest:N0} |");
+        }
+
         return text.ToString();
+    }
+
+    private const string RangeDescription = "bytes=25000000-26048575";
+
+    private static double Median(IReadOnlyList<WrkResult> runs) => WrkLoad.Median(runs).RequestsPerSecond;
+
+    private static string Rounds(IReadOnlyList<WrkResult> measured, IReadOnlyList<WrkResult> baseline, Func<WrkResult, double> figure) =>
+        string.Join(", ", measured.Zip(baseline, (m, b) => (figure(m) / figure(b)).ToString("P0", CultureInfo.InvariantCulture)));
+
+    private static void Aim(
+        StringBuilder text, string label, Dictionary<string, List<WrkResult>> wrk, string measured, string baseline,
+        Dictionary<string, List<LoadResult>>? dotnet, double? aim)
+    {
+        var ratio = Median(wrk[measured]) / Median(wrk[baseline]);
+        var failed = wrk[measured].Sum(r => r.Failed) > 0;
+        var other = dotnet is not null && dotnet.TryGetValue(measured, out var m) && dotnet.TryGetValue(baseline, out var b)
+            ? (LoadResult.Combine(m).RequestsPerSecond / LoadResult.Combine(b).RequestsPerSecond).ToString("P0", CultureInfo.InvariantCulture)
+            : "–";
+        var met = aim is null ? "–" : !failed && ratio >= aim ? "yes" : "no";
+        var aimText = aim is null ? "–" : "≥ " + aim.Value.ToString("P0", CultureInfo.InvariantCulture);
+        text.Append(FormattableString.Invariant($"| {label} | {ratio:P0} | {Rounds(wrk[measured], wrk[baseline], r => r.RequestsPerSecond)} | {other} | {aimText} | {met} |")).Append('\n');
+    }
+
+    private static void Share(StringBuilder text, string label, RunFigures figures, string rendering, string baseline, string apiOnly)
+    {
+        var withRenders = Median(figures.Renders[rendering]) / Median(figures.Renders[baseline]);
+        var without = Median(figures.Api[apiOnly]) / Median(figures.Api[baseline]);
+        var share = withRenders / without;
+        var met = figures.Renders[rendering].Sum(r => r.Failed) == 0 && share >= RenderingShareAim ? "yes" : "no";
+        text.Append(FormattableString.Invariant(
+            $"| {label} | {share:P0} | {withRenders:P0} vs {without:P0} | – | ≥ {RenderingShareAim:P0} | {met} |")).Append('\n');
+    }
+
+    private static void FileRatio(StringBuilder text, string label, Dictionary<string, List<WrkResult>> files, string signed, string plain)
+    {
+        static double Bytes(IReadOnlyList<WrkResult> runs) => runs.OrderBy(r => r.BytesPerSecond).ElementAt(runs.Count / 2).BytesPerSecond;
+        var ratio = Bytes(files[signed]) / Bytes(files[plain]);
+        var met = files[signed].Sum(r => r.Failed) == 0 && ratio >= FileShareAim ? "yes" : "no";
+        text.Append(FormattableString.Invariant(
+            $"| {label} | {ratio:P0} | {Rounds(files[signed], files[plain], r => r.BytesPerSecond)} | – | ≥ {FileShareAim:P0} | {met} |")).Append('\n');
     }
 
     public static string QueueSection(QueueSettings settings, QueueFigures q)
@@ -98,7 +201,7 @@ internal static class Report
         text.Append(FormattableString.Invariant($"| {name} | {ratio:P0} | {each} | ≥ {aim:P0} | {met} |")).Append('\n');
     }
 
-    private static void Polling(StringBuilder text, PollingSettings settings, IReadOnlyList<PollingFigures> variants)
+    public static void Polling(StringBuilder text, PollingSettings settings, IReadOnlyList<PollingFigures> variants)
     {
         void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
         static string Budget(PollingFigures v) => v.PollsPerMinute == 0 ? "none" : FormattableString.Invariant($"{v.PollsPerMinute}/min");

@@ -15,12 +15,13 @@ public static class LocalRendererExtensions
     /// </summary>
     public static IServiceCollection AddLocalRenderer(this IServiceCollection services)
     {
-        services.AddOptions<MediaOptions>();
+        services.AddOptions<MediaOptions>().ValidateOnStart();
         services.AddOptions<LocalRendererOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MediaToolkit>();
         services.TryAddSingleton<LocalRenderLoad>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LocalRendererOptions>, LocalRendererOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MediaOptions>, MediaOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, LocalRenderer>());
         return services;
     }
@@ -58,4 +59,13 @@ internal sealed class LocalRendererOptionsValidator : IValidateOptions<LocalRend
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+}
+
+/// <summary>A CPU priority nice(1) cannot give without privileges stops startup.</summary>
+internal sealed class MediaOptionsValidator : IValidateOptions<MediaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MediaOptions options) =>
+        options.Niceness is < 0 or > 19
+            ? ValidateOptionsResult.Fail($"MediaOptions.Niceness must be 0–19 (0: the same CPU priority as Reelay, 19: the lowest), not {options.Niceness}.")
+            : ValidateOptionsResult.Success;
 }

@@ -14,9 +14,9 @@ public sealed partial class MediaToolkit(IOptions<MediaOptions> options, ILogger
     // Past this, a thumbnail shows the video as it plays rather than a fade-in from black.
     private const double ThumbnailOffsetSeconds = 1.0;
 
-    private MediaTool Ffmpeg => new("ffmpeg", options.Value.FfmpegPath, "MediaOptions.FfmpegPath");
+    private MediaTool Ffmpeg => new("ffmpeg", options.Value.FfmpegPath, "MediaOptions.FfmpegPath", options.Value.Niceness);
 
-    private MediaTool Ffprobe => new("ffprobe", options.Value.FfprobePath, "MediaOptions.FfprobePath");
+    private MediaTool Ffprobe => new("ffprobe", options.Value.FfprobePath, "MediaOptions.FfprobePath", options.Value.Niceness);
 
     /// <summary>Reads the shape, length and codec of a video. Throws <see cref="MediaException"/> when the file is not a playable video.</summary>
     public async Task<VideoProbe> ProbeAsync(string path, CancellationToken cancellationToken)

@@ -17,6 +17,7 @@ public static class ApiExtensions
         });
         services.AddApiErrors();
         services.AddAllowedHosts();
+        services.TryAddSingleton<Unified.QueryAnswerCache>();
         services.AddHostedService<StartupBanner>();
         return services;
     }

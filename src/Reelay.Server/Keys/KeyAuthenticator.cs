@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace Reelay.Keys;
@@ -9,9 +9,10 @@ namespace Reelay.Keys;
 /// Turns an <c>Authorization: Bearer</c> secret, with or without its <c>sk-</c> prefix, into a
 /// <see cref="Caller"/>. Secrets are hashed first, so lookups and comparisons never touch the secret
 /// itself; hashes are compared in constant time. Lookups are cached briefly so the hot path does
-/// no I/O; revocation through this instance takes effect at once.
+/// no I/O; revocation through this instance takes effect at once. The caches are bounded, and a
+/// flood of unknown secrets cannot push valid keys out of theirs.
 /// </summary>
-public sealed class KeyAuthenticator
+public sealed class KeyAuthenticator : IDisposable
 {
     /// <summary>How long a looked-up key is trusted without asking the store again (bounds revocation delay across instances).</summary>
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(10);
@@ -19,16 +20,33 @@ public sealed class KeyAuthenticator
     /// <summary>How every issued secret begins (<c>sk-live-…</c>, <c>sk-test-…</c>, <c>sk-admin-…</c>).</summary>
     private const string SecretPrefix = "sk-";
 
+    /// <summary>
+    /// How long an unknown (or revoked) secret is answered without asking the store again: short, since
+    /// these are what a flood of guesses is made of, and they must not hold memory long.
+    /// </summary>
+    private static readonly TimeSpan UnknownLifetime = TimeSpan.FromSeconds(2);
+
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
     private readonly byte[] _adminHash;
-    private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
+
+    // Two caches, each bounded, evicting the least recently used: valid keys in one, unknown secrets in
+    // the other, so a flood of unknown secrets evicts only other unknown secrets, never a valid key.
+    private readonly MemoryCache _known;
+    private readonly MemoryCache _unknown;
 
     public KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options)
+        : this(store, time, options, KeyCacheLimits.Default)
+    {
+    }
+
+    internal KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options, KeyCacheLimits limits)
     {
         _store = store;
         _time = time;
         _adminHash = Hash(options.Value.AdminKey!);
+        _known = new MemoryCache(new MemoryCacheOptions { SizeLimit = limits.KnownKeys });
+        _unknown = new MemoryCache(new MemoryCacheOptions { SizeLimit = limits.UnknownSecrets });
     }
 
     /// <summary>
@@ -46,11 +64,16 @@ public sealed class KeyAuthenticator
     public async ValueTask<ApiKey?> FindClientKeyAsync(string secret, CancellationToken cancellationToken)
     {
         var hash = Hash(secret);
-        var cacheKey = Convert.ToBase64String(hash);
+        var cacheKey = new HashKey(hash);
         var now = _time.GetUtcNow();
-        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Until > now)
+        if (_known.TryGetValue(cacheKey, out var known) && known is CachedKey { } cached && cached.Until > now)
         {
             return cached.Key;
+        }
+
+        if (_unknown.TryGetValue(cacheKey, out var unknown) && unknown is DateTimeOffset until && until > now)
+        {
+            return null;
         }
 
         var key = await _store.FindByHashAsync(hash, cancellationToken);
@@ -59,18 +82,51 @@ public sealed class KeyAuthenticator
             key = null;
         }
 
-        if (_cache.Count > 100_000)
+        // Size 1 per entry: the limits count entries. A full cache turns the new entry away and evicts its
+        // least recently used 5 % in the background, making room for the next ones.
+        if (key is null)
         {
-            // Unknown secrets are cached too; a flood of them must not grow memory without bound.
-            _cache.Clear();
+            _known.Remove(cacheKey);
+            using var entry = _unknown.CreateEntry(cacheKey);
+            entry.Value = now + UnknownLifetime;
+            entry.Size = 1;
+        }
+        else
+        {
+            using var entry = _known.CreateEntry(cacheKey);
+            entry.Value = new CachedKey(key, now + CacheLifetime);
+            entry.Size = 1;
         }
 
-        _cache[cacheKey] = new CachedKey(key, now + CacheLifetime);
         return key;
     }
 
     /// <summary>Drops a revoked key from the cache so it answers 401 at once.</summary>
-    public void Forget(ApiKey key) => _cache.TryRemove(Convert.ToBase64String(key.Hash), out _);
+    public void Forget(ApiKey key) => _known.Remove(new HashKey(key.Hash));
 
-    private sealed record CachedKey(ApiKey? Key, DateTimeOffset Until);
+    public void Dispose()
+    {
+        _known.Dispose();
+        _unknown.Dispose();
+    }
+
+    /// <summary>A SHA-256 as a cache key: compared by value, no string made of it.</summary>
+    private readonly record struct HashKey(ulong A, ulong B, ulong C, ulong D)
+    {
+        public HashKey(ReadOnlySpan<byte> hash)
+            : this(BitConverter.ToUInt64(hash), BitConverter.ToUInt64(hash[8..]), BitConverter.ToUInt64(hash[16..]), BitConverter.ToUInt64(hash[24..]))
+        {
+        }
+    }
+
+    private sealed record CachedKey(ApiKey Key, DateTimeOffset Until);
+}
+
+/// <summary>How many entries each key cache holds before it evicts the least recently used.</summary>
+/// <param name="KnownKeys">Valid client keys.</param>
+/// <param name="UnknownSecrets">Secrets the store did not know (or knew as revoked).</param>
+internal sealed record KeyCacheLimits(int KnownKeys, int UnknownSecrets)
+{
+    /// <summary>Every key of a large deployment stays cached; guesses get a tenth of that (each entry ~200 bytes).</summary>
+    public static readonly KeyCacheLimits Default = new(100_000, 10_000);
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
+using Reelay.Api.Unified;
 using Reelay.Blobs;
 using Reelay.Catalog;
 using Reelay.Images;
@@ -147,7 +148,8 @@ public static class OpenAiVideosApi
         return TypedResults.Ok(new OpenAiVideoList("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, rows.Count > pageSize));
     }
 
-    private static async Task<Results<Ok<OpenAiDeletedVideo>, ApiError>> DeleteAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs)
+    private static async Task<Results<Ok<OpenAiDeletedVideo>, ApiError>> DeleteAsync(
+        string id, HttpContext http, ITaskStore store, IBlobStore blobs, QueryAnswerCache answers)
     {
         var task = await FindAsync(id, http, store);
         if (task is null)
@@ -167,6 +169,9 @@ public static class OpenAiVideosApi
         {
             return (await FindAsync(id, http, store)) is { } still ? NotFinished(still, "deleted") : NotFound(id);
         }
+
+        // Before the files go, so this instance hands out no more links to them.
+        answers.Forget(deleted.Id);
 
         foreach (var key in (string?[])[deleted.VideoKey, deleted.ThumbnailKey])
         {

@@ -46,17 +46,31 @@ public static class UnifiedVideoApi
         }
     }
 
-    private static async Task<Results<Ok<UnifiedQueryResponse>, ApiError>> QueryAsync(
-        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> links, string? id)
+    private static async Task<Results<QueryAnswer, Ok<UnifiedQueryResponse>, ApiError>> QueryAsync(
+        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> links, QueryAnswerCache answers, string? id)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
             return ApiError.BadRequest("Query parameter 'id' is required: pass the id that /v1/video/create returned.", "id", "missing_field");
         }
 
-        var task = TaskIds.LooksValid(id) ? await store.GetAsync(id, http.GetCaller().KeyId, http.RequestAborted) : null;
-        return task is null
-            ? ApiError.NotFound($"No task with id '{(id.Length > 80 ? id[..80] + "…" : id)}' exists for this key.", "id")
+        var caller = http.GetCaller();
+        var looksValid = TaskIds.LooksValid(id);
+        // A finished task's answer never changes (QueryAnswerCache says how deletion reaches it).
+        if (looksValid && answers.Find(id, caller.KeyId, http.Request) is { } cached)
+        {
+            return cached;
+        }
+
+        var deletions = answers.Deletions;
+        var task = looksValid ? await store.GetAsync(id, caller.KeyId, http.RequestAborted) : null;
+        if (task is null)
+        {
+            return ApiError.NotFound($"No task with id '{(id.Length > 80 ? id[..80] + "…" : id)}' exists for this key.", "id");
+        }
+
+        return task.Stage.IsTerminal()
+            ? answers.Add(task, http.Request, deletions)
             : TypedResults.Ok(task.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
     }
 

@@ -177,6 +177,20 @@ public sealed partial class SqliteDatabase : IDisposable
     public StoreUnavailableException QueuedTooLong() =>
         Unavailable(StoreUnavailableReason.Busy, $"the database is busy: writes waited longer than the busy timeout ({Seconds(BusyTimeout)})");
 
+    /// <summary>The write gate if it is free this instant, else null; nothing is queued or allocated.</summary>
+    public WriteGate? TryEnterWriteNow() => _writeGate.Wait(0) ? new WriteGate(_writeGate) : null;
+
+    /// <summary>
+    /// Waits for the write gate, for a caller that may withdraw: true once it is held (then
+    /// <see cref="HeldWriteGate"/> releases it), false when it was not free within <paramref name="wait"/>.
+    /// Withdrawing by <paramref name="cancellationToken"/> completes the task as cancelled.
+    /// </summary>
+    public Task<bool> WaitWriteGateAsync(TimeSpan wait, CancellationToken cancellationToken) =>
+        _writeGate.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, cancellationToken);
+
+    /// <summary>The gate a <see cref="WaitWriteGateAsync"/> that answered true holds, to release it.</summary>
+    public WriteGate HeldWriteGate() => new(_writeGate);
+
     /// <summary>The write gate, or null when it was not free within <paramref name="wait"/>.</summary>
     public async Task<WriteGate?> TryEnterWriteAsync(TimeSpan wait, CancellationToken cancellationToken) =>
         await _writeGate.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, cancellationToken) ? new WriteGate(_writeGate) : null;
@@ -467,8 +481,11 @@ public sealed class SqliteSession : IDisposable
     /// <summary>Set when the connection may still hold a transaction it could not end: closed instead of pooled.</summary>
     public bool Broken { get; set; }
 
-    /// <summary>The prepared command for this SQL, its parameters cleared for the caller to fill.</summary>
-    public SqliteCommand Command(string sql)
+    /// <summary>
+    /// The prepared command for this SQL, its parameters cleared for the caller to fill; or, with
+    /// <paramref name="keepParameters"/>, as the last use left them, for a caller that sets their values.
+    /// </summary>
+    public SqliteCommand Command(string sql, bool keepParameters = false)
     {
         if (!_commands.TryGetValue(sql, out var command))
         {
@@ -478,7 +495,11 @@ public sealed class SqliteSession : IDisposable
             _commands[sql] = command;
         }
 
-        command.Parameters.Clear();
+        if (!keepParameters)
+        {
+            command.Parameters.Clear();
+        }
+
         return command;
     }
 

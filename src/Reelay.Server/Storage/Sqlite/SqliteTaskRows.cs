@@ -93,33 +93,53 @@ internal static class SqliteTaskRows
         return tasks;
     }
 
-    /// <summary>Binds the columns a new task is inserted with.</summary>
+    /// <summary>The insert's parameters, in the order <see cref="BindInsert"/> sets them.</summary>
+    private static readonly string[] InsertParameters =
+    [
+        "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
+        "$duration", "$seed", "$images_json", "$options_json", "$callback_url", "$idempotency_key", "$surface", "$remixed_from",
+        "$stage", "$progress", "$created_at", "$updated_at", "$deadline_at", "$next_at",
+    ];
+
+    /// <summary>
+    /// Binds the columns a new task is inserted with. The session keeps the prepared insert with its
+    /// parameters: they are made once per session, and each row only sets their values.
+    /// </summary>
     public static void BindInsert(SqliteCommand command, VideoTask task)
     {
         var p = command.Parameters;
-        p.AddWithValue("$id", task.Id);
-        p.AddWithValue("$owner", task.OwnerKeyId);
-        p.AddWithValue("$mode", ToText(task.Mode));
-        p.AddWithValue("$model", task.Model);
-        p.AddWithValue("$requested_model", task.RequestedModel);
-        p.AddWithValue("$prompt", task.Prompt);
-        p.AddWithValue("$negative_prompt", (object?)task.NegativePrompt ?? DBNull.Value);
-        p.AddWithValue("$aspect_ratio", task.AspectRatio);
-        p.AddWithValue("$size", task.Size);
-        p.AddWithValue("$duration", task.Duration);
-        p.AddWithValue("$seed", (object?)task.Seed ?? DBNull.Value);
-        p.AddWithValue("$images_json", Json(task.Images));
-        p.AddWithValue("$options_json", JsonSerializer.Serialize(task.Options, SqliteJsonContext.Default.IReadOnlyDictionaryStringString));
-        p.AddWithValue("$callback_url", (object?)task.CallbackUrl ?? DBNull.Value);
-        p.AddWithValue("$idempotency_key", (object?)task.IdempotencyKey ?? DBNull.Value);
-        p.AddWithValue("$surface", task.Surface == TaskSurface.OpenAi ? OpenAiSurface : UnifiedSurface);
-        p.AddWithValue("$remixed_from", (object?)task.RemixedFrom ?? DBNull.Value);
-        p.AddWithValue("$stage", ToText(task.Stage));
-        p.AddWithValue("$progress", task.Progress);
-        p.AddWithValue("$created_at", task.CreatedAt);
-        p.AddWithValue("$updated_at", task.UpdatedAt);
-        p.AddWithValue("$deadline_at", task.DeadlineAt);
-        p.AddWithValue("$next_at", task.NextAt);
+        if (p.Count != InsertParameters.Length)
+        {
+            p.Clear();
+            foreach (var name in InsertParameters)
+            {
+                p.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        p[0].Value = task.Id;
+        p[1].Value = task.OwnerKeyId;
+        p[2].Value = ToText(task.Mode);
+        p[3].Value = task.Model;
+        p[4].Value = task.RequestedModel;
+        p[5].Value = task.Prompt;
+        p[6].Value = (object?)task.NegativePrompt ?? DBNull.Value;
+        p[7].Value = task.AspectRatio;
+        p[8].Value = task.Size;
+        p[9].Value = task.Duration;
+        p[10].Value = (object?)task.Seed ?? DBNull.Value;
+        p[11].Value = Json(task.Images);
+        p[12].Value = Json(task.Options);
+        p[13].Value = (object?)task.CallbackUrl ?? DBNull.Value;
+        p[14].Value = (object?)task.IdempotencyKey ?? DBNull.Value;
+        p[15].Value = task.Surface == TaskSurface.OpenAi ? OpenAiSurface : UnifiedSurface;
+        p[16].Value = (object?)task.RemixedFrom ?? DBNull.Value;
+        p[17].Value = ToText(task.Stage);
+        p[18].Value = task.Progress;
+        p[19].Value = task.CreatedAt;
+        p[20].Value = task.UpdatedAt;
+        p[21].Value = task.DeadlineAt;
+        p[22].Value = task.NextAt;
     }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
@@ -151,15 +171,23 @@ internal static class SqliteTaskRows
 
     public static KeyMode ParseMode(string text) => text == "test" ? KeyMode.Test : KeyMode.Live;
 
-    public static string Json(IReadOnlyList<string> values) => JsonSerializer.Serialize(values, SqliteJsonContext.Default.IReadOnlyListString);
+    // Most requests have no images (and no options): their column text needs no serializer.
+    public static string Json(IReadOnlyList<string> values) =>
+        values.Count == 0 ? "[]" : JsonSerializer.Serialize(values, SqliteJsonContext.Default.IReadOnlyListString);
+
+    public static string Json(IReadOnlyDictionary<string, string> options) =>
+        options.Count == 0 ? "{}" : JsonSerializer.Serialize(options, SqliteJsonContext.Default.IReadOnlyDictionaryStringString);
 
     public static string Json(IReadOnlyList<RouteStep> route) => JsonSerializer.Serialize(route, SqliteJsonContext.Default.IReadOnlyListRouteStep);
 
     public static IReadOnlyList<string> ReadList(string json) =>
         json == "[]" ? [] : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListString) ?? [];
 
+    // Client reads select '{}' here (ClientColumns): every query would otherwise parse it into a new dictionary.
     private static IReadOnlyDictionary<string, string> ReadOptions(string json) =>
-        JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyDictionaryStringString) ?? new Dictionary<string, string>();
+        json == "{}" ? NoOptions : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyDictionaryStringString) ?? NoOptions;
+
+    private static readonly IReadOnlyDictionary<string, string> NoOptions = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     private static IReadOnlyList<RouteStep> ReadRoute(string json) =>
         json == "[]" ? [] : JsonSerializer.Deserialize(json, SqliteJsonContext.Default.IReadOnlyListRouteStep) ?? [];

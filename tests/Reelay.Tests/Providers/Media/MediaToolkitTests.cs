@@ -45,6 +45,31 @@ public sealed class MediaToolkitTests : IDisposable
         Assert.Contains("not a video", ex.Message);
     }
 
+    [Theory]
+    [InlineData(10)]
+    [InlineData(0)]
+    public async Task RunFfmpeg_Niceness_ToolRunsThatMuchBelowReelaysPriority(int niceness)
+    {
+        // nice(1) with no arguments prints the priority it runs at: here it stands in for ffmpeg.
+        var own = (await ChildProcess.RunAsync("nice", [], TestContext.Current.CancellationToken)).StandardOutput.Trim();
+        var toolkit = TestMedia.Toolkit(new MediaOptions { FfmpegPath = "nice", Niceness = niceness });
+        var lines = new List<string>();
+
+        await toolkit.RunFfmpegAsync([], null, lines.Add, TestContext.Current.CancellationToken);
+
+        Assert.Equal(Math.Min(19, int.Parse(own, System.Globalization.CultureInfo.InvariantCulture) + niceness).ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(lines));
+    }
+
+    [Fact]
+    public async Task Probe_MissingFfprobeOnPath_ThrowsMediaExceptionNamingIt()
+    {
+        var toolkit = TestMedia.Toolkit(new MediaOptions { FfprobePath = "ffprobe-that-does-not-exist" });
+
+        var ex = await Assert.ThrowsAsync<MediaException>(() => toolkit.ProbeAsync(_scratch.File("any.mp4"), TestContext.Current.CancellationToken));
+
+        Assert.Contains("ffprobe not found at 'ffprobe-that-does-not-exist'", ex.Message);
+    }
+
     [Fact]
     public async Task Probe_MissingFfprobe_ThrowsMediaExceptionNamingPathAndSetting()
     {
