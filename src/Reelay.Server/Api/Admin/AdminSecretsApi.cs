@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
+using Reelay.Api.Unified;
 using Reelay.Blobs.LocalDisk;
 using Reelay.Secrets;
 
@@ -93,7 +94,7 @@ public static class AdminSecretsApi
             AsView(signing, signing.PreviousValidUntil)), AdminSecretsJsonContext.Default.SecretsView);
     }
 
-    private static async Task<Results<JsonHttpResult<SecretRotationView>, ApiError>> RotateAsync(HttpContext http, SecretRotation rotation, FileSigningKeys signing)
+    private static async Task<Results<JsonHttpResult<SecretRotationView>, ApiError>> RotateAsync(HttpContext http, SecretRotation rotation, FileSigningKeys signing, QueryAnswerCache answers)
     {
         var rotateSigningKey = true;
         // No body at all (curl -X POST) is fine: everything rotates.
@@ -120,6 +121,11 @@ public static class AdminSecretsApi
 
         var result = await rotation.RotateAsync(http.RequestAborted);
         var previousValidUntil = rotateSigningKey ? signing.Rotate() ?? signing.PreviousValidUntil : signing.PreviousValidUntil;
+        if (rotateSigningKey)
+        {
+            answers.ForgetAll();
+        }
+
         return TypedResults.Json(new SecretRotationView(
             "secrets.rotation",
             result.KeyId.ToString(),

@@ -110,6 +110,17 @@ public sealed class QueryAnswerCache : IDisposable
         _entries.Remove(id);
     }
 
+    /// <summary>
+    /// The file-signing key was rotated here: answers signed with the previous key are dropped, so clients get
+    /// links under the new one at once. (Other instances' entries still carry links the previous key signed,
+    /// which stay valid until they expire, and end with their window.)
+    /// </summary>
+    public void ForgetAll()
+    {
+        Interlocked.Increment(ref _deletions);
+        _entries.Clear();
+    }
+
     public void Dispose() => _entries.Dispose();
 
     private sealed record Entry(string OwnerKeyId, string Scheme, string? Host, string? PathBase, DateTimeOffset Until, QueryAnswer Answer)
