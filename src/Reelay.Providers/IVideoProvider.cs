@@ -89,6 +89,13 @@ public sealed record ProviderCapabilities(
     /// </summary>
     public bool PushesChanges { get; init; }
 
+    /// <summary>
+    /// Whether the upstream can be given a per-job callback URL (<see cref="VideoJobRequest.CallbackUrl"/>)
+    /// that it calls when the job changes; the engine then polls at once on a callback and only
+    /// slowly otherwise.
+    /// </summary>
+    public bool AcceptsCallbacks { get; init; }
+
     /// <summary>How long after a submission (and between polls) the first look is worth it; the engine backs off from here.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -204,6 +211,12 @@ public sealed record VideoJobRequest
 
     /// <summary>Prompt flags (<c>--mode=custom</c> → <c>mode: custom</c>) and other pass-through options.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;
+
+    /// <summary>
+    /// Where the upstream should report this job's changes (Reelay's <c>/callbacks/{provider}/{token}</c>),
+    /// or null to be polled only. Set only for providers whose <see cref="ProviderCapabilities.AcceptsCallbacks"/> is true.
+    /// </summary>
+    public Uri? CallbackUrl { get; init; }
 
     private static readonly IReadOnlyDictionary<string, string> EmptyOptions = new Dictionary<string, string>();
 }

@@ -36,7 +36,16 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
     private const int MaxRedirects = 5;
 
     /// <summary>Sends a request and reads the answer; any non-2xx answer throws, classified.</summary>
-    public async Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel, CancellationToken cancellationToken)
+    public Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel, CancellationToken cancellationToken) =>
+        SendAsync(request, channel, refine: null, cancellationToken);
+
+    /// <summary>
+    /// Sends a request and reads the answer; a non-2xx answer throws, classified, after
+    /// <paramref name="refine"/> has read the provider's own error code in the body (Kling's numeric
+    /// codes, Ark's <c>InputTextSensitiveContentDetected</c>) and may have sharpened the classification.
+    /// </summary>
+    public async Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel,
+        Func<UpstreamException, UpstreamErrorBody, UpstreamException>? refine, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.RequestTimeout);
@@ -47,7 +56,8 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
             var body = await response.Content.ReadAsStringAsync(timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                throw UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                var failure = UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                throw refine is null ? failure : refine(failure, UpstreamFailures.ParseErrorBody(body));
             }
 
             return new UpstreamReply(response.StatusCode, body);
@@ -94,7 +104,10 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
             if (!response.IsSuccessStatusCode)
             {
                 var body = await response.Content.ReadAsStringAsync(timeout.Token);
-                throw UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                var failure = UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                throw UpstreamFailures.IsExpiredLink(response.StatusCode, body, SameOrigin(url, authOrigin))
+                    ? UpstreamFailures.ExpiredLink(channel, failure)
+                    : failure;
             }
 
             var contentType = response.Content.Headers.ContentType?.MediaType;

@@ -26,6 +26,8 @@ public enum FakeScenario
     Unauthorized,
     /// <summary>Answer the first submission 429 with <c>Retry-After</c>, then accept.</summary>
     RateLimitedThenSuccess,
+    /// <summary>Answer the first submission 429 without <c>Retry-After</c>, then accept.</summary>
+    RateLimitedNoRetryAfterThenSuccess,
     /// <summary>Answer the first submission 500, then accept.</summary>
     ServerErrorThenSuccess,
     /// <summary>Answer submissions 200 with a truncated JSON body.</summary>
@@ -34,6 +36,8 @@ public enum FakeScenario
     ResultNotFound,
     /// <summary>Succeed, but the result URL serves an HTML page.</summary>
     ResultNotVideo,
+    /// <summary>Succeed, but the signed result URL has expired: the object store answers 403 "Request has expired".</summary>
+    ResultExpired,
 }
 
 /// <summary>Which adapter call a recorded request was.</summary>
@@ -42,6 +46,7 @@ public enum FakeRequestKind
     Submit,
     Poll,
     Download,
+    Cancel,
     Other,
 }
 
@@ -135,6 +140,7 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, FakeJob> _jobs = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, bool> _cancelled = new();
     private WebApplication? _app;
     private FakeScenario _scenario;
     private int _scenarioFailures;
@@ -180,6 +186,18 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
 
     /// <summary>Result downloads received.</summary>
     public int Downloads => _downloads;
+
+    /// <summary>Cancel requests received.</summary>
+    public int Cancels => _requests.Count(r => r.Kind == FakeRequestKind.Cancel);
+
+    /// <summary>Ids of the jobs cancelled so far (the fake's own record, for providers with a cancel call).</summary>
+    public IReadOnlyCollection<string> Cancelled => [.. _cancelled.Keys];
+
+    /// <summary>Marks a job cancelled; false when it is unknown.</summary>
+    protected bool MarkCancelled(string id) => _jobs.ContainsKey(id) && _cancelled.TryAdd(id, true);
+
+    /// <summary>Whether a job was cancelled.</summary>
+    protected bool IsCancelled(string id) => _cancelled.ContainsKey(id);
 
     /// <summary>Every request received, in order.</summary>
     public IReadOnlyCollection<RecordedRequest> Requests => _requests;
@@ -301,6 +319,8 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
             case FakeScenario.RateLimitedThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
                 context.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
                 return Json(RateLimitedBody, 429);
+            case FakeScenario.RateLimitedNoRetryAfterThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
+                return Json(RateLimitedBody, 429);
             case FakeScenario.ServerErrorThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
                 return Json(ServerErrorBody, 500);
             default:
@@ -350,6 +370,10 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     {
         null or FakeScenario.ResultNotFound => Json(notFoundBody, 404),
         FakeScenario.ResultNotVideo => Results.Text("<!doctype html><html><body>Access denied</body></html>", "text/html", Encoding.UTF8),
+        // What S3-style stores (Volcengine TOS, Alibaba OSS, S3 behind CDNs) answer once X-*-Expires has passed.
+        FakeScenario.ResultExpired => Results.Text(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            "application/xml", Encoding.UTF8, 403),
         _ => Results.Bytes(Video, "video/mp4"),
     };
 
