@@ -15,6 +15,9 @@ public static class ProviderNames
     /// <summary>Another relay speaking the unified format (<c>POST /v1/video/create</c>).</summary>
     public const string Unified = "unified";
 
+    /// <summary>ByteDance Seedance on Volcengine Ark / BytePlus ModelArk (<c>POST /api/v3/contents/generations/tasks</c>).</summary>
+    public const string Seedance = "seedance";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

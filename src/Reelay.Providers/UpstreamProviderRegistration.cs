@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Reelay.Providers.Http;
+using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
 using Reelay.Providers.Veo;
@@ -40,6 +41,7 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, VeoProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SoraProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, UnifiedRelayProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SeedanceProvider>());
         return services;
     }
 }

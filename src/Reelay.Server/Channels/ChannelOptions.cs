@@ -11,7 +11,7 @@ public sealed class ChannelOptions
     /// <summary>Unique name, shown in the route a task took.</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Provider: <c>xai</c>, <c>veo</c>, <c>sora</c>, <c>unified</c> or <c>local</c>.</summary>
+    /// <summary>Provider name (<see cref="ProviderNames"/>): <c>xai</c>, <c>veo</c>, <c>sora</c>, <c>unified</c>, <c>seedance</c>… or <c>local</c>.</summary>
     public string Provider { get; set; } = "";
 
     /// <summary>Upstream base URL; empty for the provider's public endpoint.</summary>
