@@ -18,6 +18,9 @@ public static class ProviderNames
     /// <summary>ByteDance Seedance on Volcengine Ark / BytePlus ModelArk (<c>POST /api/v3/contents/generations/tasks</c>).</summary>
     public const string Seedance = "seedance";
 
+    /// <summary>Kling AI's official API (<c>POST /v1/videos/text2video</c>, <c>/image2video</c>; a self-signed JWT).</summary>
+    public const string Kling = "kling";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Reelay.Providers.Http;
+using Reelay.Providers.Kling;
 using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
@@ -42,6 +43,7 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SoraProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, UnifiedRelayProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SeedanceProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, KlingProvider>());
         return services;
     }
 }
