@@ -21,6 +21,9 @@ public static class ProviderNames
     /// <summary>Kling AI's official API (<c>POST /v1/videos/text2video</c>, <c>/image2video</c>; a self-signed JWT).</summary>
     public const string Kling = "kling";
 
+    /// <summary>Alibaba Cloud Model Studio (DashScope) Wan video synthesis (<c>X-DashScope-Async</c> tasks).</summary>
+    public const string Wan = "wan";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

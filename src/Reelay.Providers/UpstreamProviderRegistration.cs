@@ -6,6 +6,7 @@ using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
 using Reelay.Providers.Veo;
+using Reelay.Providers.Wan;
 using Reelay.Providers.Xai;
 
 namespace Reelay.Providers;
@@ -44,6 +45,7 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, UnifiedRelayProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SeedanceProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, KlingProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, WanProvider>());
         return services;
     }
 }

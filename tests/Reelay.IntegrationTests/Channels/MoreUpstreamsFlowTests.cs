@@ -16,6 +16,7 @@ public class MoreUpstreamsFlowTests
     {
         { "seedance", "seedance-1.0-pro" },
         { "kling", "kling-v2.1" },
+        { "wan", "wan2.6-t2v" },
     };
 
     [Theory]
@@ -65,6 +66,7 @@ public class MoreUpstreamsFlowTests
     {
         "seedance" => await FakeSeedanceServer.StartNewAsync(ct),
         "kling" => await FakeKlingServer.StartNewAsync(ct),
+        "wan" => await FakeWanServer.StartNewAsync(ct),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "no fake for this provider"),
     };
 
