@@ -24,6 +24,9 @@ public static class ProviderNames
     /// <summary>Alibaba Cloud Model Studio (DashScope) Wan video synthesis (<c>X-DashScope-Async</c> tasks).</summary>
     public const string Wan = "wan";
 
+    /// <summary>MiniMax Hailuo video (<c>POST /v1/video_generation</c>, <c>base_resp</c> envelopes).</summary>
+    public const string MiniMax = "minimax";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Reelay.Providers.Http;
 using Reelay.Providers.Kling;
+using Reelay.Providers.MiniMax;
 using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
@@ -46,6 +47,7 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SeedanceProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, KlingProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, WanProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, MiniMaxProvider>());
         return services;
     }
 }

@@ -42,10 +42,11 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
     /// <summary>
     /// Sends a request and reads the answer; a non-2xx answer throws, classified, after
     /// <paramref name="refine"/> has read the provider's own error code in the body (Kling's numeric
-    /// codes, Ark's <c>InputTextSensitiveContentDetected</c>) and may have sharpened the classification.
+    /// codes, Ark's <c>InputTextSensitiveContentDetected</c>, MiniMax's <c>base_resp</c>) and may have
+    /// sharpened the classification. It gets the generic classification and the raw body.
     /// </summary>
     public async Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel,
-        Func<UpstreamException, UpstreamErrorBody, UpstreamException>? refine, CancellationToken cancellationToken)
+        Func<UpstreamException, string, UpstreamException>? refine, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.RequestTimeout);
@@ -57,7 +58,7 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
             if (!response.IsSuccessStatusCode)
             {
                 var failure = UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
-                throw refine is null ? failure : refine(failure, UpstreamFailures.ParseErrorBody(body));
+                throw refine is null ? failure : refine(failure, body);
             }
 
             return new UpstreamReply(response.StatusCode, body);

@@ -234,8 +234,9 @@ internal sealed partial class KlingProvider(UpstreamClient upstream, TimeProvide
         _ => IsRefusal(message) ? (UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy) : (UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument),
     };
 
-    private static UpstreamException Refine(UpstreamException failure, UpstreamErrorBody body)
+    private static UpstreamException Refine(UpstreamException failure, string raw)
     {
+        var body = UpstreamFailures.ParseErrorBody(raw);
         if (!int.TryParse(body.Code, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code))
         {
             return failure;

@@ -204,11 +204,15 @@ internal sealed partial class SeedanceProvider(UpstreamClient upstream, ILogger<
     }
 
     /// <summary>An HTTP error under Ark's own code: the stage follows the code, so failover reads it right.</summary>
-    private static UpstreamException Refine(UpstreamException failure, UpstreamErrorBody body) => ToErrorCode(body.Code, body.Message) switch
+    private static UpstreamException Refine(UpstreamException failure, string raw)
     {
-        TaskErrors.ContentPolicy => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy),
-        // An overdue account did not take the job; another account may.
-        TaskErrors.QuotaExceeded => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.RateLimited, TaskErrors.QuotaExceeded),
-        _ => failure,
-    };
+        var body = UpstreamFailures.ParseErrorBody(raw);
+        return ToErrorCode(body.Code, body.Message) switch
+        {
+            TaskErrors.ContentPolicy => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy),
+            // An overdue account did not take the job; another account may.
+            TaskErrors.QuotaExceeded => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.RateLimited, TaskErrors.QuotaExceeded),
+            _ => failure,
+        };
+    }
 }

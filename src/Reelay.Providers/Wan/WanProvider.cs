@@ -191,12 +191,16 @@ internal sealed partial class WanProvider(UpstreamClient upstream, ILogger<WanPr
         _ => UpstreamFailures.IsContentPolicy(message) ? TaskErrors.ContentPolicy : null,
     };
 
-    private static UpstreamException Refine(UpstreamException failure, UpstreamErrorBody body) => ToErrorCode(body.Code, body.Message) switch
+    private static UpstreamException Refine(UpstreamException failure, string raw)
     {
-        TaskErrors.ContentPolicy => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy),
-        TaskErrors.QuotaExceeded => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.RateLimited, TaskErrors.QuotaExceeded),
-        // "Throttling.RateQuota" is a rate limit, not an account out of quota.
-        TaskErrors.RateLimited => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.RateLimited, TaskErrors.RateLimited),
-        _ => failure,
-    };
+        var body = UpstreamFailures.ParseErrorBody(raw);
+        return ToErrorCode(body.Code, body.Message) switch
+        {
+            TaskErrors.ContentPolicy => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy),
+            TaskErrors.QuotaExceeded => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.RateLimited, TaskErrors.QuotaExceeded),
+            // "Throttling.RateQuota" is a rate limit, not an account out of quota.
+            TaskErrors.RateLimited => UpstreamFailures.Reclassify(failure, UpstreamFailureStage.RateLimited, TaskErrors.RateLimited),
+            _ => failure,
+        };
+    }
 }

@@ -17,6 +17,7 @@ public class MoreUpstreamsFlowTests
         { "seedance", "seedance-1.0-pro" },
         { "kling", "kling-v2.1" },
         { "wan", "wan2.6-t2v" },
+        { "minimax", "hailuo-02" },
     };
 
     [Theory]
@@ -51,7 +52,8 @@ public class MoreUpstreamsFlowTests
         await using var app = Start([new ChannelSpec("main", provider, fake)]);
         using var client = await app.CreateClientWithKeyAsync("live", ct);
 
-        using var created = await client.PostAsJsonAsync("/v1/videos", new { model, prompt = "a paper boat" }, ct);
+        // OpenAI's default size is 720x1280, a shape some of these models lack (MiniMax renders 16:9 from text).
+        using var created = await client.PostAsJsonAsync("/v1/videos", new { model, prompt = "a paper boat", size = "1280x720" }, ct);
         var text = await created.Content.ReadAsStringAsync(ct);
         Assert.True(created.IsSuccessStatusCode, text);
         var id = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
@@ -67,6 +69,7 @@ public class MoreUpstreamsFlowTests
         "seedance" => await FakeSeedanceServer.StartNewAsync(ct),
         "kling" => await FakeKlingServer.StartNewAsync(ct),
         "wan" => await FakeWanServer.StartNewAsync(ct),
+        "minimax" => await FakeMiniMaxServer.StartNewAsync(ct),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "no fake for this provider"),
     };
 

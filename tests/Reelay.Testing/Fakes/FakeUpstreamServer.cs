@@ -252,6 +252,9 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     /// <summary>The provider's 400 body for a prompt refused by its safety system.</summary>
     protected abstract string ContentPolicyErrorBody { get; }
 
+    /// <summary>The status that body comes with: 400 for most; MiniMax answers its errors with 200.</summary>
+    protected virtual int ContentPolicyStatus => 400;
+
     /// <summary>The provider's 401 body; <paramref name="key"/> is the key received, echoed as real upstreams do.</summary>
     protected abstract string UnauthorizedBody(string key);
 
@@ -311,7 +314,7 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
         switch (Scenario)
         {
             case FakeScenario.RefuseAtSubmit:
-                return Json(ContentPolicyErrorBody, 400);
+                return Json(ContentPolicyErrorBody, ContentPolicyStatus);
             case FakeScenario.Unauthorized:
                 return Json(UnauthorizedBody(ReceivedKey(context)), 401);
             case FakeScenario.MalformedJson:
