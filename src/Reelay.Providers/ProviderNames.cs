@@ -27,6 +27,12 @@ public static class ProviderNames
     /// <summary>MiniMax Hailuo video (<c>POST /v1/video_generation</c>, <c>base_resp</c> envelopes).</summary>
     public const string MiniMax = "minimax";
 
+    /// <summary>Runway's API (<c>POST /v1/image_to_video</c>, <c>/v1/text_to_video</c>; <c>X-Runway-Version</c>).</summary>
+    public const string Runway = "runway";
+
+    /// <summary>Luma's Dream Machine API (<c>POST /dream-machine/v1/generations/video</c>).</summary>
+    public const string Luma = "luma";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Reelay.Providers.Http;
 using Reelay.Providers.Kling;
+using Reelay.Providers.Luma;
 using Reelay.Providers.MiniMax;
+using Reelay.Providers.Runway;
 using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
@@ -48,6 +50,8 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, KlingProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, WanProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, MiniMaxProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, RunwayProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, LumaProvider>());
         return services;
     }
 }

@@ -18,6 +18,8 @@ public class MoreUpstreamsFlowTests
         { "kling", "kling-v2.1" },
         { "wan", "wan2.6-t2v" },
         { "minimax", "hailuo-02" },
+        { "runway", "gen4_turbo" },
+        { "luma", "ray-2" },
     };
 
     [Theory]
@@ -70,6 +72,8 @@ public class MoreUpstreamsFlowTests
         "kling" => await FakeKlingServer.StartNewAsync(ct),
         "wan" => await FakeWanServer.StartNewAsync(ct),
         "minimax" => await FakeMiniMaxServer.StartNewAsync(ct),
+        "runway" => await FakeRunwayServer.StartNewAsync(ct),
+        "luma" => await FakeLumaServer.StartNewAsync(ct),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "no fake for this provider"),
     };
 
