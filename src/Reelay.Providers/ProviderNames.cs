@@ -33,6 +33,12 @@ public static class ProviderNames
     /// <summary>Luma's Dream Machine API (<c>POST /dream-machine/v1/generations/video</c>).</summary>
     public const string Luma = "luma";
 
+    /// <summary>fal.ai's queue API (<c>https://queue.fal.run/{model_id}</c>; <c>Authorization: Key</c>).</summary>
+    public const string Fal = "fal";
+
+    /// <summary>Replicate's predictions API (<c>POST /v1/models/{owner}/{name}/predictions</c>).</summary>
+    public const string Replicate = "replicate";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

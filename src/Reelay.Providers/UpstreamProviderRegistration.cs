@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Reelay.Providers.Fal;
 using Reelay.Providers.Http;
 using Reelay.Providers.Kling;
 using Reelay.Providers.Luma;
 using Reelay.Providers.MiniMax;
+using Reelay.Providers.Replicate;
 using Reelay.Providers.Runway;
 using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
@@ -52,6 +54,8 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, MiniMaxProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, RunwayProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, LumaProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, FalProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, ReplicateProvider>());
         return services;
     }
 }

@@ -20,6 +20,8 @@ public class MoreUpstreamsFlowTests
         { "minimax", "hailuo-02" },
         { "runway", "gen4_turbo" },
         { "luma", "ray-2" },
+        { "fal", "fal-kling-v2.1-master" },
+        { "replicate", "replicate-kling-v2.1" },
     };
 
     [Theory]
@@ -45,6 +47,9 @@ public class MoreUpstreamsFlowTests
         Assert.EndsWith(fake.Jobs.Single().Id, admin.GetProperty("upstream_id").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>The OpenAI surface names pixels; its default (720x1280) is a shape some of these models lack.</summary>
+    private static readonly Dictionary<string, string> OpenAiSizes = new() { ["fal-kling-v2.1-master"] = "1920x1080" };
+
     [Theory]
     [MemberData(nameof(Providers))]
     public async Task CreateOpenAi_LiveKey_CompletesWithTheFakesMp4(string provider, string model)
@@ -54,8 +59,7 @@ public class MoreUpstreamsFlowTests
         await using var app = Start([new ChannelSpec("main", provider, fake)]);
         using var client = await app.CreateClientWithKeyAsync("live", ct);
 
-        // OpenAI's default size is 720x1280, a shape some of these models lack (MiniMax renders 16:9 from text).
-        using var created = await client.PostAsJsonAsync("/v1/videos", new { model, prompt = "a paper boat", size = "1280x720" }, ct);
+        using var created = await client.PostAsJsonAsync("/v1/videos", new { model, prompt = "a paper boat", size = OpenAiSizes.GetValueOrDefault(model, "1280x720") }, ct);
         var text = await created.Content.ReadAsStringAsync(ct);
         Assert.True(created.IsSuccessStatusCode, text);
         var id = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
@@ -74,6 +78,8 @@ public class MoreUpstreamsFlowTests
         "minimax" => await FakeMiniMaxServer.StartNewAsync(ct),
         "runway" => await FakeRunwayServer.StartNewAsync(ct),
         "luma" => await FakeLumaServer.StartNewAsync(ct),
+        "fal" => await FakeFalServer.StartNewAsync(ct),
+        "replicate" => await FakeReplicateServer.StartNewAsync(ct),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "no fake for this provider"),
     };
 

@@ -395,6 +395,11 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
             return authorization["Bearer ".Length..];
         }
 
+        if (authorization.StartsWith("Key ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Key ".Length..];
+        }
+
         return context.Request.Headers["x-goog-api-key"].ToString();
     }
 
