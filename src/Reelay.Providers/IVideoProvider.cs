@@ -51,6 +51,16 @@ public interface IVideoProvider
     RenderProblem? CheckRender(RenderSpec spec) => null;
 
     /// <summary>
+    /// Reads a callback this provider's upstream POSTed to a job's <see cref="VideoJobRequest.CallbackUrl"/>
+    /// (whose token Reelay has already checked). It never decides the job's outcome: the engine only
+    /// polls the job at once when the verdict is <see cref="CallbackVerdict.PollNow"/>, and the poll's
+    /// answer is the truth. Upstreams that sign their callbacks check the signature here; the others
+    /// only say whether the state they report is worth a poll. The default polls on any callback.
+    /// </summary>
+    ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(CallbackVerdict.PollNow);
+
+    /// <summary>
     /// Jobs whose state changed (started, succeeded, failed), as they change. Only read when
     /// <see cref="ProviderCapabilities.PushesChanges"/>, by one reader: the engine, which then polls
     /// the job at once instead of on a timer. Remote upstreams have no such feed; they are polled.
@@ -154,6 +164,26 @@ public enum RenderField
 
 /// <summary>A value an upstream cannot render, and what it takes instead (<c>4, 8 or 12 seconds</c>).</summary>
 public sealed record RenderProblem(RenderField Field, string Accepts);
+
+/// <summary>A callback as it arrived: headers (names case-insensitive), the raw body, when it came.</summary>
+public sealed record UpstreamCallback(IReadOnlyDictionary<string, string> Headers, ReadOnlyMemory<byte> Body, DateTimeOffset ReceivedAt)
+{
+    /// <summary>A header's value, or null.</summary>
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>What a callback is worth.</summary>
+public enum CallbackVerdict
+{
+    /// <summary>It may report an end: poll the job now.</summary>
+    PollNow,
+
+    /// <summary>Genuine or not, it reports nothing a poll would act on now (queued, running).</summary>
+    Ignore,
+
+    /// <summary>Its signature does not hold (forged, altered, or replayed past its time window).</summary>
+    Forged,
+}
 
 /// <summary>An upstream account the engine picked for this call (config record; no runtime state).</summary>
 /// <param name="Name">Channel name, for logs and the recorded route.</param>

@@ -1,7 +1,11 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Crypto.Signers;
 using Reelay.Providers.Http;
 
 namespace Reelay.Providers.Fal;
@@ -11,9 +15,17 @@ namespace Reelay.Providers.Fal;
 /// status at <c>GET /{owner}/{app}/requests/{id}/status</c>, the output at
 /// <c>GET /{owner}/{app}/requests/{id}</c>, cancel with <c>PUT …/cancel</c>. Auth is <c>Key &lt;FAL_KEY&gt;</c>.
 /// </summary>
-internal sealed partial class FalProvider(UpstreamClient upstream, ILogger<FalProvider> logger) : IVideoProvider
+internal sealed partial class FalProvider(UpstreamClient upstream, TimeProvider time, ILogger<FalProvider> logger) : IVideoProvider
 {
     private static readonly UpstreamApi Api = new(new Uri("https://queue.fal.run"), UpstreamAuth.Key);
+
+    // fal's public webhook keys; fal's docs suggest caching them for about a day.
+    private static readonly Uri PublicJwks = new("https://rest.alpha.fal.ai/.well-known/jwks.json");
+    private static readonly TimeSpan JwksLifetime = TimeSpan.FromHours(24);
+
+    // Replays outside five minutes of the signed timestamp are refused (fal's verification guide).
+    private static readonly TimeSpan SignatureWindow = TimeSpan.FromMinutes(5);
+    private readonly ConcurrentDictionary<Uri, (IReadOnlyList<byte[]> Keys, DateTimeOffset Until)> _jwks = new();
 
     /// <summary>Catalog option naming the input field of the first image (default <c>image_url</c>; some models use <c>start_image_url</c>).</summary>
     public const string ImageFieldOption = "image_field";
@@ -94,6 +106,76 @@ internal sealed partial class FalProvider(UpstreamClient upstream, ILogger<FalPr
     {
         using var message = Api.Request(HttpMethod.Put, channel, $"/{job.UpstreamId}/cancel");
         await upstream.SendAsync(message, channel, Refine, cancellationToken);
+    }
+
+    /// <summary>
+    /// fal signs each webhook with ED25519 over <c>request_id \n user_id \n timestamp \n hex(sha256(body))</c>;
+    /// a signature that no key of fal's set verifies, or a timestamp more than five minutes off, is
+    /// forged or replayed. fal only calls when a request ends, so a genuine one is worth a poll.
+    /// </summary>
+    public async ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        var requestId = callback.Header("X-Fal-Webhook-Request-Id");
+        var userId = callback.Header("X-Fal-Webhook-User-Id");
+        var timestamp = callback.Header("X-Fal-Webhook-Timestamp");
+        var signatureHex = callback.Header("X-Fal-Webhook-Signature");
+        if (requestId is null || userId is null || signatureHex is null
+            || !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || TimeSpan.FromSeconds(Math.Abs(callback.ReceivedAt.ToUnixTimeSeconds() - seconds)) > SignatureWindow)
+        {
+            return CallbackVerdict.Forged;
+        }
+
+        byte[] signature;
+        try
+        {
+            signature = Convert.FromHexString(signatureHex);
+        }
+        catch (FormatException)
+        {
+            return CallbackVerdict.Forged;
+        }
+
+        var message = Encoding.UTF8.GetBytes($"{requestId}\n{userId}\n{timestamp}\n{Convert.ToHexStringLower(SHA256.HashData(callback.Body.Span))}");
+        foreach (var key in await KeysAsync(channel, cancellationToken))
+        {
+            var verifier = new Ed25519Signer();
+            verifier.Init(false, new Ed25519PublicKeyParameters(key, 0));
+            verifier.BlockUpdate(message, 0, message.Length);
+            if (verifier.VerifySignature(signature))
+            {
+                return CallbackVerdict.PollNow;
+            }
+        }
+
+        return CallbackVerdict.Forged;
+    }
+
+    /// <summary>
+    /// fal's key set, cached for a day. A channel whose base URL is not fal's own queue (a proxy in
+    /// front of fal, or a test double) serves the key set at its own <c>/.well-known/jwks.json</c>.
+    /// </summary>
+    private async Task<IReadOnlyList<byte[]>> KeysAsync(ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        var url = channel.BaseUrl is { } baseUrl && !baseUrl.Host.Equals("queue.fal.run", StringComparison.OrdinalIgnoreCase)
+            ? UpstreamClient.Combine(baseUrl, "/.well-known/jwks.json")
+            : PublicJwks;
+        var now = time.GetUtcNow();
+        if (_jwks.TryGetValue(url, out var cached) && now < cached.Until)
+        {
+            return cached.Keys;
+        }
+
+        using var message = new HttpRequestMessage(HttpMethod.Get, url);
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var keys = UpstreamClient.ReadJson(reply.Body, FalJsonContext.Default.FalJwks, channel)?.Keys ?? [];
+        var parsed = keys
+            .Where(k => k.Kty == "OKP" && k.Crv == "Ed25519" && !string.IsNullOrEmpty(k.X))
+            .Select(k => System.Buffers.Text.Base64Url.DecodeFromChars(k.X))
+            .Where(k => k.Length == Ed25519PublicKeyParameters.KeySize)
+            .ToList();
+        _jwks[url] = (parsed, now + JwksLifetime);
+        return parsed;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to fal channel {Channel} as {Model}")]

@@ -17,6 +17,12 @@ internal sealed record FalFile(string? Url, string? ContentType);
 /// <summary>The answer of <c>PUT …/requests/{id}/cancel</c>.</summary>
 internal sealed record FalCancelled(string? Status);
 
+/// <summary>fal's webhook signing keys (<c>/.well-known/jwks.json</c>).</summary>
+internal sealed record FalJwks(IReadOnlyList<FalJwk>? Keys);
+
+/// <summary>One key: <c>kty: OKP</c>, <c>crv: Ed25519</c>, <c>x</c> the base64url public key.</summary>
+internal sealed record FalJwk(string? Kty, string? Crv, string? X);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -24,4 +30,5 @@ internal sealed record FalCancelled(string? Status);
 [JsonSerializable(typeof(FalStatus))]
 [JsonSerializable(typeof(FalOutput))]
 [JsonSerializable(typeof(FalCancelled))]
+[JsonSerializable(typeof(FalJwks))]
 internal sealed partial class FalJsonContext : JsonSerializerContext;

@@ -161,6 +161,20 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
         }
     }
 
+    /// <summary>Reads a callback body leniently: anything that is not the expected JSON is null (a callback is only a hint).</summary>
+    public static T? TryReadJson<T>(ReadOnlyMemory<byte> body, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(body.Span, typeInfo);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private static bool SameOrigin(Uri url, Uri origin) =>
         Uri.Compare(url, origin, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 

@@ -108,6 +108,12 @@ internal sealed partial class KlingProvider(UpstreamClient upstream, TimeProvide
         return upstream.OpenAsync(new Uri(resultLocation, UriKind.Absolute), Api.BaseUrl(channel), m => Api.Authorize(m, signed), signed, cancellationToken);
     }
 
+    /// <summary>Kling POSTs the bare task on each status change, unsigned: only an end is worth a poll.</summary>
+    public ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(UpstreamClient.TryReadJson(callback.Body, KlingJsonContext.Default.KlingTask)?.TaskStatus is "submitted" or "processing"
+            ? CallbackVerdict.Ignore
+            : CallbackVerdict.PollNow);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Kling channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
 

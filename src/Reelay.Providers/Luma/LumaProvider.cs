@@ -81,6 +81,12 @@ internal sealed partial class LumaProvider(UpstreamClient upstream, ILogger<Luma
         await upstream.SendAsync(message, channel, cancellationToken);
     }
 
+    /// <summary>Luma POSTs the generation when it is dreaming, completed or failed, unsigned: only an end is worth a poll.</summary>
+    public ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(UpstreamClient.TryReadJson(callback.Body, LumaJsonContext.Default.LumaGeneration)?.State is "queued" or "dreaming"
+            ? CallbackVerdict.Ignore
+            : CallbackVerdict.PollNow);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Luma channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
 

@@ -117,6 +117,15 @@ internal sealed partial class MiniMaxProvider(UpstreamClient upstream, ILogger<M
         return await upstream.OpenAsync(new Uri(url, UriKind.Absolute), Api.BaseUrl(channel), m => Api.Authorize(m, channel), channel, cancellationToken);
     }
 
+    /// <summary>
+    /// MiniMax POSTs status changes (after the challenge handshake, which the callback route answers
+    /// for every token alike), unsigned: only an end is worth a poll. Statuses come in either case.
+    /// </summary>
+    public ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(UpstreamClient.TryReadJson(callback.Body, MiniMaxJsonContext.Default.MiniMaxTask)?.Status?.ToUpperInvariant() is "PREPARING" or "QUEUEING" or "PROCESSING"
+            ? CallbackVerdict.Ignore
+            : CallbackVerdict.PollNow);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to MiniMax channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
 

@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -11,9 +15,17 @@ namespace Reelay.Providers.Replicate;
 /// (or <c>POST /v1/predictions</c> with a version), poll <c>GET /v1/predictions/{id}</c>, cancel with
 /// <c>POST /v1/predictions/{id}/cancel</c>. Outputs are deleted an hour after the prediction ends.
 /// </summary>
-internal sealed partial class ReplicateProvider(UpstreamClient upstream, ILogger<ReplicateProvider> logger) : IVideoProvider
+internal sealed partial class ReplicateProvider(UpstreamClient upstream, TimeProvider time, ILogger<ReplicateProvider> logger) : IVideoProvider
 {
     private static readonly UpstreamApi Api = new(new Uri("https://api.replicate.com"), UpstreamAuth.Bearer);
+
+    // Replicate's guide: refuse timestamps more than five minutes off, so a captured webhook cannot be replayed later.
+    private static readonly TimeSpan SignatureWindow = TimeSpan.FromMinutes(5);
+
+    // The account's signing secret, read once per account; read again (at most once a minute) when
+    // a signature fails, in case it was rotated.
+    private static readonly TimeSpan SecretRefresh = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, (byte[] Key, DateTimeOffset Fetched)> _secrets = new(StringComparer.Ordinal);
 
     /// <summary>Catalog option naming the input field of the first image (default <c>image</c>; Kling on Replicate: <c>start_image</c>).</summary>
     public const string ImageFieldOption = "image_field";
@@ -73,6 +85,74 @@ internal sealed partial class ReplicateProvider(UpstreamClient upstream, ILogger
     {
         using var message = Api.Request(HttpMethod.Post, channel, $"/v1/predictions/{Uri.EscapeDataString(job.UpstreamId)}/cancel");
         await upstream.SendAsync(message, channel, Refine, cancellationToken);
+    }
+
+    /// <summary>
+    /// Replicate signs webhooks: HMAC-SHA256 over <c>webhook-id.webhook-timestamp.body</c> with the
+    /// account's <c>whsec_</c> secret (from <c>GET /v1/webhooks/default/secret</c>), base64, possibly
+    /// several space-separated <c>v1,…</c> entries. Only <c>completed</c> events are asked for, so a
+    /// genuine one is worth a poll.
+    /// </summary>
+    public async ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken)
+    {
+        var id = callback.Header("webhook-id");
+        var timestamp = callback.Header("webhook-timestamp");
+        var signatures = callback.Header("webhook-signature");
+        if (id is null || signatures is null
+            || !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || TimeSpan.FromSeconds(Math.Abs(callback.ReceivedAt.ToUnixTimeSeconds() - seconds)) > SignatureWindow)
+        {
+            return CallbackVerdict.Forged;
+        }
+
+        var signed = new byte[Encoding.UTF8.GetByteCount(id) + timestamp!.Length + 2 + callback.Body.Length];
+        var written = Encoding.UTF8.GetBytes($"{id}.{timestamp}.", signed);
+        callback.Body.Span.CopyTo(signed.AsSpan(written));
+        var cacheKey = $"{channel.BaseUrl}|{channel.ApiKey}";
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var key = await SecretAsync(cacheKey, channel, refresh: attempt > 0, cancellationToken);
+            if (key is null)
+            {
+                break;
+            }
+
+            var expected = HMACSHA256.HashData(key, signed);
+            var given = new byte[expected.Length];
+            foreach (var entry in signatures.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (entry.StartsWith("v1,", StringComparison.Ordinal)
+                    && Convert.TryFromBase64String(entry[3..], given, out var length) && length == given.Length
+                    && CryptographicOperations.FixedTimeEquals(expected, given))
+                {
+                    return CallbackVerdict.PollNow;
+                }
+            }
+        }
+
+        return CallbackVerdict.Forged;
+    }
+
+    /// <summary>The decoded signing secret; null when a refresh is asked for too soon after the last read.</summary>
+    private async Task<byte[]?> SecretAsync(string cacheKey, ChannelSettings channel, bool refresh, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_secrets.TryGetValue(cacheKey, out var cached) && (!refresh || now - cached.Fetched < SecretRefresh))
+        {
+            return refresh ? null : cached.Key;
+        }
+
+        using var message = Api.Request(HttpMethod.Get, channel, "/v1/webhooks/default/secret");
+        var reply = await upstream.SendAsync(message, channel, cancellationToken);
+        var secret = UpstreamClient.ReadJson(reply.Body, ReplicateJsonContext.Default.ReplicateWebhookSecret, channel)?.Key;
+        if (secret is null || !secret.StartsWith("whsec_", StringComparison.Ordinal))
+        {
+            throw UpstreamFailures.Malformed(channel, detail: "no whsec_ webhook secret");
+        }
+
+        var key = Convert.FromBase64String(secret["whsec_".Length..]);
+        _secrets[cacheKey] = (key, now);
+        return key;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Replicate channel {Channel} as {Model}")]

@@ -97,6 +97,15 @@ internal sealed partial class SeedanceProvider(UpstreamClient upstream, ILogger<
         await upstream.SendAsync(message, channel, Refine, cancellationToken);
     }
 
+    /// <summary>
+    /// Ark POSTs the task object on every status change and signs nothing, so the body is a hint:
+    /// only a state that may be an end is worth a poll.
+    /// </summary>
+    public ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(UpstreamClient.TryReadJson(callback.Body, SeedanceJsonContext.Default.SeedanceTask)?.Status is "queued" or "running"
+            ? CallbackVerdict.Ignore
+            : CallbackVerdict.PollNow);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to Seedance channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);
 

@@ -1,5 +1,10 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Crypto.Signers;
+using Org.BouncyCastle.Security;
 
 namespace Reelay.Testing.Fakes;
 
@@ -13,6 +18,15 @@ public sealed class FakeFalServer : FakeUpstreamServer
         await server.StartAsync(cancellationToken);
         return server;
     }
+
+    // The key fal signs webhooks with; its public half is served at /.well-known/jwks.json.
+    private readonly Ed25519PrivateKeyParameters _signingKey = new(new SecureRandom());
+
+    /// <summary>The fal user id webhooks name.</summary>
+    public string UserId { get; } = "user_" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>JWKS fetches received.</summary>
+    public int KeySetFetches => Requests.Count(r => r.Path == "/.well-known/jwks.json");
 
     // fal validates inputs against the model's schema: a refused prompt is a 422 with a detail list.
     protected override int ContentPolicyStatus => 422;
@@ -44,6 +58,7 @@ public sealed class FakeFalServer : FakeUpstreamServer
             }
 
             var job = CreateJob(Guid.NewGuid().ToString());
+            RememberCallback(job, context.Request.Query["fal_webhook"].ToString());
             var base_ = Url($"/{owner}/{app}/requests/{job.Id}");
             return Json($$$"""{"request_id":"{{{job.Id}}}","gateway_request_id":"{{{job.Id}}}","status":"IN_QUEUE","queue_position":0,"response_url":"{{{base_}}}","status_url":"{{{base_}}}/status","cancel_url":"{{{base_}}}/cancel"}""");
         });
@@ -88,11 +103,41 @@ public sealed class FakeFalServer : FakeUpstreamServer
             return MarkCancelled(id) ? Json("""{"status":"CANCELLATION_REQUESTED"}""", 202) : Json("""{"status":"NOT_FOUND"}""", 404);
         });
 
+        app.MapGet("/.well-known/jwks.json", async (HttpContext context) =>
+        {
+            await RecordAsync(context, FakeRequestKind.Other);
+            var x = System.Buffers.Text.Base64Url.EncodeToString(_signingKey.GeneratePublicKey().GetEncoded());
+            // A second, unrelated key first: the verifier must try every key of the set.
+            var other = System.Buffers.Text.Base64Url.EncodeToString(new Ed25519PrivateKeyParameters(new SecureRandom()).GeneratePublicKey().GetEncoded());
+            return Json($$$"""{"keys":[{"kty":"OKP","crv":"Ed25519","x":"{{{other}}}","kid":"old"},{"kty":"OKP","crv":"Ed25519","x":"{{{x}}}","kid":"current"}]}""");
+        });
+
         app.MapGet("/v3.fal.media/files/{file}", async (HttpContext context, string file) =>
         {
             await RecordAsync(context, FakeRequestKind.Download);
             return ServeResult(FindJob(file.Replace(".mp4", "", StringComparison.Ordinal)), """{"detail":"Not found"}""");
         });
+    }
+
+    /// <summary>
+    /// fal's signed webhook: ED25519 over <c>request_id \n user_id \n timestamp \n hex(sha256(body))</c>,
+    /// hex in <c>X-Fal-Webhook-Signature</c>.
+    /// </summary>
+    public override (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt)
+    {
+        var body = Encoding.UTF8.GetBytes($$$"""{"request_id":"{{{job.Id}}}","gateway_request_id":"{{{job.Id}}}","status":"OK","payload":{{{Output(Url($"/v3.fal.media/files/{job.Id}.mp4"))}}}}""");
+        var timestamp = signedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var message = Encoding.UTF8.GetBytes($"{job.Id}\n{UserId}\n{timestamp}\n{Convert.ToHexStringLower(SHA256.HashData(body))}");
+        var signer = new Ed25519Signer();
+        signer.Init(true, _signingKey);
+        signer.BlockUpdate(message, 0, message.Length);
+        return (new Dictionary<string, string>
+        {
+            ["X-Fal-Webhook-Request-Id"] = job.Id,
+            ["X-Fal-Webhook-User-Id"] = UserId,
+            ["X-Fal-Webhook-Timestamp"] = timestamp,
+            ["X-Fal-Webhook-Signature"] = Convert.ToHexStringLower(signer.GenerateSignature()),
+        }, body);
     }
 
     /// <summary>A video model's output (the result body, and a webhook's <c>payload</c>).</summary>

@@ -57,6 +57,7 @@ public sealed class FakeKlingServer : FakeUpstreamServer
 
                 var job = CreateJob(Random.Shared.NextInt64(100_000_000_000_000_000, 999_999_999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 _families[job.Id] = family;
+                RememberCallback(job, JsonField(request.Body, "callback_url"));
                 using var body = JsonDocument.Parse(request.Body);
                 var external = body.RootElement.TryGetProperty("external_task_id", out var e) ? e.GetString() : "";
                 return Json($$$"""{"code":0,"message":"SUCCEED","request_id":"CjhDZWk2","data":{"task_id":"{{{job.Id}}}","task_status":"submitted","task_info":{"external_task_id":{{{JsonSerializer.Serialize(external)}}}},"created_at":1722769557708,"updated_at":1722769557708}}""");
@@ -104,6 +105,10 @@ public sealed class FakeKlingServer : FakeUpstreamServer
         var result = videoUrl is null ? "" : $$$""","task_result":{"videos":[{"id":"a3d1","url":"{{{videoUrl}}}","duration":"5"}]}""";
         return $$$"""{"task_id":"{{{job.Id}}}","task_status":"{{{status}}}","task_status_msg":{{{JsonSerializer.Serialize(message)}}},"task_info":{"external_task_id":"x"},"final_unit_deduction":"1","created_at":1722769557708,"updated_at":1722769600000{{{result}}}}""";
     }
+
+    /// <summary>Kling POSTs the bare task object (no envelope), unsigned.</summary>
+    public override (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt) =>
+        (new Dictionary<string, string>(), Encoding.UTF8.GetBytes(TaskObject(job, "succeed", Url($"/kcdn/cdn-video/{job.Id}.mp4"))));
 
     private static string Envelope(string task) => $$$"""{"code":0,"message":"SUCCEED","request_id":"CjhDZWk2","data":{{{task}}}}""";
 

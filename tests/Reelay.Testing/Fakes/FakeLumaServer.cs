@@ -30,13 +30,14 @@ public sealed class FakeLumaServer : FakeUpstreamServer
     {
         app.MapPost(Root + "/generations/video", async (HttpContext context) =>
         {
-            await RecordAsync(context, FakeRequestKind.Submit);
+            var request = await RecordAsync(context, FakeRequestKind.Submit);
             if (SubmitFailure(context) is { } failure)
             {
                 return failure;
             }
 
             var job = CreateJob(Guid.NewGuid().ToString());
+            RememberCallback(job, JsonField(request.Body, "callback_url"));
             return Json(Generation(job, "queued"), 201);
         });
 
@@ -74,6 +75,10 @@ public sealed class FakeLumaServer : FakeUpstreamServer
             return ServeResult(FindJob(id), """<Error><Code>NoSuchKey</Code></Error>""");
         });
     }
+
+    /// <summary>Luma POSTs the Generation object, unsigned.</summary>
+    public override (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt) =>
+        (new Dictionary<string, string>(), System.Text.Encoding.UTF8.GetBytes(Generation(job, "completed", video: Url($"/storage.cdn-luma.com/dream_machine/{job.Id}/video.mp4"))));
 
     /// <summary>The Generation object (create answer, GET, and the callback body).</summary>
     public static string Generation(FakeJob job, string state, string? video = null, string? failure = null)

@@ -41,13 +41,14 @@ public sealed class FakeMiniMaxServer : FakeUpstreamServer
     {
         app.MapPost("/v1/video_generation", async (HttpContext context) =>
         {
-            await RecordAsync(context, FakeRequestKind.Submit);
+            var request = await RecordAsync(context, FakeRequestKind.Submit);
             if (SubmitFailure(context) is { } failure)
             {
                 return failure;
             }
 
             var job = CreateJob(Random.Shared.NextInt64(100_000_000_000_000, 999_999_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            RememberCallback(job, JsonField(request.Body, "callback_url"));
             return Json($$$"""{"task_id":"{{{job.Id}}}","base_resp":{"status_code":0,"status_msg":"success"}}""");
         });
 
@@ -96,6 +97,11 @@ public sealed class FakeMiniMaxServer : FakeUpstreamServer
             return ServeResult(FindJob(id), """<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>""");
         });
     }
+
+    /// <summary>MiniMax POSTs the poll answer's shape, unsigned, with the status in lower case.</summary>
+    public override (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt) =>
+        (new Dictionary<string, string>(), System.Text.Encoding.UTF8.GetBytes(
+            $$$"""{"task_id":"{{{job.Id}}}","status":"success","file_id":"{{{FileIdOf(job)}}}","base_resp":{"status_code":0,"status_msg":"success"}}"""));
 
     /// <summary>The poll answer (and callback body) of a job in a given status.</summary>
     public static string Task(FakeJob job, string status) =>

@@ -84,6 +84,27 @@ public sealed class FakeReplicateServer : FakeUpstreamServer
         });
     }
 
+    /// <summary>
+    /// Replicate's signed webhook: HMAC-SHA256 over <c>id.timestamp.body</c> with the decoded
+    /// <see cref="WebhookSecret"/>, as <c>webhook-signature: v1,&lt;base64&gt;</c>.
+    /// </summary>
+    public override (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt)
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes(Prediction(job, "succeeded", output: $"\"{OutputUrl(job)}\""));
+        var id = "msg_" + Guid.NewGuid().ToString("N")[..24];
+        var timestamp = signedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var key = Convert.FromBase64String(WebhookSecret["whsec_".Length..]);
+        var signed = System.Text.Encoding.UTF8.GetBytes($"{id}.{timestamp}.").Concat(body).ToArray();
+        var signature = Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(key, signed));
+        return (new Dictionary<string, string>
+        {
+            ["webhook-id"] = id,
+            ["webhook-timestamp"] = timestamp,
+            // Several entries may come; the verifier accepts any that holds.
+            ["webhook-signature"] = $"v1,{Convert.ToBase64String(new byte[32])} v1,{signature}",
+        }, body);
+    }
+
     /// <summary>Where a job's output file is served.</summary>
     public string OutputUrl(FakeJob job) => Url($"/replicate.delivery/xezq/{job.Id}/output.mp4");
 
@@ -93,13 +114,14 @@ public sealed class FakeReplicateServer : FakeUpstreamServer
 
     private async Task<IResult> CreateAsync(HttpContext context)
     {
-        await RecordAsync(context, FakeRequestKind.Submit);
+        var request = await RecordAsync(context, FakeRequestKind.Submit);
         if (SubmitFailure(context) is { } failure)
         {
             return failure;
         }
 
         var job = CreateJob(Guid.NewGuid().ToString("N")[..26]);
+        RememberCallback(job, JsonField(request.Body, "webhook"));
         return Json(Prediction(job, "starting"), 201);
     }
 }

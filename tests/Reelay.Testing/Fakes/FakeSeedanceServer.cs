@@ -34,13 +34,14 @@ public sealed class FakeSeedanceServer : FakeUpstreamServer
     {
         app.MapPost(Tasks, async (HttpContext context) =>
         {
-            await RecordAsync(context, FakeRequestKind.Submit);
+            var request = await RecordAsync(context, FakeRequestKind.Submit);
             if (SubmitFailure(context) is { } failure)
             {
                 return failure;
             }
 
             var job = CreateJob($"cgt-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..5]}");
+            RememberCallback(job, JsonField(request.Body, "callback_url"));
             return Json($$$"""{"id":"{{{job.Id}}}"}""");
         });
 
@@ -69,8 +70,7 @@ public sealed class FakeSeedanceServer : FakeUpstreamServer
                 return Json(TaskObject(job, poll == 1 ? "queued" : "running"));
             }
 
-            var url = Url($"/ark-content-generation-cn-beijing/{job.Id}.mp4?X-Tos-Algorithm=TOS4-HMAC-SHA256&X-Tos-Expires=86400&X-Tos-Signature=5f1d");
-            return Json(TaskObject(job, "succeeded", videoUrl: url));
+            return Json(TaskObject(job, "succeeded", videoUrl: VideoUrl(job)));
         });
 
         app.MapDelete(Tasks + "/{id}", async (HttpContext context, string id) =>
@@ -99,6 +99,13 @@ public sealed class FakeSeedanceServer : FakeUpstreamServer
                 """<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>""");
         });
     }
+
+    /// <summary>Ark POSTs the task object, unsigned.</summary>
+    public override (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt) =>
+        (new Dictionary<string, string>(), System.Text.Encoding.UTF8.GetBytes(TaskObject(job, "succeeded", videoUrl: VideoUrl(job))));
+
+    private string VideoUrl(FakeJob job) =>
+        Url($"/ark-content-generation-cn-beijing/{job.Id}.mp4?X-Tos-Algorithm=TOS4-HMAC-SHA256&X-Tos-Expires=86400&X-Tos-Signature=5f1d");
 
     /// <summary>The task object as GET answers it (and as Ark POSTs it to a callback_url).</summary>
     public static string TaskObject(FakeJob job, string status, string? videoUrl = null, string error = "null")

@@ -107,6 +107,12 @@ public sealed class FakeJob(string id, FakeScenario scenario, long submittedAt, 
         }
     }
 
+    /// <summary>The callback URL the job was submitted with, if any.</summary>
+    public Uri? CallbackUrl { get; internal set; }
+
+    /// <summary>When the fake sent the job's callback (Unix ms), once it has.</summary>
+    public long? CallbackSentAt { get; internal set; }
+
     /// <summary>With a <see cref="FinishesAt"/>, the first poll answered as finished; otherwise null.</summary>
     public long? SeenAt => FinishesAt is { } finishesAt ? PollTimes.Where(t => t >= finishesAt).Select(t => (long?)t).FirstOrDefault() : null;
 
@@ -141,6 +147,9 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FakeJob> _jobs = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<string, bool> _cancelled = new();
+    private readonly ConcurrentBag<Task> _scheduledCallbacks = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private static readonly HttpClient CallbackClient = new();
     private WebApplication? _app;
     private FakeScenario _scenario;
     private int _scenarioFailures;
@@ -238,12 +247,92 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_scheduledCallbacks);
+        _stopping.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();
         }
 
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// POSTs the job's callback to the URL it was submitted with, as the upstream does when the job
+    /// ends (body and signature headers from <see cref="CallbackFor"/>).
+    /// </summary>
+    public Task<HttpResponseMessage> SendCallbackAsync(FakeJob job, CancellationToken cancellationToken) =>
+        SendCallbackAsync(job, CallbackFor(job, DateTimeOffset.UtcNow), cancellationToken);
+
+    /// <summary>POSTs a given callback (a forged or replayed one, in tests) to the job's callback URL.</summary>
+    public async Task<HttpResponseMessage> SendCallbackAsync(FakeJob job, (IReadOnlyDictionary<string, string> Headers, byte[] Body) callback, CancellationToken cancellationToken)
+    {
+        var url = CallbackTarget(job);
+        var (headers, body) = callback;
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        job.CallbackSentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return await CallbackClient.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Where callbacks really go: a job's callback URL names Reelay's public address, and, like the
+    /// reverse proxy in front of a real Reelay, this origin (the test's Reelay) receives its path.
+    /// </summary>
+    public Uri? CallbackProxy { get; set; }
+
+    /// <summary>The URL a job's callback is POSTed to (through <see cref="CallbackProxy"/> when set).</summary>
+    public Uri CallbackTarget(FakeJob job)
+    {
+        var url = job.CallbackUrl ?? throw new InvalidOperationException($"Job {job.Id} was submitted without a callback URL.");
+        return CallbackProxy is null ? url : new Uri(CallbackProxy, url.PathAndQuery);
+    }
+
+    /// <summary>The provider's callback for a finished job: headers (signatures, where it signs) and body.</summary>
+    public virtual (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt) =>
+        throw new NotSupportedException($"{GetType().Name} plays an upstream without callbacks.");
+
+    /// <summary>
+    /// Notes the callback URL a job was submitted with. With <see cref="JobDuration"/>, the fake then
+    /// calls it when the job finishes, as a real upstream does (bench/ measures polls against it).
+    /// </summary>
+    protected void RememberCallback(FakeJob job, string? url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return;
+        }
+
+        job.CallbackUrl = new Uri(url);
+        if (job.FinishesAt is { } finishesAt)
+        {
+            _scheduledCallbacks.Add(SendWhenFinishedAsync(job, finishesAt));
+        }
+    }
+
+    private async Task SendWhenFinishedAsync(FakeJob job, long finishesAt)
+    {
+        try
+        {
+            // The upstream's own clock: the job ends at its time, whoever is polling.
+            var wait = finishesAt - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(wait), _stopping.Token);
+            }
+
+            using var response = await SendCallbackAsync(job, _stopping.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException)
+        {
+            // The fake or Reelay is shutting down; a lost callback is what polling is for.
+        }
     }
 
     /// <summary>Maps the provider's routes.</summary>
@@ -379,6 +468,23 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
             "application/xml", Encoding.UTF8, 403),
         _ => Results.Bytes(Video, "video/mp4"),
     };
+
+    /// <summary>A top-level string field of a JSON body, or null.</summary>
+    protected static string? JsonField(string body, string name)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String
+                ? value.GetString()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A raw JSON body with a status.</summary>
     protected static IResult Json(string body, int status = 200) =>

@@ -72,4 +72,34 @@ public sealed class FalProviderTests : UpstreamProviderContract<FakeFalServer>
         Assert.Equal("PUT", cancel.Method);
         Assert.Equal($"/{job.UpstreamId}/cancel", cancel.Path);
     }
+
+    [Fact]
+    public async Task ReadCallback_SignedByAKeyOfTheSet_IsWorthAPoll()
+    {
+        var job = await SubmitAsync();
+        var fakeJob = Fake.Jobs.Single();
+        var (headers, body) = Fake.CallbackFor(fakeJob, DateTimeOffset.UtcNow);
+
+        var verdict = await Provider.ReadCallbackAsync(new UpstreamCallback(new Dictionary<string, string>(headers, StringComparer.OrdinalIgnoreCase), body, DateTimeOffset.UtcNow), Channel, Cancel);
+        await Provider.ReadCallbackAsync(new UpstreamCallback(new Dictionary<string, string>(headers, StringComparer.OrdinalIgnoreCase), body, DateTimeOffset.UtcNow), Channel, Cancel);
+
+        Assert.Equal(CallbackVerdict.PollNow, verdict);
+        Assert.Equal(1, Fake.KeySetFetches);
+        Assert.NotNull(job);
+    }
+
+    [Fact]
+    public async Task ReadCallback_AlteredBodyOrOldTimestamp_IsForged()
+    {
+        await SubmitAsync();
+        var fakeJob = Fake.Jobs.Single();
+        var (headers, body) = Fake.CallbackFor(fakeJob, DateTimeOffset.UtcNow);
+        var altered = body.ToArray();
+        altered[5] ^= 1;
+        var (oldHeaders, oldBody) = Fake.CallbackFor(fakeJob, DateTimeOffset.UtcNow.AddMinutes(-6));
+        var ci = StringComparer.OrdinalIgnoreCase;
+
+        Assert.Equal(CallbackVerdict.Forged, await Provider.ReadCallbackAsync(new UpstreamCallback(new Dictionary<string, string>(headers, ci), altered, DateTimeOffset.UtcNow), Channel, Cancel));
+        Assert.Equal(CallbackVerdict.Forged, await Provider.ReadCallbackAsync(new UpstreamCallback(new Dictionary<string, string>(oldHeaders, ci), oldBody, DateTimeOffset.UtcNow), Channel, Cancel));
+    }
 }

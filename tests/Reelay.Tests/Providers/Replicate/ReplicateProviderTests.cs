@@ -67,4 +67,33 @@ public sealed class ReplicateProviderTests : UpstreamProviderContract<FakeReplic
         Assert.Equal($"/v1/predictions/{job.UpstreamId}/cancel", Fake.Requests.Single(r => r.Kind == FakeRequestKind.Cancel).Path);
         Assert.Equal("cancelled", result.Error?.Code);
     }
+
+    [Fact]
+    public async Task ReadCallback_SignedByTheAccountSecret_IsWorthAPoll()
+    {
+        var job = await SubmitAsync();
+        var (headers, body) = Fake.CallbackFor(Fake.FindJob(job.UpstreamId)!, DateTimeOffset.UtcNow);
+
+        var verdict = await Provider.ReadCallbackAsync(new UpstreamCallback(headers, body, DateTimeOffset.UtcNow), Channel, Cancel);
+        var again = await Provider.ReadCallbackAsync(new UpstreamCallback(headers, body, DateTimeOffset.UtcNow), Channel, Cancel);
+
+        Assert.Equal(CallbackVerdict.PollNow, verdict);
+        Assert.Equal(CallbackVerdict.PollNow, again);
+        // The secret is read once per account, not per callback.
+        Assert.Single(Fake.Requests, r => r.Path == "/v1/webhooks/default/secret");
+    }
+
+    [Fact]
+    public async Task ReadCallback_AlteredBodyOrStaleTimestamp_IsForged()
+    {
+        var job = await SubmitAsync();
+        var (headers, body) = Fake.CallbackFor(Fake.FindJob(job.UpstreamId)!, DateTimeOffset.UtcNow);
+        var altered = body.ToArray();
+        altered[^2] ^= 1;
+        var (oldHeaders, oldBody) = Fake.CallbackFor(Fake.FindJob(job.UpstreamId)!, DateTimeOffset.UtcNow.AddMinutes(-6));
+
+        Assert.Equal(CallbackVerdict.Forged, await Provider.ReadCallbackAsync(new UpstreamCallback(headers, altered, DateTimeOffset.UtcNow), Channel, Cancel));
+        Assert.Equal(CallbackVerdict.Forged, await Provider.ReadCallbackAsync(new UpstreamCallback(oldHeaders, oldBody, DateTimeOffset.UtcNow), Channel, Cancel));
+        Assert.Equal(CallbackVerdict.Forged, await Provider.ReadCallbackAsync(new UpstreamCallback(new Dictionary<string, string>(), body, DateTimeOffset.UtcNow), Channel, Cancel));
+    }
 }

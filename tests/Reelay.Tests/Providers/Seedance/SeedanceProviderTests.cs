@@ -148,4 +148,17 @@ public sealed class SeedanceProviderTests : UpstreamProviderContract<FakeSeedanc
         Assert.Null(Provider.CheckRender(new RenderSpec("doubao-seedance-2-0-260128", "16:9", "720P", 1280, 720, 15)));
         Assert.Equal("4–15 seconds", Provider.CheckRender(new RenderSpec("doubao-seedance-2-0-260128", "16:9", "720P", 1280, 720, 3))?.Accepts);
     }
+
+    [Theory]
+    [InlineData("""{"id":"cgt-1","status":"running"}""", CallbackVerdict.Ignore)]
+    [InlineData("""{"id":"cgt-1","status":"queued"}""", CallbackVerdict.Ignore)]
+    [InlineData("""{"id":"cgt-1","status":"succeeded","content":{"video_url":"https://x/v.mp4"}}""", CallbackVerdict.PollNow)]
+    [InlineData("""{"id":"cgt-1","status":"failed"}""", CallbackVerdict.PollNow)]
+    [InlineData("not json", CallbackVerdict.PollNow)]
+    public async Task ReadCallback_UnsignedTaskObject_OnlyAnEndIsWorthAPoll(string body, CallbackVerdict verdict)
+    {
+        var callback = new UpstreamCallback(new Dictionary<string, string>(), System.Text.Encoding.UTF8.GetBytes(body), DateTimeOffset.UtcNow);
+
+        Assert.Equal(verdict, await Provider.ReadCallbackAsync(callback, Channel, Cancel));
+    }
 }
