@@ -51,6 +51,16 @@ public interface IVideoProvider
     RenderProblem? CheckRender(RenderSpec spec) => null;
 
     /// <summary>
+    /// Reads a callback this provider's upstream POSTed to a job's <see cref="VideoJobRequest.CallbackUrl"/>
+    /// (whose token Reelay has already checked). It never decides the job's outcome: the engine only
+    /// polls the job at once when the verdict is <see cref="CallbackVerdict.PollNow"/>, and the poll's
+    /// answer is the truth. Upstreams that sign their callbacks check the signature here; the others
+    /// only say whether the state they report is worth a poll. The default polls on any callback.
+    /// </summary>
+    ValueTask<CallbackVerdict> ReadCallbackAsync(UpstreamCallback callback, ChannelSettings channel, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(CallbackVerdict.PollNow);
+
+    /// <summary>
     /// Jobs whose state changed (started, succeeded, failed), as they change. Only read when
     /// <see cref="ProviderCapabilities.PushesChanges"/>, by one reader: the engine, which then polls
     /// the job at once instead of on a timer. Remote upstreams have no such feed; they are polled.
@@ -88,6 +98,13 @@ public sealed record ProviderCapabilities(
     /// unpolled until it hears of a change, polling it only as a rare safety net.
     /// </summary>
     public bool PushesChanges { get; init; }
+
+    /// <summary>
+    /// Whether the upstream can be given a per-job callback URL (<see cref="VideoJobRequest.CallbackUrl"/>)
+    /// that it calls when the job changes; the engine then polls at once on a callback and only
+    /// slowly otherwise.
+    /// </summary>
+    public bool AcceptsCallbacks { get; init; }
 
     /// <summary>How long after a submission (and between polls) the first look is worth it; the engine backs off from here.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -148,6 +165,26 @@ public enum RenderField
 /// <summary>A value an upstream cannot render, and what it takes instead (<c>4, 8 or 12 seconds</c>).</summary>
 public sealed record RenderProblem(RenderField Field, string Accepts);
 
+/// <summary>A callback as it arrived: headers (names case-insensitive), the raw body, when it came.</summary>
+public sealed record UpstreamCallback(IReadOnlyDictionary<string, string> Headers, ReadOnlyMemory<byte> Body, DateTimeOffset ReceivedAt)
+{
+    /// <summary>A header's value, or null.</summary>
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>What a callback is worth.</summary>
+public enum CallbackVerdict
+{
+    /// <summary>It may report an end: poll the job now.</summary>
+    PollNow,
+
+    /// <summary>Genuine or not, it reports nothing a poll would act on now (queued, running).</summary>
+    Ignore,
+
+    /// <summary>Its signature does not hold (forged, altered, or replayed past its time window).</summary>
+    Forged,
+}
+
 /// <summary>An upstream account the engine picked for this call (config record; no runtime state).</summary>
 /// <param name="Name">Channel name, for logs and the recorded route.</param>
 /// <param name="Provider">Provider name.</param>
@@ -204,6 +241,12 @@ public sealed record VideoJobRequest
 
     /// <summary>Prompt flags (<c>--mode=custom</c> → <c>mode: custom</c>) and other pass-through options.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;
+
+    /// <summary>
+    /// Where the upstream should report this job's changes (Reelay's <c>/callbacks/{provider}/{token}</c>),
+    /// or null to be polled only. Set only for providers whose <see cref="ProviderCapabilities.AcceptsCallbacks"/> is true.
+    /// </summary>
+    public Uri? CallbackUrl { get; init; }
 
     private static readonly IReadOnlyDictionary<string, string> EmptyOptions = new Dictionary<string, string>();
 }

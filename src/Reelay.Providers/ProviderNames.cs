@@ -15,6 +15,30 @@ public static class ProviderNames
     /// <summary>Another relay speaking the unified format (<c>POST /v1/video/create</c>).</summary>
     public const string Unified = "unified";
 
+    /// <summary>ByteDance Seedance on Volcengine Ark / BytePlus ModelArk (<c>POST /api/v3/contents/generations/tasks</c>).</summary>
+    public const string Seedance = "seedance";
+
+    /// <summary>Kling AI's official API (<c>POST /v1/videos/text2video</c>, <c>/image2video</c>; a self-signed JWT).</summary>
+    public const string Kling = "kling";
+
+    /// <summary>Alibaba Cloud Model Studio (DashScope) Wan video synthesis (<c>X-DashScope-Async</c> tasks).</summary>
+    public const string Wan = "wan";
+
+    /// <summary>MiniMax Hailuo video (<c>POST /v1/video_generation</c>, <c>base_resp</c> envelopes).</summary>
+    public const string MiniMax = "minimax";
+
+    /// <summary>Runway's API (<c>POST /v1/image_to_video</c>, <c>/v1/text_to_video</c>; <c>X-Runway-Version</c>).</summary>
+    public const string Runway = "runway";
+
+    /// <summary>Luma's Dream Machine API (<c>POST /dream-machine/v1/generations/video</c>).</summary>
+    public const string Luma = "luma";
+
+    /// <summary>fal.ai's queue API (<c>https://queue.fal.run/{model_id}</c>; <c>Authorization: Key</c>).</summary>
+    public const string Fal = "fal";
+
+    /// <summary>Replicate's predictions API (<c>POST /v1/models/{owner}/{name}/predictions</c>).</summary>
+    public const string Replicate = "replicate";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

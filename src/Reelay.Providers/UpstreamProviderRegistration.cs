@@ -1,9 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Reelay.Providers.Fal;
 using Reelay.Providers.Http;
+using Reelay.Providers.Kling;
+using Reelay.Providers.Luma;
+using Reelay.Providers.MiniMax;
+using Reelay.Providers.Replicate;
+using Reelay.Providers.Runway;
+using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
 using Reelay.Providers.Veo;
+using Reelay.Providers.Wan;
 using Reelay.Providers.Xai;
 
 namespace Reelay.Providers;
@@ -40,6 +48,14 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, VeoProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SoraProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, UnifiedRelayProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, SeedanceProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, KlingProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, WanProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, MiniMaxProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, RunwayProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, LumaProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, FalProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, ReplicateProvider>());
         return services;
     }
 }

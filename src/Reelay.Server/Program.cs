@@ -1,5 +1,6 @@
 using Reelay.Api;
 using Reelay.Api.Admin;
+using Reelay.Api.Callbacks;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
 using Reelay.Api.Models;
@@ -51,6 +52,8 @@ app.MapAdminChannelsApi();
 app.MapAdminSecretsApi();
 app.MapAdminTasksApi();
 app.MapFilesApi();
+// Upstreams report job changes here; a report only makes Reelay poll sooner.
+app.MapUpstreamCallbacksApi();
 
 app.Run();
 

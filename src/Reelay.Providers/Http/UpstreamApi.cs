@@ -10,6 +10,9 @@ internal enum UpstreamAuth
 
     /// <summary><c>x-goog-api-key: &lt;key&gt;</c> (the Gemini API).</summary>
     GoogleApiKey,
+
+    /// <summary><c>Authorization: Key &lt;key&gt;</c>: the literal word <c>Key</c>, not <c>Bearer</c> (fal.ai).</summary>
+    Key,
 }
 
 /// <summary>
@@ -47,6 +50,9 @@ internal sealed record UpstreamApi(Uri? DefaultBaseUrl, UpstreamAuth Auth)
         {
             case UpstreamAuth.GoogleApiKey:
                 message.Headers.Add("x-goog-api-key", channel.ApiKey);
+                break;
+            case UpstreamAuth.Key:
+                message.Headers.Authorization = new AuthenticationHeaderValue("Key", channel.ApiKey);
                 break;
             default:
                 message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.ApiKey);

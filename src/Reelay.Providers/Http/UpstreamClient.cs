@@ -36,7 +36,17 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
     private const int MaxRedirects = 5;
 
     /// <summary>Sends a request and reads the answer; any non-2xx answer throws, classified.</summary>
-    public async Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel, CancellationToken cancellationToken)
+    public Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel, CancellationToken cancellationToken) =>
+        SendAsync(request, channel, refine: null, cancellationToken);
+
+    /// <summary>
+    /// Sends a request and reads the answer; a non-2xx answer throws, classified, after
+    /// <paramref name="refine"/> has read the provider's own error code in the body (Kling's numeric
+    /// codes, Ark's <c>InputTextSensitiveContentDetected</c>, MiniMax's <c>base_resp</c>) and may have
+    /// sharpened the classification. It gets the generic classification and the raw body.
+    /// </summary>
+    public async Task<UpstreamReply> SendAsync(HttpRequestMessage request, ChannelSettings channel,
+        Func<UpstreamException, string, UpstreamException>? refine, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.RequestTimeout);
@@ -47,7 +57,8 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
             var body = await response.Content.ReadAsStringAsync(timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                throw UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                var failure = UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                throw refine is null ? failure : refine(failure, body);
             }
 
             return new UpstreamReply(response.StatusCode, body);
@@ -94,7 +105,10 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
             if (!response.IsSuccessStatusCode)
             {
                 var body = await response.Content.ReadAsStringAsync(timeout.Token);
-                throw UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                var failure = UpstreamFailures.FromResponse(response.StatusCode, response.Headers, body, channel, timeProvider.GetUtcNow());
+                throw UpstreamFailures.IsExpiredLink(response.StatusCode, body, SameOrigin(url, authOrigin))
+                    ? UpstreamFailures.ExpiredLink(channel, failure)
+                    : failure;
             }
 
             var contentType = response.Content.Headers.ContentType?.MediaType;
@@ -144,6 +158,20 @@ internal sealed class UpstreamClient(IHttpClientFactory httpClientFactory, IOpti
         catch (JsonException exception)
         {
             throw UpstreamFailures.Malformed(channel, exception);
+        }
+    }
+
+    /// <summary>Reads a callback body leniently: anything that is not the expected JSON is null (a callback is only a hint).</summary>
+    public static T? TryReadJson<T>(ReadOnlyMemory<byte> body, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(body.Span, typeInfo);
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -73,6 +73,27 @@ internal static class UpstreamFailures
             $"The upstream of channel '{channel.Name}' sent an answer that could not be read{(detail is null ? "" : ": " + detail)}.",
             inner: inner);
 
+    /// <summary>
+    /// The same failure under a provider's own error code as an adapter read it (a content-safety
+    /// code in a 400, an arrears code in a 429): message and <c>Retry-After</c> kept.
+    /// </summary>
+    public static UpstreamException Reclassify(UpstreamException failure, UpstreamFailureStage stage, string code) =>
+        failure.Stage == stage && failure.Code == code ? failure : new(stage, code, failure.Message, failure.RetryAfter, failure);
+
+    /// <summary>
+    /// Whether a result download was refused because its signed link ran out: object stores (S3, TOS,
+    /// OSS) answer 403 "Request has expired", or 410, once the signature's time is past. From the
+    /// API's own origin a 403 is a credentials problem unless it says so. A 404 stays "not found".
+    /// </summary>
+    public static bool IsExpiredLink(HttpStatusCode status, string body, bool apiOrigin) =>
+        status is HttpStatusCode.Forbidden or HttpStatusCode.Gone
+        && (!apiOrigin || body.Contains("expired", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A result whose link expired: final, since asking the same link again cannot help.</summary>
+    public static UpstreamException ExpiredLink(ChannelSettings channel, UpstreamException failure) =>
+        new(UpstreamFailureStage.Rejected, TaskErrors.Expired,
+            $"The result link the upstream of channel '{channel.Name}' gave has expired ({failure.Message}).", inner: failure);
+
     /// <summary>Classifies a non-success HTTP answer.</summary>
     /// <param name="status">The HTTP status.</param>
     /// <param name="headers">Response headers (for <c>Retry-After</c>).</param>

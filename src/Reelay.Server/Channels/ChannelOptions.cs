@@ -11,7 +11,7 @@ public sealed class ChannelOptions
     /// <summary>Unique name, shown in the route a task took.</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Provider: <c>xai</c>, <c>veo</c>, <c>sora</c>, <c>unified</c> or <c>local</c>.</summary>
+    /// <summary>Provider name (<see cref="ProviderNames"/>): <c>xai</c>, <c>veo</c>, <c>sora</c>, <c>unified</c>, <c>seedance</c>… or <c>local</c>.</summary>
     public string Provider { get; set; } = "";
 
     /// <summary>Upstream base URL; empty for the provider's public endpoint.</summary>
@@ -39,6 +39,17 @@ public sealed class ChannelOptions
 
     /// <summary>First wait before polling a job, from which polling backs off. Empty: the provider's own (5 s for most).</summary>
     public TimeSpan? PollInterval { get; set; }
+
+    /// <summary>
+    /// Reelay's address as the upstream sees it (<c>https://reelay.example.com/</c>). When set, and the
+    /// provider takes callbacks, each job is submitted with its own callback URL under it
+    /// (<c>/callbacks/{provider}/{token}</c>), polled at once when a callback comes, and otherwise
+    /// only every <see cref="CallbackPollInterval"/>. Configuration only (not the admin API).
+    /// </summary>
+    public string? PublicCallbackBaseUrl { get; set; }
+
+    /// <summary>With callbacks on: the fallback poll interval, in case a callback is lost. Default 1 min.</summary>
+    public TimeSpan CallbackPollInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Where a channel's definition lives: configuration (read-only at run time) or the admin API (stored in the database).</summary>
@@ -60,7 +71,9 @@ public sealed record Channel(
     int SubmitsPerMinute = 0,
     int PollsPerMinute = 0,
     ChannelSource Source = ChannelSource.Config,
-    TimeSpan? PollInterval = null)
+    TimeSpan? PollInterval = null,
+    Uri? PublicCallbackBaseUrl = null,
+    TimeSpan? CallbackPollInterval = null)
 {
     public string Name => Settings.Name;
 
@@ -91,6 +104,8 @@ public sealed record Channel(
         return new Channel(
             new ChannelSettings(options.Name, options.Provider.ToLowerInvariant(), baseUrl, string.IsNullOrWhiteSpace(options.ApiKey) ? null : options.ApiKey),
             models, options.Priority, Math.Max(1, options.Weight), options.Enabled,
-            Math.Max(0, options.SubmitsPerMinute), Math.Max(0, options.PollsPerMinute), source, options.PollInterval);
+            Math.Max(0, options.SubmitsPerMinute), Math.Max(0, options.PollsPerMinute), source, options.PollInterval,
+            string.IsNullOrWhiteSpace(options.PublicCallbackBaseUrl) ? null : new Uri(options.PublicCallbackBaseUrl.TrimEnd('/') + "/"),
+            options.CallbackPollInterval);
     }
 }

@@ -7,8 +7,16 @@ namespace Reelay.Channels;
 /// <summary>One way to run a task: a channel, its provider, the upstream model id, and the channel's runtime state.</summary>
 public sealed record RouteCandidate(Channel Channel, IVideoProvider Provider, string UpstreamModel, ChannelState State)
 {
-    /// <summary>First poll delay: the channel's setting, else the provider's.</summary>
-    public TimeSpan PollInterval => Channel.PollInterval ?? Provider.Capabilities.PollInterval;
+    /// <summary>Whether jobs on this route are submitted with a callback URL: the channel has a public callback address and the provider takes callbacks.</summary>
+    public bool UsesCallbacks => Channel.PublicCallbackBaseUrl is not null && Provider.Capabilities.AcceptsCallbacks;
+
+    /// <summary>
+    /// First poll delay: with callbacks, the slow fallback (a callback makes the job due at once);
+    /// otherwise the channel's setting, else the provider's.
+    /// </summary>
+    public TimeSpan PollInterval => UsesCallbacks
+        ? Channel.CallbackPollInterval ?? TimeSpan.FromMinutes(1)
+        : Channel.PollInterval ?? Provider.Capabilities.PollInterval;
 
     /// <summary>Longest poll delay after backing off.</summary>
     public TimeSpan MaxPollInterval => PollInterval > Provider.Capabilities.MaxPollInterval ? PollInterval : Provider.Capabilities.MaxPollInterval;

@@ -42,6 +42,17 @@ public static class ChannelRules
             return new(ChannelProblemKind.Invalid, "base_url", "a unified relay has no public endpoint: set BaseUrl to the relay's address.");
         }
 
+        if (!string.IsNullOrWhiteSpace(config.PublicCallbackBaseUrl)
+            && (!Uri.TryCreate(config.PublicCallbackBaseUrl, UriKind.Absolute, out var callbacks) || (callbacks.Scheme != Uri.UriSchemeHttp && callbacks.Scheme != Uri.UriSchemeHttps)))
+        {
+            return new(ChannelProblemKind.Invalid, "public_callback_base_url", $"PublicCallbackBaseUrl '{config.PublicCallbackBaseUrl}' is not an absolute http(s) URL (Reelay's address as the upstream sees it).");
+        }
+
+        if (config.CallbackPollInterval <= TimeSpan.Zero)
+        {
+            return new(ChannelProblemKind.Invalid, "callback_poll_interval", "CallbackPollInterval must be positive.");
+        }
+
         if (config.Weight < 0 || config.SubmitsPerMinute < 0 || config.PollsPerMinute < 0)
         {
             return new(ChannelProblemKind.Invalid, "weight", "Weight, SubmitsPerMinute and PollsPerMinute cannot be negative.");

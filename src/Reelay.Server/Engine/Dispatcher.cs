@@ -20,6 +20,7 @@ public sealed partial class Dispatcher(
     ImageFetcher images,
     RequestImages requestImages,
     TaskSignals signals,
+    UpstreamCallbacks callbacks,
     TimeProvider time,
     IOptions<EngineOptions> options,
     ILogger<Dispatcher> logger)
@@ -122,7 +123,11 @@ public sealed partial class Dispatcher(
             }
 
             attempted++;
-            var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages) with { RemixOf = remixOf };
+            var request = ToJobRequest(task, candidate.UpstreamModel, width, height, referenceImages) with
+            {
+                RemixOf = remixOf,
+                CallbackUrl = candidate.UsesCallbacks ? callbacks.UrlFor(candidate, task.Id) : null,
+            };
             route.Add(new RouteStep(candidate.Channel.Name, candidate.Provider.Name, candidate.UpstreamModel, RouteStep.Submitted, Now));
 
             // Checkpoint: the attempt is on disk before the upstream hears of it. If this process
@@ -206,7 +211,10 @@ public sealed partial class Dispatcher(
         try
         {
             var referenceImages = await images.FetchAllAsync(task.Images, requestImages.ReadAsync, cancellationToken);
-            var request = ToJobRequest(task, candidate.UpstreamModel, task.Width ?? 0, task.Height ?? 0, referenceImages);
+            var request = ToJobRequest(task, candidate.UpstreamModel, task.Width ?? 0, task.Height ?? 0, referenceImages) with
+            {
+                CallbackUrl = candidate.UsesCallbacks ? callbacks.UrlFor(candidate, task.Id) : null,
+            };
             var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
             await MarkRunningAsync(task, lease, candidate, submitted.UpstreamId, cancellationToken);
         }

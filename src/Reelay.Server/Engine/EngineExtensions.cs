@@ -11,6 +11,11 @@ public static class EngineExtensions
         services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
         services.TryAddSingleton<TaskSignals>();
+        services.AddOptions<UpstreamCallbackOptions>().BindConfiguration("Callbacks");
+        services.TryAddSingleton<UpstreamCallbacks>();
+
+        // Callbacks are taken in on every instance, API-only ones included: the nudge is a database write any worker sees.
+        services.AddHostedService<CallbackReceiver>();
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.ShutdownGrace + TimeSpan.FromSeconds(10));
         if (configuration.GetValue("Engine:Enabled", true))

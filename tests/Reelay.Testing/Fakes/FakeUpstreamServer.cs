@@ -26,6 +26,8 @@ public enum FakeScenario
     Unauthorized,
     /// <summary>Answer the first submission 429 with <c>Retry-After</c>, then accept.</summary>
     RateLimitedThenSuccess,
+    /// <summary>Answer the first submission 429 without <c>Retry-After</c>, then accept.</summary>
+    RateLimitedNoRetryAfterThenSuccess,
     /// <summary>Answer the first submission 500, then accept.</summary>
     ServerErrorThenSuccess,
     /// <summary>Answer submissions 200 with a truncated JSON body.</summary>
@@ -34,6 +36,8 @@ public enum FakeScenario
     ResultNotFound,
     /// <summary>Succeed, but the result URL serves an HTML page.</summary>
     ResultNotVideo,
+    /// <summary>Succeed, but the signed result URL has expired: the object store answers 403 "Request has expired".</summary>
+    ResultExpired,
 }
 
 /// <summary>Which adapter call a recorded request was.</summary>
@@ -42,6 +46,7 @@ public enum FakeRequestKind
     Submit,
     Poll,
     Download,
+    Cancel,
     Other,
 }
 
@@ -102,6 +107,12 @@ public sealed class FakeJob(string id, FakeScenario scenario, long submittedAt, 
         }
     }
 
+    /// <summary>The callback URL the job was submitted with, if any.</summary>
+    public Uri? CallbackUrl { get; internal set; }
+
+    /// <summary>When the fake sent the job's callback (Unix ms), once it has.</summary>
+    public long? CallbackSentAt { get; internal set; }
+
     /// <summary>With a <see cref="FinishesAt"/>, the first poll answered as finished; otherwise null.</summary>
     public long? SeenAt => FinishesAt is { } finishesAt ? PollTimes.Where(t => t >= finishesAt).Select(t => (long?)t).FirstOrDefault() : null;
 
@@ -135,6 +146,10 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, FakeJob> _jobs = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, bool> _cancelled = new();
+    private readonly ConcurrentBag<Task> _scheduledCallbacks = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private static readonly HttpClient CallbackClient = new();
     private WebApplication? _app;
     private FakeScenario _scenario;
     private int _scenarioFailures;
@@ -181,6 +196,18 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     /// <summary>Result downloads received.</summary>
     public int Downloads => _downloads;
 
+    /// <summary>Cancel requests received.</summary>
+    public int Cancels => _requests.Count(r => r.Kind == FakeRequestKind.Cancel);
+
+    /// <summary>Ids of the jobs cancelled so far (the fake's own record, for providers with a cancel call).</summary>
+    public IReadOnlyCollection<string> Cancelled => [.. _cancelled.Keys];
+
+    /// <summary>Marks a job cancelled; false when it is unknown.</summary>
+    protected bool MarkCancelled(string id) => _jobs.ContainsKey(id) && _cancelled.TryAdd(id, true);
+
+    /// <summary>Whether a job was cancelled.</summary>
+    protected bool IsCancelled(string id) => _cancelled.ContainsKey(id);
+
     /// <summary>Every request received, in order.</summary>
     public IReadOnlyCollection<RecordedRequest> Requests => _requests;
 
@@ -220,6 +247,9 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_scheduledCallbacks);
+        _stopping.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();
@@ -228,11 +258,91 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// POSTs the job's callback to the URL it was submitted with, as the upstream does when the job
+    /// ends (body and signature headers from <see cref="CallbackFor"/>).
+    /// </summary>
+    public Task<HttpResponseMessage> SendCallbackAsync(FakeJob job, CancellationToken cancellationToken) =>
+        SendCallbackAsync(job, CallbackFor(job, DateTimeOffset.UtcNow), cancellationToken);
+
+    /// <summary>POSTs a given callback (a forged or replayed one, in tests) to the job's callback URL.</summary>
+    public async Task<HttpResponseMessage> SendCallbackAsync(FakeJob job, (IReadOnlyDictionary<string, string> Headers, byte[] Body) callback, CancellationToken cancellationToken)
+    {
+        var url = CallbackTarget(job);
+        var (headers, body) = callback;
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        job.CallbackSentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return await CallbackClient.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Where callbacks really go: a job's callback URL names Reelay's public address, and, like the
+    /// reverse proxy in front of a real Reelay, this origin (the test's Reelay) receives its path.
+    /// </summary>
+    public Uri? CallbackProxy { get; set; }
+
+    /// <summary>The URL a job's callback is POSTed to (through <see cref="CallbackProxy"/> when set).</summary>
+    public Uri CallbackTarget(FakeJob job)
+    {
+        var url = job.CallbackUrl ?? throw new InvalidOperationException($"Job {job.Id} was submitted without a callback URL.");
+        return CallbackProxy is null ? url : new Uri(CallbackProxy, url.PathAndQuery);
+    }
+
+    /// <summary>The provider's callback for a finished job: headers (signatures, where it signs) and body.</summary>
+    public virtual (IReadOnlyDictionary<string, string> Headers, byte[] Body) CallbackFor(FakeJob job, DateTimeOffset signedAt) =>
+        throw new NotSupportedException($"{GetType().Name} plays an upstream without callbacks.");
+
+    /// <summary>
+    /// Notes the callback URL a job was submitted with. With <see cref="JobDuration"/>, the fake then
+    /// calls it when the job finishes, as a real upstream does (bench/ measures polls against it).
+    /// </summary>
+    protected void RememberCallback(FakeJob job, string? url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return;
+        }
+
+        job.CallbackUrl = new Uri(url);
+        if (job.FinishesAt is { } finishesAt)
+        {
+            _scheduledCallbacks.Add(SendWhenFinishedAsync(job, finishesAt));
+        }
+    }
+
+    private async Task SendWhenFinishedAsync(FakeJob job, long finishesAt)
+    {
+        try
+        {
+            // The upstream's own clock: the job ends at its time, whoever is polling.
+            var wait = finishesAt - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(wait), _stopping.Token);
+            }
+
+            using var response = await SendCallbackAsync(job, _stopping.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException)
+        {
+            // The fake or Reelay is shutting down; a lost callback is what polling is for.
+        }
+    }
+
     /// <summary>Maps the provider's routes.</summary>
     protected abstract void MapRoutes(WebApplication app);
 
     /// <summary>The provider's 400 body for a prompt refused by its safety system.</summary>
     protected abstract string ContentPolicyErrorBody { get; }
+
+    /// <summary>The status that body comes with: 400 for most; MiniMax answers its errors with 200.</summary>
+    protected virtual int ContentPolicyStatus => 400;
 
     /// <summary>The provider's 401 body; <paramref name="key"/> is the key received, echoed as real upstreams do.</summary>
     protected abstract string UnauthorizedBody(string key);
@@ -293,13 +403,15 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
         switch (Scenario)
         {
             case FakeScenario.RefuseAtSubmit:
-                return Json(ContentPolicyErrorBody, 400);
+                return Json(ContentPolicyErrorBody, ContentPolicyStatus);
             case FakeScenario.Unauthorized:
                 return Json(UnauthorizedBody(ReceivedKey(context)), 401);
             case FakeScenario.MalformedJson:
                 return Json(MalformedBody, 200);
             case FakeScenario.RateLimitedThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
                 context.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                return Json(RateLimitedBody, 429);
+            case FakeScenario.RateLimitedNoRetryAfterThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
                 return Json(RateLimitedBody, 429);
             case FakeScenario.ServerErrorThenSuccess when Interlocked.Increment(ref _scenarioFailures) == 1:
                 return Json(ServerErrorBody, 500);
@@ -350,8 +462,29 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     {
         null or FakeScenario.ResultNotFound => Json(notFoundBody, 404),
         FakeScenario.ResultNotVideo => Results.Text("<!doctype html><html><body>Access denied</body></html>", "text/html", Encoding.UTF8),
+        // What S3-style stores (Volcengine TOS, Alibaba OSS, S3 behind CDNs) answer once X-*-Expires has passed.
+        FakeScenario.ResultExpired => Results.Text(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            "application/xml", Encoding.UTF8, 403),
         _ => Results.Bytes(Video, "video/mp4"),
     };
+
+    /// <summary>A top-level string field of a JSON body, or null.</summary>
+    protected static string? JsonField(string body, string name)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String
+                ? value.GetString()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A raw JSON body with a status.</summary>
     protected static IResult Json(string body, int status = 200) =>
@@ -366,6 +499,11 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return authorization["Bearer ".Length..];
+        }
+
+        if (authorization.StartsWith("Key ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Key ".Length..];
         }
 
         return context.Request.Headers["x-goog-api-key"].ToString();

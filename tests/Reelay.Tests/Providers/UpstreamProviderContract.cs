@@ -143,6 +143,21 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Submit_RateLimitedWithoutRetryAfter_ThrowsRateLimitedWithoutAWait()
+    {
+        Fake.Scenario = FakeScenario.RateLimitedNoRetryAfterThenSuccess;
+
+        var error = await Assert.ThrowsAsync<UpstreamException>(() => Provider.SubmitAsync(NewRequest(), Channel, Cancel));
+        var accepted = await Provider.SubmitAsync(NewRequest(), Channel, Cancel);
+
+        Assert.Equal(UpstreamFailureStage.RateLimited, error.Stage);
+        Assert.True(error.ProvablyNotAccepted);
+        // No wait was given: the engine's own backoff applies, not a made-up one.
+        Assert.Null(error.RetryAfter);
+        Assert.False(string.IsNullOrEmpty(accepted.UpstreamId));
+    }
+
+    [Fact]
     public async Task Submit_ServerError_ThrowsServerErrorThenAccepts()
     {
         Fake.Scenario = FakeScenario.ServerErrorThenSuccess;
@@ -200,6 +215,21 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
         var error = await Assert.ThrowsAsync<UpstreamException>(() => Provider.OpenResultAsync(job, done.ResultLocation!, Channel, Cancel));
 
         Assert.Equal("upstream_result_invalid", error.Code);
+    }
+
+    [Fact]
+    public async Task OpenResult_ExpiredLink_ThrowsExpiredAsFinal()
+    {
+        Fake.Scenario = FakeScenario.ResultExpired;
+        var job = await SubmitAsync();
+        var done = (await PollUntilDoneAsync(job))[^1];
+
+        var error = await Assert.ThrowsAsync<UpstreamException>(() => Provider.OpenResultAsync(job, done.ResultLocation!, Channel, Cancel));
+
+        // Asking the same signed link again cannot help: the finisher must not retry it ten times.
+        Assert.Equal("expired", error.Code);
+        Assert.Equal(UpstreamFailureStage.Rejected, error.Stage);
+        Assert.DoesNotContain(ApiKey, error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
