@@ -10,8 +10,10 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
-                            [--revision <git revision>] [--only queue]
+                            [--revision <git revision>] [--only queue|callbacks]
         --only queue measures the queued local renders alone and prints that section (no file written).
+        --only callbacks measures polls per task and detection delay with and without upstream
+        callbacks, and writes that section alone to --out (bench/CALLBACKS.md).
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -48,7 +50,7 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
             PollsPerMinute: Int("polls-per-minute", 60));
         var queue = new QueueSettings(Tasks: Int("queue-tasks", 3000), Window: TimeSpan.FromSeconds(Int("queue-window-seconds", 10)));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue"))
+        if (only is not (null or "queue" or "callbacks"))
         {
             return null;
         }

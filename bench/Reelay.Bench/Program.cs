@@ -19,6 +19,18 @@ if (options.Only == "queue")
     return 0;
 }
 
+if (options.Only == "callbacks")
+{
+    var section = CallbackBenchmark.Section(options, await CallbackBenchmark.RunAsync(options));
+    Console.WriteLine(section);
+    if (options.OutputPath is { } callbacksPath)
+    {
+        await File.WriteAllTextAsync(callbacksPath, section);
+    }
+
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 var polling = await PollingBenchmark.RunAsync(options);
 var queue = await QueueBenchmark.RunAsync(options);
