@@ -22,6 +22,7 @@ public class MoreUpstreamsFlowTests
         { "luma", "ray-2" },
         { "fal", "fal-kling-v2.1-master" },
         { "replicate", "replicate-kling-v2.1" },
+        { "comfyui", "wan2.2-5b-comfyui" },
     };
 
     [Theory]
@@ -80,6 +81,7 @@ public class MoreUpstreamsFlowTests
         "luma" => await FakeLumaServer.StartNewAsync(ct),
         "fal" => await FakeFalServer.StartNewAsync(ct),
         "replicate" => await FakeReplicateServer.StartNewAsync(ct),
+        "comfyui" => await FakeComfyUiServer.StartNewAsync(ct),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "no fake for this provider"),
     };
 
