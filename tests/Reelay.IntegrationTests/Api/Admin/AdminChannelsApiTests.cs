@@ -72,7 +72,7 @@ public class AdminChannelsApiTests
     [Theory]
     [InlineData("""{"provider":"xai"}""", 400, "name")]
     [InlineData("""{"name":"x"}""", 400, "provider")]
-    [InlineData("""{"name":"x","provider":"kling"}""", 400, "not one of")]
+    [InlineData("""{"name":"x","provider":"pika"}""", 400, "not one of")]
     [InlineData("""{"name":"x","provider":"unified"}""", 400, "BaseUrl")]
     [InlineData("""{"name":"x","provider":"xai","base_url":"ftp://h"}""", 400, "http(s)")]
     [InlineData("""{"name":"bad name!","provider":"xai"}""", 400, "letters, digits")]

@@ -100,7 +100,7 @@ public sealed class CreateValidationTests(CreateValidationFixture fixture) : ICl
         new("model_empty", 400, "missing_field", "model", "GET /v1/models", Body: """{"model":"","prompt":"cat"}"""),
         new("model_whitespace", 400, "missing_field", "model", "GET /v1/models", Body: """{"model":"   ","prompt":"cat"}"""),
         new("model_number", 400, "invalid_type", "model", "'model' must be a string, got a number", Body: """{"model":3,"prompt":"cat"}"""),
-        new("model_unknown", 400, "model_not_found", "model", "Available models: grok-video-3, grok-video-3-max, grok-video-3-pro, reelay-preview", Body: """{"model":"gpt-video-9","prompt":"cat"}"""),
+        new("model_unknown", 400, "model_not_found", "model", "Available models: fal-kling-v2.1-master, gen4.5, gen4_turbo, grok-video-3, grok-video-3-max, grok-video-3-pro", Body: """{"model":"gpt-video-9","prompt":"cat"}"""),
 
         // prompt
         new("prompt_missing", 400, "missing_field", "prompt", "describe the video", Body: """{"model":"reelay-preview"}"""),
