@@ -27,6 +27,18 @@ if (options.Only == "polling")
     return 0;
 }
 
+if (options.Only == "callbacks")
+{
+    var section = CallbackBenchmark.Section(options, await CallbackBenchmark.RunAsync(options));
+    Console.WriteLine(section);
+    if (options.OutputPath is { } callbacksPath)
+    {
+        await File.WriteAllTextAsync(callbacksPath, section);
+    }
+
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 if (options.Only == "throughput")
 {

@@ -39,6 +39,9 @@ public static class ProviderNames
     /// <summary>Replicate's predictions API (<c>POST /v1/models/{owner}/{name}/predictions</c>).</summary>
     public const string Replicate = "replicate";
 
+    /// <summary>A self-hosted ComfyUI server running an API-format workflow (<c>POST /prompt</c>).</summary>
+    public const string ComfyUi = "comfyui";
+
     /// <summary>Reelay's own ffmpeg preview renderer.</summary>
     public const string Local = "local";
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Reelay.Providers.ComfyUi;
 using Reelay.Providers.Fal;
 using Reelay.Providers.Http;
 using Reelay.Providers.Kling;
@@ -56,6 +57,7 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, LumaProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, FalProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, ReplicateProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, ComfyUiProvider>());
         return services;
     }
 }

@@ -42,6 +42,11 @@ public static class ChannelRules
             return new(ChannelProblemKind.Invalid, "base_url", "a unified relay has no public endpoint: set BaseUrl to the relay's address.");
         }
 
+        if (config.Provider!.Equals(ProviderNames.ComfyUi, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(config.BaseUrl))
+        {
+            return new(ChannelProblemKind.Invalid, "base_url", "a ComfyUI server is self-hosted: set BaseUrl to its address (http://host:8188).");
+        }
+
         if (!string.IsNullOrWhiteSpace(config.PublicCallbackBaseUrl)
             && (!Uri.TryCreate(config.PublicCallbackBaseUrl, UriKind.Absolute, out var callbacks) || (callbacks.Scheme != Uri.UriSchemeHttp && callbacks.Scheme != Uri.UriSchemeHttps)))
         {

@@ -22,6 +22,7 @@ public class MoreUpstreamsFlowTests
         { "luma", "ray-2" },
         { "fal", "fal-kling-v2.1-master" },
         { "replicate", "replicate-kling-v2.1" },
+        { "comfyui", "wan2.2-5b-comfyui" },
     };
 
     [Theory]
@@ -70,6 +71,45 @@ public class MoreUpstreamsFlowTests
         Assert.Equal(1, fake.Submissions);
     }
 
+    [Fact]
+    public async Task Create_SeedanceAccountRefusesKey_RelayServingTheSameModelTakesOver()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var ark = await FakeSeedanceServer.StartNewAsync(ct);
+        await using var relay = await FakeUnifiedRelayServer.StartNewAsync(ct);
+        ark.Scenario = FakeScenario.Unauthorized;
+        await using var app = Start([new ChannelSpec("ark", "seedance", ark, Priority: 0), new ChannelSpec("relay", "unified", relay, Priority: 1)]);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+
+        var id = await client.CreateAsync(new { model = "seedance-1.0-pro", prompt = "a cat" }, ct);
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct);
+
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        var admin = await app.AdminTaskAsync(id, ct);
+        var route = admin.GetProperty("route").EnumerateArray().Select(s => (s.GetProperty("channel").GetString(), s.GetProperty("outcome").GetString())).ToList();
+        Assert.Equal([("ark", "upstream_auth"), ("relay", "submitted")], route);
+        using var sent = System.Text.Json.JsonDocument.Parse(relay.LastSubmit!.Body);
+        Assert.Equal("seedance-1.0-pro", sent.RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public async Task Create_KlingContentRefusal_IsFinalAndNotFailedOver()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var first = await FakeKlingServer.StartNewAsync(ct);
+        await using var second = await FakeKlingServer.StartNewAsync(ct);
+        first.Scenario = FakeScenario.RefuseAtSubmit;
+        await using var app = Start([new ChannelSpec("first", "kling", first, Priority: 0), new ChannelSpec("second", "kling", second, Priority: 1)]);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+
+        var id = await client.CreateAsync(new { model = "kling-v2.1", prompt = "a cat" }, ct);
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct);
+
+        Assert.Equal("failed", task.GetProperty("status").GetString());
+        Assert.Equal("content_policy", task.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(0, second.Submissions);
+    }
+
     internal static async Task<FakeUpstreamServer> StartFakeAsync(string provider, CancellationToken ct) => provider switch
     {
         "seedance" => await FakeSeedanceServer.StartNewAsync(ct),
@@ -80,6 +120,7 @@ public class MoreUpstreamsFlowTests
         "luma" => await FakeLumaServer.StartNewAsync(ct),
         "fal" => await FakeFalServer.StartNewAsync(ct),
         "replicate" => await FakeReplicateServer.StartNewAsync(ct),
+        "comfyui" => await FakeComfyUiServer.StartNewAsync(ct),
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "no fake for this provider"),
     };
 

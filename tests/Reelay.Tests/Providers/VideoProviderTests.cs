@@ -11,6 +11,8 @@ public sealed class VideoProviderTests
     [InlineData(ProviderNames.Veo)]
     [InlineData(ProviderNames.Sora)]
     [InlineData(ProviderNames.Unified)]
+    [InlineData(ProviderNames.Kling)]
+    [InlineData(ProviderNames.MiniMax)]
     public async Task CancelAsync_UpstreamWithoutCancel_DeclaresItAndThrowsNamingTheProvider(string name)
     {
         await using var services = new ServiceCollection().AddLogging().AddUpstreamProviders().BuildServiceProvider();
