@@ -4,9 +4,10 @@ using Mono.Cecil.Cil;
 namespace Reelay.Tests.Architecture;
 
 /// <summary>
-/// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>, <c>Storage</c>'s failure types)
-/// ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>;
-/// <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>, <c>Keys</c> and <c>Channels</c> declare;
+/// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>, <c>Storage</c>'s failure types,
+/// <c>Accounts</c>, <c>Audit</c>) ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Billing</c>, <c>Limits</c>,
+/// <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>; <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>,
+/// <c>Keys</c>, <c>Accounts</c>, <c>Billing</c>, <c>Audit</c> and <c>Channels</c> declare;
 /// <c>Api</c> sits on top and no folder imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
 /// </summary>
 public sealed class DependencyRuleTests
@@ -17,15 +18,19 @@ public sealed class DependencyRuleTests
         ["Hosting"] = [],
         ["Health"] = [],
         ["Storage"] = [],
+        ["Accounts"] = [],
+        ["Audit"] = [],
         ["Catalog"] = ["Hosting", "Storage"],
-        ["Keys"] = ["Hosting", "Storage"],
+        ["Keys"] = ["Hosting", "Storage", "Accounts"],
+        ["Billing"] = ["Hosting", "Storage", "Accounts", "Catalog"],
+        ["Limits"] = ["Accounts", "Keys"],
         ["Images"] = ["Hosting", "Storage"],
         ["Blobs"] = ["Hosting", "Health", "Storage"],
         ["Channels"] = ["Hosting", "Storage", "Catalog", "Keys"],
-        ["Tasks"] = ["Hosting", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels"],
-        ["Engine"] = ["Hosting", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Api"] = ["Hosting", "Health", "Storage", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Engine"],
+        ["Tasks"] = ["Hosting", "Storage", "Accounts", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels"],
+        ["Engine"] = ["Hosting", "Storage", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Api"] = ["Hosting", "Health", "Storage", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine"],
     };
 
     [Fact]

@@ -153,7 +153,9 @@ public static class AdminChannelsApi
             }
 
             await registry.ReloadAsync(http.RequestAborted);
-            return TypedResults.Created($"/admin/channels/{channel.Name}", AsView(registry, registry.Find(channel.Name)!));
+            var created = AsView(registry, registry.Find(channel.Name)!);
+            await AdminAudit.WriteAsync(http, "channel.create", "channel", created.Name, null, created);
+            return TypedResults.Created($"/admin/channels/{channel.Name}", created);
         }
     }
 
@@ -200,13 +202,16 @@ public static class AdminChannelsApi
                 return ApiError.BadRequest(problem.Message, problem.Field, "invalid_channel");
             }
 
+            var before = registry.Find(current.Name) is { } old ? AsView(registry, old) : null;
             await store.UpdateAsync(current, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
             await registry.ReloadAsync(http.RequestAborted);
-            return TypedResults.Ok(AsView(registry, registry.Find(current.Name)!));
+            var updated = AsView(registry, registry.Find(current.Name)!);
+            await AdminAudit.WriteAsync(http, "channel.update", "channel", updated.Name, before, updated);
+            return TypedResults.Ok(updated);
         }
     }
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, ChannelRegistry registry, IChannelStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, CancellationToken cancellationToken)
     {
         var channel = registry.Find(name);
         if (channel is null || channel == registry.Local)
@@ -219,9 +224,11 @@ public static class AdminChannelsApi
             return InConfiguration(name);
         }
 
+        var deleted = AsView(registry, channel);
         await store.DeleteAsync(channel.Name, cancellationToken);
         await registry.ReloadAsync(cancellationToken);
-        return TypedResults.Ok(AsView(registry, channel));
+        await AdminAudit.WriteAsync(http, "channel.delete", "channel", deleted.Name, deleted, null);
+        return TypedResults.Ok(deleted);
     }
 
     /// <summary>Copies the fields present in the body onto the channel. <c>name</c> and <c>provider</c> are required on create.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using Reelay.Billing;
 using Reelay.Keys;
 using Reelay.Tasks;
 
@@ -18,7 +19,8 @@ internal static class SqliteTaskRows
         images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage, progress, created_at,
         updated_at, completed_at, deadline_at, next_at, lease_token, lease_until, attempts, polls, poll_failures, channel,
         provider, upstream_model, upstream_id, result_location, route_json, enhanced_prompt, video_key, thumbnail_key,
-        width, height, video_duration, video_bytes, error_code, error_message
+        width, height, video_duration, video_bytes, error_code, error_message, account_id, held, charged, released,
+        price_unit, unit_price, upstream_cost
         """;
 
     /// <summary>What the poller and finisher claim: everything but the request's image references, which only the dispatcher reads.</summary>
@@ -78,6 +80,13 @@ internal static class SqliteTaskRows
         VideoDuration = r.IsDBNull(40) ? null : r.GetDouble(40),
         VideoBytes = Int64(r, 41),
         Error = r.IsDBNull(42) ? null : new TaskError(r.GetString(42), String(r, 43) ?? r.GetString(42)),
+        AccountId = String(r, 44) ?? "",
+        Held = r.GetInt64(45),
+        Charged = Int64(r, 46),
+        Released = Int64(r, 47),
+        PriceUnit = Price.ParseUnit(String(r, 48)),
+        UnitPrice = r.GetInt64(49),
+        UpstreamCost = Int64(r, 50),
     };
 
     /// <summary>Reads every row of a command into tasks.</summary>
@@ -120,6 +129,10 @@ internal static class SqliteTaskRows
         p.AddWithValue("$updated_at", task.UpdatedAt);
         p.AddWithValue("$deadline_at", task.DeadlineAt);
         p.AddWithValue("$next_at", task.NextAt);
+        p.AddWithValue("$account_id", task.AccountId);
+        p.AddWithValue("$held", task.Held);
+        p.AddWithValue("$price_unit", task.PriceUnit is { } unit ? Price.UnitText(unit) : DBNull.Value);
+        p.AddWithValue("$unit_price", task.UnitPrice);
     }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
@@ -176,4 +189,5 @@ internal static class SqliteTaskRows
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
 [JsonSerializable(typeof(IReadOnlyList<RouteStep>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, long>))]
 internal sealed partial class SqliteJsonContext : JsonSerializerContext;

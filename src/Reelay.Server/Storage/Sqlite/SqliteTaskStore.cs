@@ -28,9 +28,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// Every caller is answered within about the busy timeout: stored, or refused with
     /// <see cref="StoreUnavailableException"/> when its row is certainly not stored.
     /// </summary>
-    public async Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken)
+    public async Task<CreateResult> CreateAsync(VideoTask task, CreateRules rules, CancellationToken cancellationToken)
     {
-        var pending = new PendingInsert(task, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
+        var pending = new PendingInsert(task, rules, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
         _inserts.Enqueue(pending);
         while (!pending.Done.Task.IsCompleted)
         {
@@ -78,18 +78,22 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
         }
 
-        if (await pending.Done.Task.WaitAsync(cancellationToken))
+        var result = await pending.Done.Task.WaitAsync(cancellationToken);
+        if (result.Outcome != CreateOutcome.Replayed)
         {
-            return (task, true);
+            return result;
         }
 
         try
         {
+            // Committed before this caller was answered; any key of the account may have made it.
             using var session = await database.RentSessionAsync(cancellationToken);
-            var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
-            earlier.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-            earlier.Parameters.AddWithValue("$key", task.IdempotencyKey);
-            return ((await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).Single(), false);
+            var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id");
+            earlier.Parameters.AddWithValue("$id", result.EarlierTaskId);
+            return (await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).SingleOrDefault() is { } stored
+                ? result with { Task = stored }
+                // The task was deleted since; its key still stands for it until the window ends.
+                : result with { Outcome = CreateOutcome.IdempotencyConflict };
         }
         catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
         {
@@ -111,8 +115,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     /// <summary>
     /// Inserts everything queued in one transaction. A row its statement refuses (a constraint) fails
-    /// only its caller; the database refusing the transaction (locked past the batch's deadline, disk
-    /// full, I/O error) fails every caller in the batch, and then none of their rows is stored.
+    /// only its caller, as does a refusal by a limit or the balance; the database refusing the
+    /// transaction (locked past the batch's deadline, disk full, I/O error) fails every caller in the
+    /// batch, and then none of their rows is stored.
     /// </summary>
     private async Task CommitQueuedInsertsAsync()
     {
@@ -134,7 +139,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         // The commit must not be abandoned half-way because one caller went away.
         var outcomes = new Exception?[batch.Count];
-        var inserted = new bool[batch.Count];
+        var results = new CreateResult[batch.Count];
         var session = await RentForCommitAsync(batch);
         if (session is null)
         {
@@ -152,7 +157,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 {
                     try
                     {
-                        inserted[i] = await InsertAsync(session, batch[i].Task) == 1;
+                        results[i] = await CreateOneAsync(session, batch[i]);
                     }
                     catch (SqliteException e) when (!SqliteDatabase.IsUnavailable(e) && session.Connection.Handle is { } handle
                         && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0)
@@ -181,7 +186,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         // Checkpoint: the commit holds every row not refused by its statement; each caller is told so.
         database.WriteSucceeded();
-        Interlocked.Add(ref _rowsWritten, inserted.Count(stored => stored));
+        Interlocked.Add(ref _rowsWritten, results.Count(result => result?.Outcome == CreateOutcome.Created));
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i] is { } refused)
@@ -190,7 +195,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
             else
             {
-                batch[i].Done.TrySetResult(inserted[i]);
+                batch[i].Done.TrySetResult(results[i]);
             }
         }
     }
@@ -213,28 +218,218 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
     }
 
-    private static Task<int> InsertAsync(SqliteSession session, VideoTask task)
+    /// <summary>
+    /// One create inside the group commit's transaction: the idempotency key, the in-flight limits, the
+    /// hold (a conditional update of the account row, so creates never overdraw however many run at once:
+    /// each one sees the holds of those before it), the row, the ledger row. A refusal leaves nothing of
+    /// this create behind (its savepoint is rolled back) and the batch goes on.
+    /// </summary>
+    private static async Task<CreateResult> CreateOneAsync(SqliteSession session, PendingInsert pending)
     {
-        // The unique index on (owner, idempotency key) decides a race between two identical requests.
-        var insert = session.Command("""
-            INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
-                duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                progress, created_at, updated_at, deadline_at, next_at)
-            VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
-                $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                $progress, $created_at, $updated_at, $deadline_at, $next_at)
-            ON CONFLICT (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            """);
-        SqliteTaskRows.BindInsert(insert, task);
-        return insert.ExecuteNonQueryAsync();
+        var (task, rules) = (pending.Task, pending.Rules);
+        if (task.IdempotencyKey is { } idempotencyKey)
+        {
+            var earlier = session.Command("SELECT task_id, request_hash FROM idempotency_keys WHERE account_id = $account AND key = $key AND created_at > $since");
+            earlier.Parameters.AddWithValue("$account", task.AccountId);
+            earlier.Parameters.AddWithValue("$key", idempotencyKey);
+            earlier.Parameters.AddWithValue("$since", rules.Now - (long)CreateRules.IdempotencyWindow.TotalMilliseconds);
+            await using var reader = await earlier.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
+            {
+                var sameRequest = rules.RequestHash is { } hash && ((byte[])reader.GetValue(1)).AsSpan().SequenceEqual(hash);
+                return new CreateResult(sameRequest ? CreateOutcome.Replayed : CreateOutcome.IdempotencyConflict, null) { EarlierTaskId = reader.GetString(0) };
+            }
+        }
+
+        // Counted here rather than before the transaction: parallel creates each see the ones before them.
+        if (rules.KeyMaxInFlight is { } keyMax && await CountUnfinishedAsync(session, "owner_key_id", task.OwnerKeyId, keyMax) is var keyCount && keyCount >= keyMax)
+        {
+            return new CreateResult(CreateOutcome.KeyInFlightLimit, null) { InFlight = keyCount };
+        }
+
+        if (rules.AccountMaxInFlight is { } accountMax && await CountUnfinishedAsync(session, "account_id", task.AccountId, accountMax) is var accountCount && accountCount >= accountMax)
+        {
+            return new CreateResult(CreateOutcome.AccountInFlightLimit, null) { InFlight = accountCount };
+        }
+
+        var writes = (task.Held > 0 ? 3 : 0) + (task.IdempotencyKey is null ? 0 : 1);
+        if (writes > 0)
+        {
+            await session.Command("SAVEPOINT create_task").ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            if (task.Held > 0 && await HoldAsync(session, task, rules) is { } refused)
+            {
+                await session.Command("ROLLBACK TO create_task").ExecuteNonQueryAsync();
+                await session.Command("RELEASE create_task").ExecuteNonQueryAsync();
+                return refused;
+            }
+
+            var insert = session.Command("""
+                INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
+                    duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
+                    progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price)
+                VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
+                    $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
+                    $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price)
+                """);
+            SqliteTaskRows.BindInsert(insert, task);
+            await insert.ExecuteNonQueryAsync();
+
+            if (task.IdempotencyKey is not null)
+            {
+                // A row past its window is taken over; a live one was ruled out above, in this transaction.
+                var claim = session.Command("""
+                    INSERT INTO idempotency_keys (account_id, key, request_hash, task_id, created_at) VALUES ($account, $key, $hash, $task, $now)
+                    ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, task_id = excluded.task_id, created_at = excluded.created_at
+                    """);
+                claim.Parameters.AddWithValue("$account", task.AccountId);
+                claim.Parameters.AddWithValue("$key", task.IdempotencyKey);
+                claim.Parameters.AddWithValue("$hash", rules.RequestHash ?? []);
+                claim.Parameters.AddWithValue("$task", task.Id);
+                claim.Parameters.AddWithValue("$now", rules.Now);
+                await claim.ExecuteNonQueryAsync();
+            }
+
+            if (writes > 0)
+            {
+                await session.Command("RELEASE create_task").ExecuteNonQueryAsync();
+            }
+
+            return new CreateResult(CreateOutcome.Created, task);
+        }
+        catch (SqliteException e) when (writes > 0 && !SqliteDatabase.IsUnavailable(e))
+        {
+            // The statement failed alone (a constraint): take back what this create wrote before it.
+            await session.Command("ROLLBACK TO create_task").ExecuteNonQueryAsync();
+            await session.Command("RELEASE create_task").ExecuteNonQueryAsync();
+            throw;
+        }
     }
 
     /// <summary>
-    /// A create waiting for the group commit; true once stored, false when an earlier task holds its
-    /// idempotency key. Its caller gives up (abandons) and a commit takes it (takes) by the same
-    /// compare-and-swap, so a row is never written after its caller was told it was not.
+    /// Holds the task's price on its account: the key's and the account's spend today grow by it, the
+    /// account's open holds too, and one ledger row records it. Each update names its condition (the
+    /// balance less open holds covers the price, unless unlimited; today's spend stays within its limit),
+    /// so two creates racing for the last credits cannot both pass. Null when held; otherwise why not.
     /// </summary>
-    private sealed class PendingInsert(VideoTask task, long deadline)
+    private static async Task<CreateResult?> HoldAsync(SqliteSession session, VideoTask task, CreateRules rules)
+    {
+        var day = rules.Now / DayMilliseconds;
+        var key = session.Command("""
+            UPDATE api_keys SET spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
+            WHERE id = $owner AND ($max IS NULL OR (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max)
+            RETURNING spend_today
+            """);
+        key.Parameters.AddWithValue("$day", day);
+        key.Parameters.AddWithValue("$held", task.Held);
+        key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+        key.Parameters.AddWithValue("$max", (object?)rules.KeyMaxSpendPerDay ?? DBNull.Value);
+        if (await key.ExecuteScalarAsync() is null)
+        {
+            var spent = session.Command("SELECT CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM api_keys WHERE id = $owner");
+            spent.Parameters.AddWithValue("$day", day);
+            spent.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+            return new CreateResult(CreateOutcome.KeyDailySpendLimit, null) { SpentToday = await spent.ExecuteScalarAsync() is long s ? s : 0 };
+        }
+
+        var account = session.Command("""
+            UPDATE accounts SET held = held + $held, ledger_seq = ledger_seq + 1,
+                spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
+            WHERE id = $account AND (unlimited = 1 OR balance - held >= $held)
+              AND ($max IS NULL OR (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max)
+            RETURNING balance, held, ledger_seq
+            """);
+        account.Parameters.AddWithValue("$held", task.Held);
+        account.Parameters.AddWithValue("$day", day);
+        account.Parameters.AddWithValue("$account", task.AccountId);
+        account.Parameters.AddWithValue("$max", (object?)rules.AccountMaxSpendPerDay ?? DBNull.Value);
+        long balance = 0, held = 0, seq = 0;
+        var holding = false;
+        await using (var reader = await account.ExecuteReaderAsync())
+        {
+            if (await reader.ReadAsync())
+            {
+                (balance, held, seq, holding) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), true);
+            }
+        }
+
+        if (!holding)
+        {
+            return await RefusalAsync(session, task, day);
+        }
+
+        await AppendLedgerAsync(session, new LedgerRow(task.AccountId, seq, "hold", task.Held, balance, held, task.OwnerKeyId, task.Id, task.Model, task.CreatedAt));
+        return null;
+    }
+
+    /// <summary>Why the account refused a hold: its credits (checked first, as the client must act on them), else today's spend.</summary>
+    private static async Task<CreateResult> RefusalAsync(SqliteSession session, VideoTask task, long day)
+    {
+        var state = session.Command("SELECT balance, held, unlimited, CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM accounts WHERE id = $account");
+        state.Parameters.AddWithValue("$day", day);
+        state.Parameters.AddWithValue("$account", task.AccountId);
+        await using var reader = await state.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return new CreateResult(CreateOutcome.InsufficientCredits, null);
+        }
+
+        var (balance, held, unlimited) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2) == 1);
+        return !unlimited && balance - held < task.Held
+            ? new CreateResult(CreateOutcome.InsufficientCredits, null) { Balance = balance, HeldBefore = held }
+            : new CreateResult(CreateOutcome.AccountDailySpendLimit, null) { SpentToday = reader.GetInt64(3) };
+    }
+
+    private static async Task<int> CountUnfinishedAsync(SqliteSession session, string column, string owner, int limit)
+    {
+        // Along the partial indexes on unfinished rows; LIMIT stops the count at what the limit needs.
+        var count = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE {column} = $owner AND stage IN {Unfinished} LIMIT $limit)");
+        count.Parameters.AddWithValue("$owner", owner);
+        count.Parameters.AddWithValue("$limit", limit);
+        return Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A ledger row as written; amounts are positive but for adjustments.</summary>
+    internal sealed record LedgerRow(string AccountId, long Seq, string Kind, long Amount, long BalanceAfter, long HeldAfter, string? KeyId, string? TaskId, string? Model, long At)
+    {
+        public string? Reason { get; init; }
+        public string? Actor { get; init; }
+    }
+
+    internal static async Task AppendLedgerAsync(SqliteSession session, LedgerRow row)
+    {
+        var insert = session.Command("""
+            INSERT INTO ledger (account_id, seq, kind, amount, balance_after, held_after, key_id, task_id, model, reason, actor, at)
+            VALUES ($account, $seq, $kind, $amount, $balanceAfter, $heldAfter, $key, $task, $model, $reason, $actor, $at)
+            """);
+        var p = insert.Parameters;
+        p.AddWithValue("$account", row.AccountId);
+        p.AddWithValue("$seq", row.Seq);
+        p.AddWithValue("$kind", row.Kind);
+        p.AddWithValue("$amount", row.Amount);
+        p.AddWithValue("$balanceAfter", row.BalanceAfter);
+        p.AddWithValue("$heldAfter", row.HeldAfter);
+        p.AddWithValue("$key", (object?)row.KeyId ?? DBNull.Value);
+        p.AddWithValue("$task", (object?)row.TaskId ?? DBNull.Value);
+        p.AddWithValue("$model", (object?)row.Model ?? DBNull.Value);
+        p.AddWithValue("$reason", (object?)row.Reason ?? DBNull.Value);
+        p.AddWithValue("$actor", (object?)row.Actor ?? DBNull.Value);
+        p.AddWithValue("$at", row.At);
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Milliseconds in a day: daily spend limits count UTC days, numbered from the Unix epoch.</summary>
+    internal const long DayMilliseconds = 86_400_000;
+
+    /// <summary>
+    /// A create waiting for the group commit, answered with what became of it. Its caller gives up
+    /// (abandons) and a commit takes it (takes) by the same compare-and-swap, so a row is never
+    /// written after its caller was told it was not.
+    /// </summary>
+    private sealed class PendingInsert(VideoTask task, CreateRules rules, long deadline)
     {
         private const int Queued = 0, Taken = 1, Abandoned = 2;
 
@@ -242,10 +437,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         public VideoTask Task { get; } = task;
 
+        public CreateRules Rules { get; } = rules;
+
         /// <summary>The <see cref="Stopwatch"/> timestamp by which its caller must be answered.</summary>
         public long Deadline { get; } = deadline;
 
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<CreateResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
 
@@ -273,6 +470,21 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     Task<VideoTask?> ITaskMonitor.GetAsync(string id, CancellationToken cancellationToken) =>
         ReadOneAsync($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE id = $id", cancellationToken, ("$id", id));
 
+    /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
+    Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken) =>
+        // An operator's view, not a hot path: one statement whose unset filters match everything, newest first by (created_at, rowid).
+        ReadAsync($"""
+            SELECT {SqliteTaskRows.ClientColumns} FROM tasks
+            WHERE ($account IS NULL OR account_id = $account) AND ($key IS NULL OR owner_key_id = $key)
+              AND ($model IS NULL OR model = $model) AND ($channel IS NULL OR channel = $channel)
+              AND ($from IS NULL OR created_at >= $from) AND ($to IS NULL OR created_at < $to)
+              AND ($stages IS NULL OR stage IN (SELECT value FROM json_each($stages)))
+              AND ($after IS NULL OR (created_at, rowid) < (SELECT created_at, rowid FROM tasks WHERE id = $after))
+            ORDER BY created_at DESC, rowid DESC LIMIT $limit
+            """, write: false, cancellationToken, ("$account", filter.AccountId), ("$key", filter.KeyId), ("$model", filter.Model), ("$channel", filter.Channel),
+            ("$from", filter.From), ("$to", filter.To), ("$after", filter.After), ("$limit", filter.Limit),
+            ("$stages", filter.Stages is { } stages ? SqliteTaskRows.Json([.. stages.Select(SqliteTaskRows.ToText)]) : null));
+
     public async Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken)
     {
         // Keyset pagination on (created_at, rowid): insertion order even within one millisecond, stable under inserts, no OFFSET scans.
@@ -292,12 +504,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     public async Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken) =>
         // Clearing the lease fences out any worker still busy with it.
-        (await ReadAsync($"""
+        (await EndAsync($"""
             UPDATE tasks SET stage = 'cancelled', error_code = $code, error_message = 'Cancelled by the client.',
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $id AND owner_key_id = $owner AND stage IN {Unfinished}
             RETURNING {SqliteTaskRows.ClientColumns}
-            """, write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
+            """, now, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
         (await ReadAsync(
@@ -386,43 +598,138 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             WHERE id = $task AND lease_token = $token AND stage = 'finishing'
             """, lease, cancellationToken, ("$failures", failures), ("$nextAt", nextAt));
 
-    public Task<bool> CompleteAsync(Lease lease, StoredVideo video, long now, CancellationToken cancellationToken) =>
-        UpdateAsync("""
+    public async Task<bool> CompleteAsync(Lease lease, StoredVideo video, long charge, long? upstreamCost, long now, CancellationToken cancellationToken) =>
+        // MIN: a charge is never more than the hold; the rest of the hold is released in the same statement.
+        (await EndAsync($"""
             UPDATE tasks SET stage = 'completed', progress = 100, video_key = $videoKey, thumbnail_key = $thumbnailKey,
-                width = $width, height = $height, video_duration = $duration, video_bytes = $bytes,
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                width = $width, height = $height, video_duration = $duration, video_bytes = $bytes, upstream_cost = $upstreamCost,
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL,
+                charged = MIN(held, MAX(0, $charge)), released = held - MIN(held, MAX(0, $charge))
             WHERE id = $task AND lease_token = $token AND stage = 'finishing'
-            """, lease, cancellationToken, ("$videoKey", video.VideoKey), ("$thumbnailKey", video.ThumbnailKey), ("$width", video.Width),
-            ("$height", video.Height), ("$duration", video.DurationSeconds), ("$bytes", video.Bytes), ("$now", now));
+            RETURNING {SqliteTaskRows.EngineColumns}
+            """, now, cancellationToken, ("$task", lease.TaskId), ("$token", lease.Token), ("$videoKey", video.VideoKey), ("$thumbnailKey", video.ThumbnailKey),
+            ("$width", video.Width), ("$height", video.Height), ("$duration", video.DurationSeconds), ("$bytes", video.Bytes),
+            ("$upstreamCost", upstreamCost), ("$charge", charge), ("$now", now))).Count == 1;
 
-    public Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken) =>
-        UpdateAsync($"""
+    public async Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken) =>
+        (await EndAsync($"""
             UPDATE tasks SET stage = 'failed', error_code = $code, error_message = $message,
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $task AND lease_token = $token AND stage IN {Unfinished}
-            """, lease, cancellationToken, ("$code", failure.Code), ("$message", failure.Message), ("$now", now));
+            RETURNING {SqliteTaskRows.EngineColumns}
+            """, now, cancellationToken, ("$task", lease.TaskId), ("$token", lease.Token), ("$code", failure.Code), ("$message", failure.Message), ("$now", now))).Count == 1;
 
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE tasks SET lease_token = NULL, lease_until = NULL WHERE id = $task AND lease_token = $token", lease, cancellationToken);
 
     public Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken) =>
-        ReadAsync($"""
+        EndAsync($"""
             UPDATE tasks SET stage = 'failed', error_code = $code,
                 error_message = 'The task did not finish within its model''s maximum lifetime.',
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id IN (SELECT id FROM tasks WHERE stage IN {Unfinished} AND deadline_at < $now)
               AND (lease_until IS NULL OR lease_until < $now)
             RETURNING {SqliteTaskRows.Columns}
-            """, write: true, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
+            """, now, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
 
-    public async Task<int> CountUnfinishedAsync(string ownerKeyId, int limit, CancellationToken cancellationToken)
+    /// <summary>The settlement of a task that ends without a result: nothing charged, the whole hold released.</summary>
+    private const string ReleaseAll = "charged = 0, released = held";
+
+    /// <summary>
+    /// The one way tasks end. <paramref name="sql"/> moves tasks to completed, failed or cancelled —
+    /// naming the stages they may come from — sets <c>charged</c> and <c>released</c> (together the
+    /// hold), and returns the rows it changed. In the same transaction each ended task's hold leaves its
+    /// account: the charge comes off the balance, the hold off the open holds, and a ledger row records
+    /// each movement. So a task that ended has settled, exactly once (a second end finds no unfinished
+    /// row), and a crash between the two is impossible. Whatever else must happen when a task ends
+    /// atomically with it belongs here too.
+    /// </summary>
+    private async Task<IReadOnlyList<VideoTask>> EndAsync(string sql, long now, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        // Served by the partial index on unfinished rows; LIMIT stops the count at what admission needs.
         using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE owner_key_id = $owner AND stage IN {Unfinished} LIMIT $limit)");
-        command.Parameters.AddWithValue("$owner", ownerKeyId);
-        command.Parameters.AddWithValue("$limit", limit);
-        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        using var gate = await database.EnterWriteAsync(cancellationToken);
+        try
+        {
+            await database.BeginImmediateAsync(session.Connection, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
+            var end = session.Command(sql);
+            Bind(end, parameters);
+            var ended = await SqliteTaskRows.ReadAllAsync(end, cancellationToken);
+            foreach (var task in ended)
+            {
+                await SettleAsync(session, task, now);
+            }
+
+            await session.Command("COMMIT").ExecuteNonQueryAsync(CancellationToken.None);
+            database.WriteSucceeded();
+            Interlocked.Add(ref _rowsWritten, ended.Count);
+            return ended;
+        }
+        catch (Exception e)
+        {
+            session.Broken = !SqliteDatabase.RollBack(session.Connection);
+            if (e is SqliteException sqlite && SqliteDatabase.IsUnavailable(sqlite))
+            {
+                throw database.WriteFailed(sqlite);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Moves an ended task's hold off its account: the charge from the balance, the rest back to what is available.</summary>
+    private static async Task SettleAsync(SqliteSession session, VideoTask task, long now)
+    {
+        if (task.Held <= 0)
+        {
+            return;
+        }
+
+        var (charged, released) = (task.Charged ?? 0, task.Released ?? task.Held);
+        var rows = (charged > 0 ? 1 : 0) + (released > 0 ? 1 : 0);
+        var day = task.CreatedAt / DayMilliseconds;
+        var account = session.Command("""
+            UPDATE accounts SET balance = balance - $charged, held = held - $held, ledger_seq = ledger_seq + $rows,
+                spend_today = spend_today - CASE WHEN spend_day = $day THEN $released ELSE 0 END
+            WHERE id = $account
+            RETURNING balance, held, ledger_seq
+            """);
+        account.Parameters.AddWithValue("$charged", charged);
+        account.Parameters.AddWithValue("$held", task.Held);
+        account.Parameters.AddWithValue("$rows", rows);
+        account.Parameters.AddWithValue("$day", day);
+        account.Parameters.AddWithValue("$released", released);
+        account.Parameters.AddWithValue("$account", task.AccountId);
+        long balance, held, seq;
+        await using (var reader = await account.ExecuteReaderAsync())
+        {
+            if (!await reader.ReadAsync())
+            {
+                // Accounts are never deleted; ending the task without moving its hold would break the books.
+                throw new InvalidDataException($"Task {task.Id} holds credits of account '{task.AccountId}', which does not exist.");
+            }
+
+            (balance, held, seq) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        if (released > 0)
+        {
+            var key = session.Command("UPDATE api_keys SET spend_today = spend_today - CASE WHEN spend_day = $day THEN $released ELSE 0 END WHERE id = $owner");
+            key.Parameters.AddWithValue("$day", day);
+            key.Parameters.AddWithValue("$released", released);
+            key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+            await key.ExecuteNonQueryAsync();
+        }
+
+        var first = seq - rows + 1;
+        if (charged > 0)
+        {
+            await AppendLedgerAsync(session, new LedgerRow(task.AccountId, first, "charge", charged, balance, held + released, task.OwnerKeyId, task.Id, task.Model, now));
+        }
+
+        if (released > 0)
+        {
+            await AppendLedgerAsync(session, new LedgerRow(task.AccountId, seq, "release", released, balance, held, task.OwnerKeyId, task.Id, task.Model, now));
+        }
     }
 
     public async Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken)
