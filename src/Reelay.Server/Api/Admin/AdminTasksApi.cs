@@ -44,6 +44,7 @@ public sealed record AdminTaskView(
     decimal Cost,
     decimal? UpstreamCost,
     double? VideoSeconds,
+    string? CallbackUrl,
     IReadOnlyList<LedgerEntryView>? Ledger)
 {
     public static AdminTaskView From(VideoTask task, IReadOnlyList<LedgerEntry>? ledger) => new(
@@ -52,7 +53,7 @@ public sealed record AdminTaskView(
         task.Error?.Code, task.Error?.Message, task.CreatedAt, task.UpdatedAt, task.CompletedAt,
         task.AccountId, Credits.ToCredits(task.Held), task.Charged is { } charged ? Credits.ToCredits(charged) : null,
         task.Released is { } released ? Credits.ToCredits(released) : null, Credits.ToCredits(task.Cost),
-        task.UpstreamCost is { } cost ? Credits.ToCredits(cost) : null, task.VideoDuration,
+        task.UpstreamCost is { } cost ? Credits.ToCredits(cost) : null, task.VideoDuration, task.CallbackUrl,
         ledger?.Select(LedgerEntryView.From).ToList());
 }
 
