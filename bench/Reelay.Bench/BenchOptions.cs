@@ -10,8 +10,9 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
-                            [--revision <git revision>] [--only queue]
-        --only queue measures the queued local renders alone and prints that section (no file written).
+                            [--revision <git revision>] [--only queue|billing]
+        --only queue measures the queued local renders alone and prints that section (no file written);
+        --only billing does the same for creates that hold credits.
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -48,7 +49,7 @@ internal sealed record BenchOptions(string ServerDll, string? OutputPath, LoadSe
             PollsPerMinute: Int("polls-per-minute", 60));
         var queue = new QueueSettings(Tasks: Int("queue-tasks", 3000), Window: TimeSpan.FromSeconds(Int("queue-window-seconds", 10)));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue"))
+        if (only is not (null or "queue" or "billing"))
         {
             return null;
         }
