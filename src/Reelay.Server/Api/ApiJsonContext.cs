@@ -43,6 +43,8 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(PriceQuoteView))]
 [JsonSerializable(typeof(UsageView))]
 [JsonSerializable(typeof(AuditList))]
+[JsonSerializable(typeof(RetryTaskRequest))]
+[JsonSerializable(typeof(TaskRetryRecord))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
 
 /// <summary>How every JSON answer is written, whichever writer produces it.</summary>

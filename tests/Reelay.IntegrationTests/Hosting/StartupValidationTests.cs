@@ -18,6 +18,9 @@ public class StartupValidationTests
         { "Engine:PollConcurrency", "0", "Engine:PollConcurrency" },
         { "Limits:MaxPromptChars", "-1", "Limits:MaxPromptChars" },
         { "PUBLIC_URL", "videos.example.com", "PUBLIC_URL" },
+        { "Billing:Prices:no-such-model:PerVideo", "1", "Billing:Prices:no-such-model" },
+        { "Billing:Prices:grok-video-3:PerSecond", "0.0000001", "PerSecond must be zero or more credits with at most six decimals, got 0.0000001" },
+        { "Billing:ChannelCosts:relay", "-1", "Billing:ChannelCosts:relay" },
     };
 
     [Theory]

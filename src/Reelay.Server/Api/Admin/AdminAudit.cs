@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Reelay.Api.Errors;
@@ -27,17 +26,18 @@ public static class AdminAudit
     /// Records a change the calling admin key made. The views are what admins see, so secrets (which no
     /// view shows) never reach the log.
     /// </summary>
-    public static Task WriteAsync<T>(HttpContext http, string action, string targetType, string targetId, T? before, T? after)
-        where T : class
+    public static Task WriteAsync(HttpContext http, string action, string targetType, string targetId, object? before, object? after)
     {
         var log = http.RequestServices.GetRequiredService<IAuditLog>();
         var time = http.RequestServices.GetRequiredService<TimeProvider>();
-        var info = (JsonTypeInfo<T>)ApiJson.Context.GetTypeInfo(typeof(T))!;
         return log.WriteAsync(new AuditEntry(
-            time.GetUtcNow().ToUnixTimeMilliseconds(), http.GetCaller().KeyId, action, targetType, targetId,
-            before is null ? null : JsonSerializer.Serialize(before, info), after is null ? null : JsonSerializer.Serialize(after, info)),
+            time.GetUtcNow().ToUnixTimeMilliseconds(), http.GetCaller().KeyId, action, targetType, targetId, Json(before), Json(after)),
             CancellationToken.None);
     }
+
+    /// <summary>A wire record as the API writes it; every audited view is in <see cref="ApiJsonContext"/>.</summary>
+    private static string? Json(object? view) =>
+        view is null ? null : JsonSerializer.Serialize(view, ApiJson.Context.GetTypeInfo(view.GetType()) ?? throw new InvalidOperationException($"{view.GetType().Name} is not in ApiJsonContext."));
 
     private static async Task<Results<Ok<AuditList>, ApiError>> ListAsync(
         IAuditLog log, string? actor, [FromQuery(Name = "target_type")] string? targetType, [FromQuery(Name = "target_id")] string? targetId,

@@ -59,6 +59,16 @@ public sealed record AdminTaskView(
 
 public sealed record AdminTaskList(string Object, IReadOnlyList<AdminTaskView> Data, bool HasMore, string? LastId);
 
+/// <summary>Optional body of <c>POST /admin/tasks/{id}/retry</c>.</summary>
+public sealed record RetryTaskRequest
+{
+    [System.ComponentModel.Description("Why, up to 500 characters; kept in the audit log.")]
+    public string? Reason { get; init; }
+}
+
+/// <summary>A retry as the audit log keeps it: the new task, the one it repeats, and why.</summary>
+public sealed record TaskRetryRecord(string Id, string Object, string RetriedFrom, string? Reason, decimal Held);
+
 /// <summary>
 /// Operators' view of tasks: list any owner's with filters (account, key, model, channel, status, time),
 /// inspect one with its route, attempts, upstream id, errors and ledger rows, and retry a failed one as a
@@ -72,8 +82,8 @@ public static class AdminTasksApi
         group.MapGet("/tasks", ListAsync).WithName("AdminListTasks").WithSummary("Tasks of any owner, newest first (account_id, key_id, model, channel, status, from, to; paged by after)")
             .ProducesApiErrors(400);
         group.MapGet("/tasks/{id}", GetAsync).WithName("AdminGetTask").WithSummary("One task, any owner, with its route and ledger rows").ProducesApiErrors(404);
-        group.MapPost("/tasks/{id}/retry", RetryAsync).WithName("AdminRetryTask").WithSummary("Retry a failed or cancelled task as a new task of the same key (a new hold)")
-            .ProducesApiErrors(402, 404, 409, 429, 503);
+        group.MapPost("/tasks/{id}/retry", RetryAsync).WithName("AdminRetryTask").WithSummary("Retry a failed or cancelled task as a new task of the same key (a new hold); the body is optional")
+            .AcceptsBody<RetryTaskRequest>().ProducesApiErrors(400, 402, 404, 409, 413, 415, 429, 503);
         group.MapGet("/usage", UsageAsync).WithName("AdminUsage").WithSummary("Revenue, upstream cost and margin per model, channel, key or account (and day)")
             .ProducesApiErrors(400);
         return routes;
@@ -137,6 +147,31 @@ public static class AdminTasksApi
     /// </summary>
     private static async Task<Results<Ok<AdminTaskView>, ApiError>> RetryAsync(string id, HttpContext http, ITaskMonitor monitor, IKeyStore keys, TaskIntake intake)
     {
+        string? reason = null;
+        if (http.Request.ContentLength is > 0 || !string.IsNullOrEmpty(http.Request.ContentType))
+        {
+            var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 64 * 1024);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            using (document)
+            {
+                var fields = JsonBody.Fields(document!.RootElement);
+                reason = fields.String("reason")?.Trim();
+                if (fields.Error is not null)
+                {
+                    return fields.Error;
+                }
+
+                if (reason is { Length: > 500 })
+                {
+                    return ApiError.BadRequest($"'reason' is {reason.Length} characters long; the limit is 500.", "reason", "invalid_reason");
+                }
+            }
+        }
+
         var task = TaskIds.LooksValid(id) ? await monitor.GetAsync(id, http.RequestAborted) : null;
         if (task is null)
         {
@@ -186,9 +221,9 @@ public static class AdminTasksApi
             return ApiError.From(result.Problem!);
         }
 
-        var view = AdminTaskView.From(retried, null);
-        await AdminAudit.WriteAsync(http, "task.retry", "task", task.Id, AdminTaskView.From(task, null), view);
-        return TypedResults.Ok(view);
+        await AdminAudit.WriteAsync(http, "task.retry", "task", task.Id, null,
+            new TaskRetryRecord(retried.Id, "task_retry", task.Id, string.IsNullOrEmpty(reason) ? null : reason, Credits.ToCredits(retried.Held)));
+        return TypedResults.Ok(AdminTaskView.From(retried, null));
     }
 
     private static async Task<Results<Ok<UsageView>, ApiError>> UsageAsync(
