@@ -252,19 +252,21 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             return new CreateResult(CreateOutcome.AccountInFlightLimit, null) { InFlight = accountCount };
         }
 
-        var writes = (task.Held > 0 ? 3 : 0) + (task.IdempotencyKey is null ? 0 : 1);
-        if (writes > 0)
-        {
-            await session.Command("SAVEPOINT create_task").ExecuteNonQueryAsync();
-        }
-
+        // The first write of this create is its only one that may fail alone (a constraint on the row),
+        // leaving the transaction as it was; a failure after it would leave half a create behind, so it
+        // fails the whole batch instead (nothing of it is stored). No savepoint is needed, and none is
+        // paid for: the holds and ledger rows cannot collide (their keys come from the account row).
+        var wrote = false;
         try
         {
-            if (task.Held > 0 && await HoldAsync(session, task, rules) is { } refused)
+            if (task.Held > 0)
             {
-                await session.Command("ROLLBACK TO create_task").ExecuteNonQueryAsync();
-                await session.Command("RELEASE create_task").ExecuteNonQueryAsync();
-                return refused;
+                if (await HoldAsync(session, pending) is { } refused)
+                {
+                    return refused;
+                }
+
+                wrote = true;
             }
 
             var insert = session.Command("""
@@ -277,6 +279,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 """);
             SqliteTaskRows.BindInsert(insert, task);
             await insert.ExecuteNonQueryAsync();
+            wrote = true;
+
+            if (task.Held > 0)
+            {
+                await AppendLedgerAsync(session, pending.HoldRow!);
+            }
 
             if (task.IdempotencyKey is not null)
             {
@@ -293,48 +301,25 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 await claim.ExecuteNonQueryAsync();
             }
 
-            if (writes > 0)
-            {
-                await session.Command("RELEASE create_task").ExecuteNonQueryAsync();
-            }
-
             return new CreateResult(CreateOutcome.Created, task);
         }
-        catch (SqliteException e) when (writes > 0 && !SqliteDatabase.IsUnavailable(e))
+        catch (SqliteException e) when (wrote && !SqliteDatabase.IsUnavailable(e))
         {
-            // The statement failed alone (a constraint): take back what this create wrote before it.
-            await session.Command("ROLLBACK TO create_task").ExecuteNonQueryAsync();
-            await session.Command("RELEASE create_task").ExecuteNonQueryAsync();
-            throw;
+            throw new InvalidOperationException($"Task {task.Id} could not be stored after its hold was: the batch is rolled back.", e);
         }
     }
 
     /// <summary>
-    /// Holds the task's price on its account: the key's and the account's spend today grow by it, the
-    /// account's open holds too, and one ledger row records it. Each update names its condition (the
-    /// balance less open holds covers the price, unless unlimited; today's spend stays within its limit),
-    /// so two creates racing for the last credits cannot both pass. Null when held; otherwise why not.
+    /// Holds the task's price on its account: the account's open holds and its spend today grow by it
+    /// (and the key's spend today, when the key has a daily limit), and the ledger row it will append is
+    /// prepared. Each update names its condition (the balance less open holds covers the price, unless
+    /// unlimited; today's spend stays within its limit), so two creates racing for the last credits
+    /// cannot both pass. Null when held; otherwise why not, with nothing changed.
     /// </summary>
-    private static async Task<CreateResult?> HoldAsync(SqliteSession session, VideoTask task, CreateRules rules)
+    private static async Task<CreateResult?> HoldAsync(SqliteSession session, PendingInsert pending)
     {
+        var (task, rules) = (pending.Task, pending.Rules);
         var day = rules.Now / DayMilliseconds;
-        var key = session.Command("""
-            UPDATE api_keys SET spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
-            WHERE id = $owner AND ($max IS NULL OR (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max)
-            RETURNING spend_today
-            """);
-        key.Parameters.AddWithValue("$day", day);
-        key.Parameters.AddWithValue("$held", task.Held);
-        key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-        key.Parameters.AddWithValue("$max", (object?)rules.KeyMaxSpendPerDay ?? DBNull.Value);
-        if (await key.ExecuteScalarAsync() is null)
-        {
-            var spent = session.Command("SELECT CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM api_keys WHERE id = $owner");
-            spent.Parameters.AddWithValue("$day", day);
-            spent.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-            return new CreateResult(CreateOutcome.KeyDailySpendLimit, null) { SpentToday = await spent.ExecuteScalarAsync() is long s ? s : 0 };
-        }
-
         var account = session.Command("""
             UPDATE accounts SET held = held + $held, ledger_seq = ledger_seq + 1,
                 spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
@@ -361,7 +346,34 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             return await RefusalAsync(session, task, day);
         }
 
-        await AppendLedgerAsync(session, new LedgerRow(task.AccountId, seq, "hold", task.Held, balance, held, task.OwnerKeyId, task.Id, task.Model, task.CreatedAt));
+        if (rules.KeyMaxSpendPerDay is { } keyMax)
+        {
+            // A key's spend is counted while it has a daily limit: the common create, without one, pays nothing for it.
+            var key = session.Command("""
+                UPDATE api_keys SET spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
+                WHERE id = $owner AND (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max
+                """);
+            key.Parameters.AddWithValue("$day", day);
+            key.Parameters.AddWithValue("$held", task.Held);
+            key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+            key.Parameters.AddWithValue("$max", keyMax);
+            if (await key.ExecuteNonQueryAsync() == 0)
+            {
+                // Over the key's limit: take the account's hold back, in this same transaction.
+                var undo = session.Command("""
+                    UPDATE accounts SET held = held - $held, ledger_seq = ledger_seq - 1, spend_today = spend_today - $held WHERE id = $account
+                    """);
+                undo.Parameters.AddWithValue("$held", task.Held);
+                undo.Parameters.AddWithValue("$account", task.AccountId);
+                await undo.ExecuteNonQueryAsync();
+                var spent = session.Command("SELECT CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM api_keys WHERE id = $owner");
+                spent.Parameters.AddWithValue("$day", day);
+                spent.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+                return new CreateResult(CreateOutcome.KeyDailySpendLimit, null) { SpentToday = await spent.ExecuteScalarAsync() is long s ? s : 0 };
+            }
+        }
+
+        pending.HoldRow = new LedgerRow(task.AccountId, seq, "hold", task.Held, balance, held, task.OwnerKeyId, task.Id, task.Model, task.CreatedAt);
         return null;
     }
 
@@ -438,6 +450,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         public VideoTask Task { get; } = task;
 
         public CreateRules Rules { get; } = rules;
+
+        /// <summary>The ledger row of its hold, once the account has taken it.</summary>
+        public LedgerRow? HoldRow { get; set; }
 
         /// <summary>The <see cref="Stopwatch"/> timestamp by which its caller must be answered.</summary>
         public long Deadline { get; } = deadline;
@@ -713,7 +728,8 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         if (released > 0)
         {
-            var key = session.Command("UPDATE api_keys SET spend_today = spend_today - CASE WHEN spend_day = $day THEN $released ELSE 0 END WHERE id = $owner");
+            // MAX: a key's spend is counted only while it has a daily limit, so a hold made before one was set is not in it.
+            var key = session.Command("UPDATE api_keys SET spend_today = MAX(0, spend_today - CASE WHEN spend_day = $day THEN $released ELSE 0 END) WHERE id = $owner AND spend_today > 0");
             key.Parameters.AddWithValue("$day", day);
             key.Parameters.AddWithValue("$released", released);
             key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
