@@ -281,11 +281,6 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             await insert.ExecuteNonQueryAsync();
             wrote = true;
 
-            if (task.Held > 0)
-            {
-                await AppendLedgerAsync(session, pending.HoldRow!);
-            }
-
             if (task.IdempotencyKey is not null)
             {
                 // A row past its window is taken over; a live one was ruled out above, in this transaction.
@@ -310,42 +305,17 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     }
 
     /// <summary>
-    /// Holds the task's price on its account: the account's open holds and its spend today grow by it
-    /// (and the key's spend today, when the key has a daily limit), and the ledger row it will append is
-    /// prepared. Each update names its condition (the balance less open holds covers the price, unless
-    /// unlimited; today's spend stays within its limit), so two creates racing for the last credits
-    /// cannot both pass. Null when held; otherwise why not, with nothing changed.
+    /// Holds the task's price on its account: the ledger row is appended only if the account can take
+    /// it — an <c>INSERT … SELECT</c> from the account row that names the condition (the balance less open
+    /// holds covers the price, unless unlimited; today's spend stays within its limit) — and the account's
+    /// open holds, spend today and row count then grow by it. Two creates racing for the last credits
+    /// cannot both pass: each sees the other's hold. A key with a daily limit has its own spend checked
+    /// and counted first. Null when held; otherwise why not, with nothing changed.
     /// </summary>
     private static async Task<CreateResult?> HoldAsync(SqliteSession session, PendingInsert pending)
     {
         var (task, rules) = (pending.Task, pending.Rules);
         var day = rules.Now / DayMilliseconds;
-        var account = session.Command("""
-            UPDATE accounts SET held = held + $held, ledger_seq = ledger_seq + 1,
-                spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
-            WHERE id = $account AND (unlimited = 1 OR balance - held >= $held)
-              AND ($max IS NULL OR (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max)
-            RETURNING balance, held, ledger_seq
-            """);
-        account.Parameters.AddWithValue("$held", task.Held);
-        account.Parameters.AddWithValue("$day", day);
-        account.Parameters.AddWithValue("$account", task.AccountId);
-        account.Parameters.AddWithValue("$max", (object?)rules.AccountMaxSpendPerDay ?? DBNull.Value);
-        long balance = 0, held = 0, seq = 0;
-        var holding = false;
-        await using (var reader = await account.ExecuteReaderAsync())
-        {
-            if (await reader.ReadAsync())
-            {
-                (balance, held, seq, holding) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), true);
-            }
-        }
-
-        if (!holding)
-        {
-            return await RefusalAsync(session, task, day);
-        }
-
         if (rules.KeyMaxSpendPerDay is { } keyMax)
         {
             // A key's spend is counted while it has a daily limit: the common create, without one, pays nothing for it.
@@ -359,13 +329,6 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             key.Parameters.AddWithValue("$max", keyMax);
             if (await key.ExecuteNonQueryAsync() == 0)
             {
-                // Over the key's limit: take the account's hold back, in this same transaction.
-                var undo = session.Command("""
-                    UPDATE accounts SET held = held - $held, ledger_seq = ledger_seq - 1, spend_today = spend_today - $held WHERE id = $account
-                    """);
-                undo.Parameters.AddWithValue("$held", task.Held);
-                undo.Parameters.AddWithValue("$account", task.AccountId);
-                await undo.ExecuteNonQueryAsync();
                 var spent = session.Command("SELECT CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM api_keys WHERE id = $owner");
                 spent.Parameters.AddWithValue("$day", day);
                 spent.Parameters.AddWithValue("$owner", task.OwnerKeyId);
@@ -373,7 +336,44 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
         }
 
-        pending.HoldRow = new LedgerRow(task.AccountId, seq, "hold", task.Held, balance, held, task.OwnerKeyId, task.Id, task.Model, task.CreatedAt);
+        var hold = session.Command("""
+            INSERT INTO ledger (account_id, seq, kind, amount, balance_after, held_after, key_id, task_id, model, at)
+            SELECT id, ledger_seq + 1, 'hold', $held, balance, held + $held, $owner, $task, $model, $at FROM accounts
+            WHERE id = $account AND (unlimited = 1 OR balance - held >= $held)
+              AND ($max IS NULL OR (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max)
+            """);
+        hold.Parameters.AddWithValue("$held", task.Held);
+        hold.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+        hold.Parameters.AddWithValue("$task", task.Id);
+        hold.Parameters.AddWithValue("$model", task.Model);
+        hold.Parameters.AddWithValue("$at", task.CreatedAt);
+        hold.Parameters.AddWithValue("$account", task.AccountId);
+        hold.Parameters.AddWithValue("$max", (object?)rules.AccountMaxSpendPerDay ?? DBNull.Value);
+        hold.Parameters.AddWithValue("$day", day);
+        if (await hold.ExecuteNonQueryAsync() == 0)
+        {
+            if (rules.KeyMaxSpendPerDay is not null)
+            {
+                // The key counted this hold a moment ago: take it back, in this same transaction.
+                var undo = session.Command("UPDATE api_keys SET spend_today = spend_today - $held WHERE id = $owner");
+                undo.Parameters.AddWithValue("$held", task.Held);
+                undo.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+                await undo.ExecuteNonQueryAsync();
+            }
+
+            return await RefusalAsync(session, task, day);
+        }
+
+        // Checkpoint: the ledger row says what the account row becomes; nothing else writes it in between (one writer).
+        var account = session.Command("""
+            UPDATE accounts SET held = held + $held, ledger_seq = ledger_seq + 1,
+                spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
+            WHERE id = $account
+            """);
+        account.Parameters.AddWithValue("$held", task.Held);
+        account.Parameters.AddWithValue("$day", day);
+        account.Parameters.AddWithValue("$account", task.AccountId);
+        await account.ExecuteNonQueryAsync();
         return null;
     }
 
@@ -450,9 +450,6 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         public VideoTask Task { get; } = task;
 
         public CreateRules Rules { get; } = rules;
-
-        /// <summary>The ledger row of its hold, once the account has taken it.</summary>
-        public LedgerRow? HoldRow { get; set; }
 
         /// <summary>The <see cref="Stopwatch"/> timestamp by which its caller must be answered.</summary>
         public long Deadline { get; } = deadline;
