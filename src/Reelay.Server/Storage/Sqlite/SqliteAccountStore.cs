@@ -150,6 +150,12 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
             _ => "model",
         };
         var day = query.ByDay ? "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')" : "NULL";
+        // Only the filters given go into the statement: an account's or a key's usage is read along ix_tasks_owner.
+        var where = string.Concat(
+            query.AccountId is null ? "" : " AND owner_key_id IN (SELECT id FROM api_keys WHERE account_id = @account)",
+            query.KeyId is null ? "" : " AND owner_key_id = @key",
+            query.Model is null ? "" : " AND model = @model",
+            query.Channel is null ? "" : " AND channel = @channel");
         var rows = await database.ReadAsync(connection => connection.QueryAsync<UsageSqlRow>(new CommandDefinition(
             $"""
             SELECT {day} AS Day, {group} AS GroupKey, COUNT(*) AS Tasks,
@@ -159,9 +165,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
                 COALESCE(SUM(CASE WHEN charged IS NULL THEN held ELSE 0 END), 0) AS Held,
                 COALESCE(SUM(charged), 0) AS Charged, COALESCE(SUM(upstream_cost), 0) AS UpstreamCost
             FROM tasks
-            WHERE created_at >= @from AND created_at < @to
-              AND (@account IS NULL OR account_id = @account) AND (@key IS NULL OR owner_key_id = @key)
-              AND (@model IS NULL OR model = @model) AND (@channel IS NULL OR channel = @channel)
+            WHERE created_at >= @from AND created_at < @to{where}
             GROUP BY 1, 2 ORDER BY 1, 2
             """,
             new { from = query.From, to = query.To, account = query.AccountId, key = query.KeyId, model = query.Model, channel = query.Channel },

@@ -162,8 +162,8 @@ internal static class SqliteSchema
         ALTER TABLE tasks ADD COLUMN upstream_cost INTEGER;
         UPDATE tasks SET account_id = 'acct_' || substr(owner_key_id, 5);
         UPDATE tasks SET charged = 0, released = 0 WHERE stage IN ('completed', 'failed', 'cancelled');
-        CREATE INDEX ix_tasks_account ON tasks (account_id, created_at);
-        CREATE INDEX ix_tasks_account_unfinished ON tasks (account_id) WHERE stage IN ('pending', 'submitting', 'running', 'finishing');
+        -- No index of its own on account_id: an account's tasks are found through its keys (ix_tasks_owner,
+        -- ix_tasks_owner_unfinished), so a create maintains no more indexes than before.
 
         -- Idempotency is scoped to the account and lasts 24 hours, so it moves to its own table: a unique
         -- index on the task row could not let a key be used again once its day is over.

@@ -242,12 +242,13 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
 
         // Counted here rather than before the transaction: parallel creates each see the ones before them.
-        if (rules.KeyMaxInFlight is { } keyMax && await CountUnfinishedAsync(session, "owner_key_id", task.OwnerKeyId, keyMax) is var keyCount && keyCount >= keyMax)
+        if (rules.KeyMaxInFlight is { } keyMax && await CountUnfinishedAsync(session, "$owner", task.OwnerKeyId, keyMax) is var keyCount && keyCount >= keyMax)
         {
             return new CreateResult(CreateOutcome.KeyInFlightLimit, null) { InFlight = keyCount };
         }
 
-        if (rules.AccountMaxInFlight is { } accountMax && await CountUnfinishedAsync(session, "account_id", task.AccountId, accountMax) is var accountCount && accountCount >= accountMax)
+        if (rules.AccountMaxInFlight is { } accountMax
+            && await CountUnfinishedAsync(session, "(SELECT id FROM api_keys WHERE account_id = $owner)", task.AccountId, accountMax) is var accountCount && accountCount >= accountMax)
         {
             return new CreateResult(CreateOutcome.AccountInFlightLimit, null) { InFlight = accountCount };
         }
@@ -395,10 +396,11 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             : new CreateResult(CreateOutcome.AccountDailySpendLimit, null) { SpentToday = reader.GetInt64(3) };
     }
 
-    private static async Task<int> CountUnfinishedAsync(SqliteSession session, string column, string owner, int limit)
+    /// <param name="owners">The key, or the subquery of an account's keys, whose unfinished tasks count.</param>
+    private static async Task<int> CountUnfinishedAsync(SqliteSession session, string owners, string owner, int limit)
     {
-        // Along the partial indexes on unfinished rows; LIMIT stops the count at what the limit needs.
-        var count = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE {column} = $owner AND stage IN {Unfinished} LIMIT $limit)");
+        // Along the partial index on unfinished rows, per key; LIMIT stops the count at what the limit needs.
+        var count = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE owner_key_id IN ({owners}) AND stage IN {Unfinished} LIMIT $limit)");
         count.Parameters.AddWithValue("$owner", owner);
         count.Parameters.AddWithValue("$limit", limit);
         return Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
@@ -483,19 +485,35 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         ReadOneAsync($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE id = $id", cancellationToken, ("$id", id));
 
     /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
-    Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken) =>
-        // An operator's view, not a hot path: one statement whose unset filters match everything, newest first by (created_at, rowid).
-        ReadAsync($"""
+    Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken)
+    {
+        // An operator's view, not a hot path: only the filters given go into the statement, so an
+        // account's or a key's tasks are read along ix_tasks_owner; newest first by (created_at, rowid).
+        var where = new List<string>();
+        var parameters = new List<(string, object?)> { ("$limit", filter.Limit) };
+        void Filter(string clause, string name, object? value)
+        {
+            if (value is not null)
+            {
+                where.Add(clause);
+                parameters.Add((name, value));
+            }
+        }
+
+        Filter("owner_key_id IN (SELECT id FROM api_keys WHERE account_id = $account)", "$account", filter.AccountId);
+        Filter("owner_key_id = $key", "$key", filter.KeyId);
+        Filter("model = $model", "$model", filter.Model);
+        Filter("channel = $channel", "$channel", filter.Channel);
+        Filter("created_at >= $from", "$from", filter.From);
+        Filter("created_at < $to", "$to", filter.To);
+        Filter("stage IN (SELECT value FROM json_each($stages))", "$stages", filter.Stages is { } stages ? SqliteTaskRows.Json([.. stages.Select(SqliteTaskRows.ToText)]) : null);
+        Filter("(created_at, rowid) < (SELECT created_at, rowid FROM tasks AS previous WHERE previous.id = $after)", "$after", filter.After);
+        return ReadAsync($"""
             SELECT {SqliteTaskRows.ClientColumns} FROM tasks
-            WHERE ($account IS NULL OR account_id = $account) AND ($key IS NULL OR owner_key_id = $key)
-              AND ($model IS NULL OR model = $model) AND ($channel IS NULL OR channel = $channel)
-              AND ($from IS NULL OR created_at >= $from) AND ($to IS NULL OR created_at < $to)
-              AND ($stages IS NULL OR stage IN (SELECT value FROM json_each($stages)))
-              AND ($after IS NULL OR (created_at, rowid) < (SELECT created_at, rowid FROM tasks WHERE id = $after))
+            {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
             ORDER BY created_at DESC, rowid DESC LIMIT $limit
-            """, write: false, cancellationToken, ("$account", filter.AccountId), ("$key", filter.KeyId), ("$model", filter.Model), ("$channel", filter.Channel),
-            ("$from", filter.From), ("$to", filter.To), ("$after", filter.After), ("$limit", filter.Limit),
-            ("$stages", filter.Stages is { } stages ? SqliteTaskRows.Json([.. stages.Select(SqliteTaskRows.ToText)]) : null));
+            """, write: false, cancellationToken, [.. parameters]);
+    }
 
     public async Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken)
     {
