@@ -140,6 +140,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         // The commit must not be abandoned half-way because one caller went away.
         var outcomes = new Exception?[batch.Count];
         var results = new CreateResult[batch.Count];
+        var books = new BatchBooks();
         var session = await RentForCommitAsync(batch);
         if (session is null)
         {
@@ -157,7 +158,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 {
                     try
                     {
-                        results[i] = await CreateOneAsync(session, batch[i]);
+                        results[i] = await CreateOneAsync(session, batch[i], books);
                     }
                     catch (SqliteException e) when (!SqliteDatabase.IsUnavailable(e) && session.Connection.Handle is { } handle
                         && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0)
@@ -167,6 +168,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                     }
                 }
 
+                await books.WriteAsync(session);
                 await session.Command("COMMIT").ExecuteNonQueryAsync();
             }
             catch (Exception e)
@@ -221,10 +223,10 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// <summary>
     /// One create inside the group commit's transaction: the idempotency key, the in-flight limits, the
     /// hold (a conditional update of the account row, so creates never overdraw however many run at once:
-    /// each one sees the holds of those before it), the row, the ledger row. A refusal leaves nothing of
-    /// this create behind (its savepoint is rolled back) and the batch goes on.
+    /// each one sees the holds of those before it), the ledger row, the row. A refusal leaves nothing of
+    /// this create behind and the batch goes on.
     /// </summary>
-    private static async Task<CreateResult> CreateOneAsync(SqliteSession session, PendingInsert pending)
+    private static async Task<CreateResult> CreateOneAsync(SqliteSession session, PendingInsert pending, BatchBooks books)
     {
         var (task, rules) = (pending.Task, pending.Rules);
         if (task.IdempotencyKey is { } idempotencyKey)
@@ -262,7 +264,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         {
             if (task.Held > 0)
             {
-                if (await HoldAsync(session, pending) is { } refused)
+                // With a key limit, the key's count is written before the hold's conditional insert.
+                wrote = rules.KeyMaxSpendPerDay is not null;
+                if (await HoldAsync(session, pending, books) is { } refused)
                 {
                     return refused;
                 }
@@ -306,17 +310,29 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     }
 
     /// <summary>
-    /// Holds the task's price on its account: the ledger row is appended only if the account can take
-    /// it — an <c>INSERT … SELECT</c> from the account row that names the condition (the balance less open
-    /// holds covers the price, unless unlimited; today's spend stays within its limit) — and the account's
-    /// open holds, spend today and row count then grow by it. Two creates racing for the last credits
-    /// cannot both pass: each sees the other's hold. A key with a daily limit has its own spend checked
-    /// and counted first. Null when held; otherwise why not, with nothing changed.
+    /// Holds the task's price on its account, in the batch's books (<see cref="BatchBooks"/>): the account
+    /// as this transaction sees it, after the holds of the creates before this one, must cover the price
+    /// (balance less open holds, unless unlimited) and stay within today's spend limit. A key with a daily
+    /// limit has its own spend checked and counted by a conditional update. The ledger row is appended at
+    /// once; the account row is written once for the batch. Null when held; otherwise why not, with
+    /// nothing changed.
     /// </summary>
-    private static async Task<CreateResult?> HoldAsync(SqliteSession session, PendingInsert pending)
+    private static async Task<CreateResult?> HoldAsync(SqliteSession session, PendingInsert pending, BatchBooks books)
     {
         var (task, rules) = (pending.Task, pending.Rules);
         var day = rules.Now / DayMilliseconds;
+        var account = await books.GetAsync(session, task.AccountId);
+        if (account is null || (!account.Unlimited && account.Balance - account.Held < task.Held))
+        {
+            return new CreateResult(CreateOutcome.InsufficientCredits, null) { Balance = account?.Balance ?? 0, HeldBefore = account?.Held ?? 0 };
+        }
+
+        var spentToday = account.SpendDay == day ? account.SpendToday : 0;
+        if (rules.AccountMaxSpendPerDay is { } accountMax && spentToday + task.Held > accountMax)
+        {
+            return new CreateResult(CreateOutcome.AccountDailySpendLimit, null) { SpentToday = spentToday };
+        }
+
         if (rules.KeyMaxSpendPerDay is { } keyMax)
         {
             // A key's spend is counted while it has a daily limit: the common create, without one, pays nothing for it.
@@ -337,63 +353,99 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
         }
 
-        var hold = session.Command("""
-            INSERT INTO ledger (account_id, seq, kind, amount, balance_after, held_after, key_id, task_id, model, at)
-            SELECT id, ledger_seq + 1, 'hold', $held, balance, held + $held, $owner, $task, $model, $at FROM accounts
-            WHERE id = $account AND (unlimited = 1 OR balance - held >= $held)
-              AND ($max IS NULL OR (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max)
-            """);
-        hold.Parameters.AddWithValue("$held", task.Held);
-        hold.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-        hold.Parameters.AddWithValue("$task", task.Id);
-        hold.Parameters.AddWithValue("$model", task.Model);
-        hold.Parameters.AddWithValue("$at", task.CreatedAt);
-        hold.Parameters.AddWithValue("$account", task.AccountId);
-        hold.Parameters.AddWithValue("$max", (object?)rules.AccountMaxSpendPerDay ?? DBNull.Value);
-        hold.Parameters.AddWithValue("$day", day);
-        if (await hold.ExecuteNonQueryAsync() == 0)
-        {
-            if (rules.KeyMaxSpendPerDay is not null)
-            {
-                // The key counted this hold a moment ago: take it back, in this same transaction.
-                var undo = session.Command("UPDATE api_keys SET spend_today = spend_today - $held WHERE id = $owner");
-                undo.Parameters.AddWithValue("$held", task.Held);
-                undo.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-                await undo.ExecuteNonQueryAsync();
-            }
+        await AppendLedgerAsync(session, new LedgerRow(task.AccountId, account.Seq + 1, "hold", task.Held, account.Balance, account.Held + task.Held, task.OwnerKeyId, task.Id, task.Model, task.CreatedAt));
 
-            return await RefusalAsync(session, task, day);
-        }
-
-        // Checkpoint: the ledger row says what the account row becomes; nothing else writes it in between (one writer).
-        var account = session.Command("""
-            UPDATE accounts SET held = held + $held, ledger_seq = ledger_seq + 1,
-                spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
-            WHERE id = $account
-            """);
-        account.Parameters.AddWithValue("$held", task.Held);
-        account.Parameters.AddWithValue("$day", day);
-        account.Parameters.AddWithValue("$account", task.AccountId);
-        await account.ExecuteNonQueryAsync();
+        // Counted once its ledger row is in: a row that failed alone leaves the books as they were.
+        account.Seq++;
+        account.Held += task.Held;
+        (account.SpendDay, account.SpendToday) = (day, spentToday + task.Held);
+        account.Changed = true;
         return null;
     }
 
-    /// <summary>Why the account refused a hold: its credits (checked first, as the client must act on them), else today's spend.</summary>
-    private static async Task<CreateResult> RefusalAsync(SqliteSession session, VideoTask task, long day)
+    /// <summary>
+    /// The accounts a batch of creates holds on, as its transaction sees them: each row read once, the
+    /// holds added up in memory in the order of the batch, and each changed row written once before the
+    /// commit. That write is the conditional update that keeps the books: it applies only if the row is
+    /// still what was read (its ledger count and holds) and the balance less the holds is not below
+    /// zero unless unlimited; otherwise the whole batch fails and nothing of it is stored. The batch holds
+    /// the write lock from its BEGIN IMMEDIATE, so no other writer, in this process or another, comes between.
+    /// </summary>
+    private sealed class BatchBooks
     {
-        var state = session.Command("SELECT balance, held, unlimited, CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM accounts WHERE id = $account");
-        state.Parameters.AddWithValue("$day", day);
-        state.Parameters.AddWithValue("$account", task.AccountId);
-        await using var reader = await state.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
+        private readonly Dictionary<string, Books?> _accounts = new(StringComparer.Ordinal);
+
+        public async Task<Books?> GetAsync(SqliteSession session, string accountId)
         {
-            return new CreateResult(CreateOutcome.InsufficientCredits, null);
+            if (_accounts.TryGetValue(accountId, out var known))
+            {
+                return known;
+            }
+
+            var read = session.Command("SELECT balance, held, unlimited, ledger_seq, spend_day, spend_today FROM accounts WHERE id = $account");
+            read.Parameters.AddWithValue("$account", accountId);
+            Books? books = null;
+            await using (var reader = await read.ExecuteReaderAsync())
+            {
+                if (await reader.ReadAsync())
+                {
+                    books = new Books(accountId, reader.GetInt64(1), reader.GetInt64(3))
+                    {
+                        Balance = reader.GetInt64(0),
+                        Held = reader.GetInt64(1),
+                        Unlimited = reader.GetInt64(2) == 1,
+                        Seq = reader.GetInt64(3),
+                        SpendDay = reader.GetInt64(4),
+                        SpendToday = reader.GetInt64(5),
+                    };
+                }
+            }
+
+            _accounts[accountId] = books;
+            return books;
         }
 
-        var (balance, held, unlimited) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2) == 1);
-        return !unlimited && balance - held < task.Held
-            ? new CreateResult(CreateOutcome.InsufficientCredits, null) { Balance = balance, HeldBefore = held }
-            : new CreateResult(CreateOutcome.AccountDailySpendLimit, null) { SpentToday = reader.GetInt64(3) };
+        public async Task WriteAsync(SqliteSession session)
+        {
+            foreach (var books in _accounts.Values)
+            {
+                if (books is not { Changed: true })
+                {
+                    continue;
+                }
+
+                var write = session.Command("""
+                    UPDATE accounts SET held = $held, ledger_seq = $seq, spend_day = $day, spend_today = $spend
+                    WHERE id = $account AND ledger_seq = $readSeq AND held = $readHeld AND (unlimited = 1 OR balance - $held >= 0)
+                    """);
+                write.Parameters.AddWithValue("$held", books.Held);
+                write.Parameters.AddWithValue("$seq", books.Seq);
+                write.Parameters.AddWithValue("$day", books.SpendDay);
+                write.Parameters.AddWithValue("$spend", books.SpendToday);
+                write.Parameters.AddWithValue("$account", books.AccountId);
+                write.Parameters.AddWithValue("$readSeq", books.ReadSeq);
+                write.Parameters.AddWithValue("$readHeld", books.ReadHeld);
+                if (await write.ExecuteNonQueryAsync() != 1)
+                {
+                    throw new InvalidOperationException($"Account '{books.AccountId}' changed under a batch of creates holding on it; the batch is rolled back.");
+                }
+            }
+        }
+    }
+
+    /// <summary>One account's row in <see cref="BatchBooks"/>: as read (<see cref="ReadHeld"/>, <see cref="ReadSeq"/>) and as the batch leaves it.</summary>
+    private sealed class Books(string accountId, long readHeld, long readSeq)
+    {
+        public string AccountId { get; } = accountId;
+        public long ReadHeld { get; } = readHeld;
+        public long ReadSeq { get; } = readSeq;
+        public long Balance { get; init; }
+        public bool Unlimited { get; init; }
+        public long Held { get; set; }
+        public long Seq { get; set; }
+        public long SpendDay { get; set; }
+        public long SpendToday { get; set; }
+        public bool Changed { get; set; }
     }
 
     /// <param name="owners">The key, or the subquery of an account's keys, whose unfinished tasks count.</param>
