@@ -136,7 +136,12 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
     public async Task<IReadOnlyList<LedgerEntry>> TaskLedgerAsync(string taskId, CancellationToken cancellationToken)
     {
         var rows = await database.ReadAsync(connection => connection.QueryAsync<LedgerRow>(new CommandDefinition(
-            $"SELECT {LedgerColumns} FROM ledger WHERE task_id = @taskId ORDER BY account_id, seq", new { taskId }, cancellationToken: cancellationToken)), cancellationToken);
+            $"""
+            SELECT {LedgerColumns} FROM ledger
+            WHERE account_id = (SELECT account_id FROM tasks WHERE id = @taskId) AND task_id = @taskId
+              AND seq IN ((SELECT hold_seq FROM tasks WHERE id = @taskId), (SELECT settle_seq FROM tasks WHERE id = @taskId), (SELECT settle_seq + 1 FROM tasks WHERE id = @taskId))
+            ORDER BY seq
+            """, new { taskId }, cancellationToken: cancellationToken)), cancellationToken);
         return [.. rows.Select(r => r.ToEntry())];
     }
 

@@ -160,6 +160,9 @@ internal static class SqliteSchema
         ALTER TABLE tasks ADD COLUMN price_unit TEXT;
         ALTER TABLE tasks ADD COLUMN unit_price INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE tasks ADD COLUMN upstream_cost INTEGER;
+        -- Where the task's ledger rows are: its hold, and the first of its charge and release.
+        ALTER TABLE tasks ADD COLUMN hold_seq INTEGER;
+        ALTER TABLE tasks ADD COLUMN settle_seq INTEGER;
         UPDATE tasks SET account_id = 'acct_' || substr(owner_key_id, 5);
         UPDATE tasks SET charged = 0, released = 0 WHERE stage IN ('completed', 'failed', 'cancelled');
         -- No index of its own on account_id: an account's tasks are found through its keys (ix_tasks_owner,
@@ -194,7 +197,8 @@ internal static class SqliteSchema
             at             INTEGER NOT NULL,
             PRIMARY KEY (account_id, seq)
         ) WITHOUT ROWID;
-        CREATE INDEX ix_ledger_task ON ledger (task_id) WHERE task_id IS NOT NULL;
+        -- No index by task: task ids are random, and each insert into such an index lands on a random page.
+        -- A task names its rows' numbers (hold_seq, settle_seq) instead, so the ledger only ever appends.
 
         -- Append-only, enforced by the database itself: no code path can rewrite history.
         CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger

@@ -277,12 +277,13 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             var insert = session.Command("""
                 INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
                     duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                    progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price)
+                    progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq)
                 VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
                     $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                    $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price)
+                    $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq)
                 """);
             SqliteTaskRows.BindInsert(insert, task);
+            insert.Parameters.AddWithValue("$hold_seq", (object?)pending.HoldSeq ?? DBNull.Value);
             await insert.ExecuteNonQueryAsync();
             wrote = true;
 
@@ -357,6 +358,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         // Counted once its ledger row is in: a row that failed alone leaves the books as they were.
         account.Seq++;
+        pending.HoldSeq = account.Seq;
         account.Held += task.Held;
         (account.SpendDay, account.SpendToday) = (day, spentToday + task.Held);
         account.Changed = true;
@@ -504,6 +506,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         public VideoTask Task { get; } = task;
 
         public CreateRules Rules { get; } = rules;
+
+        /// <summary>The number of its hold's ledger row, once held.</summary>
+        public long? HoldSeq { get; set; }
 
         /// <summary>The <see cref="Stopwatch"/> timestamp by which its caller must be answered.</summary>
         public long Deadline { get; } = deadline;
@@ -804,6 +809,10 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
 
         var first = seq - rows + 1;
+        var located = session.Command("UPDATE tasks SET settle_seq = $first WHERE id = $id");
+        located.Parameters.AddWithValue("$first", first);
+        located.Parameters.AddWithValue("$id", task.Id);
+        await located.ExecuteNonQueryAsync();
         if (charged > 0)
         {
             await AppendLedgerAsync(session, new LedgerRow(task.AccountId, first, "charge", charged, balance, held + released, task.OwnerKeyId, task.Id, task.Model, now));
