@@ -109,7 +109,9 @@ public interface ITaskStore
 {
     /// <summary>
     /// Stores a new pending task and, in the same transaction, holds <see cref="VideoTask.Held"/> on its
-    /// account (a conditional update: parallel creates never overdraw) with its ledger row. With an
+    /// account with its ledger row: checked against the account as that transaction sees it, after the
+    /// holds of the creates before it, and written by a conditional update, so parallel creates never
+    /// overdraw. With an
     /// idempotency key its account already used within the window, stores nothing and returns the
     /// earlier task (same request) or a conflict (another one). Limits in <paramref name="rules"/> are
     /// checked in that transaction too.
