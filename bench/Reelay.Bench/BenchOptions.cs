@@ -14,12 +14,13 @@ internal sealed record BenchOptions(
                             [--wrk-rounds 3] [--wrk-max-requests 2000000] [--completed-tasks 4] [--render-backlog 24]
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
-                            [--revision <git revision>] [--only queue|throughput|polling|callbacks]
+                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing]
         --only queue measures the queued local renders alone and prints that section (no file written);
         --only throughput measures throughput, files, allocations and renders alone and prints them (no file written);
         --only polling measures the polls per completed task alone and prints that section (no file written);
         --only callbacks measures polls per task and detection delay with and without upstream
-        callbacks, and writes that section alone to --out (bench/CALLBACKS.md).
+        callbacks, and writes that section alone to --out (bench/CALLBACKS.md);
+        --only billing measures creates that hold credits alone and prints that section (no file written).
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -63,7 +64,7 @@ internal sealed record BenchOptions(
             Rounds: Int("wrk-rounds", 3),
             MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks"))
+        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing"))
         {
             return null;
         }

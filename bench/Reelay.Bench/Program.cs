@@ -39,6 +39,12 @@ if (options.Only == "callbacks")
     return 0;
 }
 
+if (options.Only == "billing")
+{
+    Console.WriteLine(BillingBenchmark.Section(options, await BillingBenchmark.RunAsync(options)));
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 if (options.Only == "throughput")
 {
@@ -48,7 +54,8 @@ if (options.Only == "throughput")
 
 var polling = await PollingBenchmark.RunAsync(options);
 var queue = await QueueBenchmark.RunAsync(options);
-var report = Report.Write(options, throughput, polling, queue);
+var billing = await BillingBenchmark.RunAsync(options);
+var report = Report.Write(options, throughput, polling, queue) + BillingBenchmark.Section(options, billing);
 Console.WriteLine(report);
 if (options.OutputPath is { } path)
 {

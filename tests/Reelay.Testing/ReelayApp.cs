@@ -91,21 +91,30 @@ public sealed class ReelayApp : IAsyncDisposable
     public async Task<HttpClient> CreateClientWithKeyAsync(string mode = "test", CancellationToken cancellationToken = default) =>
         ClientFor(await CreateKeyAsync(mode, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// Stops the instance, checks the books it leaves (<see cref="LedgerInvariants"/>: every test that
+    /// starts Reelay proves at its end that credits did not drift), and deletes its data directory.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _factory.DisposeAsync();
-        if (!_ownsDataDir)
-        {
-            // A data directory the test passed in outlives this instance (restart tests reuse it).
-            return;
-        }
-
         try
         {
-            Directory.Delete(DataDir, recursive: true);
+            LedgerInvariants.AssertHold(DatabasePath);
         }
-        catch (IOException)
+        finally
         {
+            // A data directory the test passed in outlives this instance (restart tests reuse it).
+            if (_ownsDataDir)
+            {
+                try
+                {
+                    Directory.Delete(DataDir, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
         }
     }
 

@@ -97,7 +97,12 @@ public sealed class ServerProcess : IAsyncDisposable
         return (await ClientKeys.CreateAsync(client, AdminKey, mode, name, cancellationToken)).Key;
     }
 
-    public async ValueTask DisposeAsync() => await KillAsync();
+    /// <summary>Kills the process, then checks the books it left (<see cref="LedgerInvariants"/>) when the data directory is still there.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        LedgerInvariants.AssertHold(Path.Combine(DataDir, "reelay.db"));
+    }
 
     /// <summary>The server's own build output (it carries appsettings.json), found beside the test's.</summary>
     private static string ServerDll()

@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Reelay.Api.Admin;
+using Reelay.Api.Billing;
 using Reelay.Api.Errors;
 using Reelay.Api.Models;
 using Reelay.Api.Unified;
@@ -24,6 +25,26 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(CreateChannelRequest))]
 [JsonSerializable(typeof(UpdateChannelRequest))]
 [JsonSerializable(typeof(AdminTaskView))]
+[JsonSerializable(typeof(AdminTaskList))]
+[JsonSerializable(typeof(AccountView))]
+[JsonSerializable(typeof(AccountList))]
+[JsonSerializable(typeof(CreateAccountRequest))]
+[JsonSerializable(typeof(UpdateAccountRequest))]
+[JsonSerializable(typeof(CreditMoveRequest))]
+[JsonSerializable(typeof(CreditMoveView))]
+[JsonSerializable(typeof(LedgerList))]
+[JsonSerializable(typeof(LedgerEntryView))]
+[JsonSerializable(typeof(UpdateKeyRequest))]
+[JsonSerializable(typeof(CreateAdminKeyRequest))]
+[JsonSerializable(typeof(SetPriceRequest))]
+[JsonSerializable(typeof(PriceListView))]
+[JsonSerializable(typeof(ModelPriceView))]
+[JsonSerializable(typeof(PricingList))]
+[JsonSerializable(typeof(PriceQuoteView))]
+[JsonSerializable(typeof(UsageView))]
+[JsonSerializable(typeof(AuditList))]
+[JsonSerializable(typeof(RetryTaskRequest))]
+[JsonSerializable(typeof(TaskRetryRecord))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
 
 /// <summary>How every JSON answer is written, whichever writer produces it.</summary>

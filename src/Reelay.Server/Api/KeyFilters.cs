@@ -1,3 +1,4 @@
+using Reelay.Accounts;
 using Reelay.Api.Errors;
 using Reelay.Keys;
 
@@ -27,13 +28,14 @@ public static class KeyFilters
         }
 
         var authenticator = http.RequestServices.GetRequiredService<KeyAuthenticator>();
-        var isAdmin = authenticator.IsAdmin(secret);
-        var key = isAdmin ? null : await authenticator.FindClientKeyAsync(secret, http.RequestAborted);
-        if (!isAdmin && key is null)
+        var bootstrap = authenticator.IsAdmin(secret);
+        var key = bootstrap ? null : await authenticator.FindClientKeyAsync(secret, http.RequestAborted);
+        if (!bootstrap && key is null)
         {
             return new ApiError(401, "Invalid API key: it is unknown or has been revoked.", "invalid_api_key");
         }
 
+        var isAdmin = bootstrap || key!.Mode == KeyMode.Admin;
         if (admin != isAdmin)
         {
             return admin
@@ -41,8 +43,38 @@ public static class KeyFilters
                 : new ApiError(403, "Admin keys manage the gateway and cannot create videos. Create a client key with POST /admin/keys and use it here.", "admin_key_not_allowed");
         }
 
-        http.Items[CallerItem] = key is null ? Caller.Admin : new Caller(key.Id, key.Mode);
+        if (!isAdmin && Refuse(key!, http) is { } refused)
+        {
+            return refused;
+        }
+
+        http.Items[CallerItem] = bootstrap ? Caller.Admin : isAdmin ? new Caller(key!.Id, KeyMode.Admin) : Caller.For(key!);
         return await next(context);
+    }
+
+    /// <summary>An expired key (401) or a client address the key or its account does not allow (403); null when neither.</summary>
+    private static ApiError? Refuse(ApiKey key, HttpContext http)
+    {
+        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var (limits, whose) in ((AccessLimits, string)[])[(key.Limits, "This key"), (key.AccountLimits, "This key's account")])
+        {
+            if (limits.ExpiresAt is { } expires && expires <= now)
+            {
+                return new ApiError(401, $"{whose} expired at {DateTimeOffset.FromUnixTimeMilliseconds(expires):yyyy-MM-dd'T'HH:mm:ss'Z'} (expires_at); ask the operator for a new key or a later expiry.", "key_expired");
+            }
+        }
+
+        var address = http.Connection.RemoteIpAddress;
+        foreach (var (limits, whose) in ((AccessLimits, string)[])[(key.Limits, "this key"), (key.AccountLimits, "this key's account")])
+        {
+            if (!limits.AllowsAddress(address))
+            {
+                var shown = address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+                return new ApiError(403, $"Requests from {shown} are not allowed for {whose}: its allowed_ips are {string.Join(", ", limits.AllowedIps!)}.", "ip_not_allowed");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The caller the group's key filter authenticated.</summary>

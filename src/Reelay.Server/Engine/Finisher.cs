@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Reelay.Billing;
 using Reelay.Blobs;
 using Reelay.Channels;
 using Reelay.Hosting;
@@ -13,11 +14,13 @@ namespace Reelay.Engine;
 /// <summary>
 /// Brings finished videos home: streams the result into Reelay's storage at once (upstream links
 /// expire), size-capped; checks with ffprobe that it really is a video and reads its size; makes a
-/// thumbnail; marks the task completed.
+/// thumbnail; marks the task completed and, in the same write, settles its hold on the seconds of
+/// video actually stored.
 /// </summary>
 public sealed partial class Finisher(
     ITaskStore store,
     ChannelRouter router,
+    PriceList prices,
     IBlobStore blobs,
     MediaToolkit media,
     DataDirectory data,
@@ -85,7 +88,13 @@ public sealed partial class Finisher(
             var stored = new StoredVideo(BlobKeys.NewVideo(), BlobKeys.NewThumbnail(), probe.Width, probe.Height, probe.DurationSeconds, bytes);
             await blobs.PutFileAsync(stored.VideoKey, videoPath, cancellationToken);
             await blobs.PutFileAsync(stored.ThumbnailKey, thumbnailPath, cancellationToken);
-            if (!await Store.CompleteAsync(lease, stored, Now, cancellationToken))
+
+            // What was delivered is what is paid for: the probed length, never more than the hold
+            // (an upstream that made 6 s of a 10 s request is paid for 6 s).
+            var charge = Settlement.Charge(task.PriceUnit, task.UnitPrice, task.Held, probe.DurationSeconds);
+            var costPerSecond = prices.ChannelCostPerSecond(task.Channel);
+            long? upstreamCost = costPerSecond > 0 ? Settlement.UpstreamCost(costPerSecond, probe.DurationSeconds) : null;
+            if (!await Store.CompleteAsync(lease, stored, charge, upstreamCost, Now, cancellationToken))
             {
                 // Cancelled or taken over meanwhile: the stored copy belongs to nobody.
                 await blobs.DeleteAsync(stored.VideoKey, CancellationToken.None);

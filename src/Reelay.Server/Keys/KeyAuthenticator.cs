@@ -60,7 +60,7 @@ public sealed class KeyAuthenticator : IDisposable
 
     public bool IsAdmin(string secret) => CryptographicOperations.FixedTimeEquals(Hash(secret), _adminHash);
 
-    /// <summary>The active client key for the secret, or null.</summary>
+    /// <summary>The active key for the secret — a client key, or a named admin key (<see cref="KeyMode.Admin"/>) — or null.</summary>
     public async ValueTask<ApiKey?> FindClientKeyAsync(string secret, CancellationToken cancellationToken)
     {
         var hash = Hash(secret);

@@ -33,6 +33,66 @@ public sealed record PollUpdate(int Progress, int PollFailures, long NextPollAt,
 /// <summary>The finished video as stored.</summary>
 public sealed record StoredVideo(string VideoKey, string ThumbnailKey, int Width, int Height, double DurationSeconds, long Bytes);
 
+/// <summary>
+/// What a create must respect, checked in the transaction that inserts it, so parallel creates cannot
+/// get past a limit together. Null: no such limit.
+/// </summary>
+/// <param name="RequestHash">The request as normalized, hashed: with an idempotency key, the same key and hash replay the task, another hash is a conflict.</param>
+/// <param name="Now">Unix ms: the idempotency window and the UTC day of the spend limits are reckoned from it.</param>
+public sealed record CreateRules(byte[]? RequestHash, long Now)
+{
+    public int? KeyMaxInFlight { get; init; }
+    public int? AccountMaxInFlight { get; init; }
+    public long? KeyMaxSpendPerDay { get; init; }
+    public long? AccountMaxSpendPerDay { get; init; }
+
+    /// <summary>Whether <see cref="KeyMaxInFlight"/> is the test keys' default (<c>Limits:MaxInFlightPerTestKey</c>) rather than the key's own.</summary>
+    public bool KeyInFlightIsTestDefault { get; init; }
+
+    /// <summary>How long an idempotency key keeps answering with its task.</summary>
+    public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
+}
+
+/// <summary>What became of a create.</summary>
+public enum CreateOutcome
+{
+    /// <summary>Stored, with its hold.</summary>
+    Created,
+
+    /// <summary>The idempotency key was used with the same request: the earlier task, nothing held again.</summary>
+    Replayed,
+
+    /// <summary>The idempotency key was used with another request within its window: nothing stored.</summary>
+    IdempotencyConflict,
+
+    /// <summary>The account's balance less its open holds does not cover the hold: nothing stored.</summary>
+    InsufficientCredits,
+
+    KeyInFlightLimit,
+    AccountInFlightLimit,
+    KeyDailySpendLimit,
+    AccountDailySpendLimit,
+}
+
+/// <summary>A create's outcome; the numbers say why a refused one was refused.</summary>
+/// <param name="Task">The stored task (created or replayed); null when refused.</param>
+public sealed record CreateResult(CreateOutcome Outcome, VideoTask? Task)
+{
+    /// <summary>With <see cref="CreateOutcome.IdempotencyConflict"/>: the task the key belongs to.</summary>
+    public string? EarlierTaskId { get; init; }
+
+    /// <summary>With <see cref="CreateOutcome.InsufficientCredits"/>: the account's balance and open holds then.</summary>
+    public long Balance { get; init; }
+
+    public long HeldBefore { get; init; }
+
+    /// <summary>With an in-flight limit: the unfinished tasks counted.</summary>
+    public int InFlight { get; init; }
+
+    /// <summary>With a daily spend limit: micro-credits spent (held or charged) today before this create.</summary>
+    public long SpentToday { get; init; }
+}
+
 /// <summary>One page of a key's tasks, newest first unless <see cref="Ascending"/>.</summary>
 /// <param name="After">Id of the last task of the previous page.</param>
 public sealed record TaskPageRequest(int Limit, string? After, bool Ascending);
@@ -40,15 +100,23 @@ public sealed record TaskPageRequest(int Limit, string? After, bool Ascending);
 /// <summary>
 /// Task storage on the hot paths, shaped by the engine's verbs and the clients' reads. Status
 /// changes name the stages they may come from and do nothing otherwise; engine writes are fenced
-/// by the lease. Operator views read through <see cref="ITaskMonitor"/>.
+/// by the lease. Credits move with the task, in its own transactions: the hold when it is created,
+/// and on every move to an end (completed, failed, cancelled, timed out) the charge and the release
+/// of the rest — one code path for all of them, so held = charged + released once a task has ended.
+/// Operator views read through <see cref="ITaskMonitor"/>.
 /// </summary>
 public interface ITaskStore
 {
     /// <summary>
-    /// Stores a new pending task. With an idempotency key already used by the same owner, stores
-    /// nothing and returns the earlier task instead.
+    /// Stores a new pending task and, in the same transaction, holds <see cref="VideoTask.Held"/> on its
+    /// account with its ledger row: checked against the account as that transaction sees it, after the
+    /// holds of the creates before it, and written by a conditional update, so parallel creates never
+    /// overdraw. With an
+    /// idempotency key its account already used within the window, stores nothing and returns the
+    /// earlier task (same request) or a conflict (another one). Limits in <paramref name="rules"/> are
+    /// checked in that transaction too.
     /// </summary>
-    Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken);
+    Task<CreateResult> CreateAsync(VideoTask task, CreateRules rules, CancellationToken cancellationToken);
 
     /// <summary>
     /// The owner's task, or null: another key's task is as absent as a missing one. Client reads
@@ -58,7 +126,7 @@ public interface ITaskStore
 
     Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken);
 
-    /// <summary>Cancels an unfinished task of the owner. Returns the task after the change, or null if none matched.</summary>
+    /// <summary>Cancels an unfinished task of the owner, releasing its hold. Returns the task after the change, or null if none matched.</summary>
     Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken);
 
     /// <summary>Deletes a finished task of the owner; returns the deleted row, or null.</summary>
@@ -106,20 +174,21 @@ public interface ITaskStore
     /// <summary>finishing: the result could not be fetched this time; try again at <paramref name="nextAt"/>. Releases the lease.</summary>
     Task<bool> DeferFinishAsync(Lease lease, int failures, long nextAt, CancellationToken cancellationToken);
 
-    /// <summary>finishing → completed with the stored video; releases the lease.</summary>
-    Task<bool> CompleteAsync(Lease lease, StoredVideo video, long now, CancellationToken cancellationToken);
+    /// <summary>
+    /// finishing → completed with the stored video, charging <paramref name="charge"/> (at most the hold)
+    /// and releasing the rest of the hold; releases the lease.
+    /// </summary>
+    /// <param name="upstreamCost">What the channel's cost price puts on the video, when one is set.</param>
+    Task<bool> CompleteAsync(Lease lease, StoredVideo video, long charge, long? upstreamCost, long now, CancellationToken cancellationToken);
 
-    /// <summary>Any unfinished stage → failed; releases the lease.</summary>
+    /// <summary>Any unfinished stage → failed, releasing the whole hold; releases the lease.</summary>
     Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken);
 
     /// <summary>Gives a claimed task back untouched (shutdown), due at once for the next worker.</summary>
     Task ReleaseAsync(Lease lease, CancellationToken cancellationToken);
 
-    /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>; returns them as they were failed.</summary>
+    /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>, releasing their holds; returns them as they were failed.</summary>
     Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken);
-
-    /// <summary>The owner's unfinished tasks, counted up to <paramref name="limit"/> (admission needs no more).</summary>
-    Task<int> CountUnfinishedAsync(string ownerKeyId, int limit, CancellationToken cancellationToken);
 
     /// <summary>Unfinished tasks bound for the local renderer: test-mode tasks and those routed to the local channel.</summary>
     Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken);
@@ -145,4 +214,23 @@ public interface ITaskMonitor
 {
     /// <summary>A task whoever owns it, with its request and route.</summary>
     Task<VideoTask?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Tasks of any owner matching the filter, newest first, without their request payloads.</summary>
+    Task<IReadOnlyList<VideoTask>> ListAsync(TaskFilter filter, CancellationToken cancellationToken);
+}
+
+/// <summary>An operator's filter over all tasks; null fields do not filter.</summary>
+/// <param name="After">Id of the last task of the previous page.</param>
+/// <param name="Stages">The engine stages to include (a public status may stand for two).</param>
+/// <param name="From">Created at or after (Unix ms).</param>
+/// <param name="To">Created before (Unix ms).</param>
+public sealed record TaskFilter(int Limit, string? After = null)
+{
+    public string? AccountId { get; init; }
+    public string? KeyId { get; init; }
+    public string? Model { get; init; }
+    public string? Channel { get; init; }
+    public IReadOnlyList<TaskStage>? Stages { get; init; }
+    public long? From { get; init; }
+    public long? To { get; init; }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Reelay.Catalog;
 using Reelay.Keys;
@@ -7,40 +6,28 @@ using Reelay.Providers.Local;
 namespace Reelay.Tasks;
 
 /// <summary>
-/// Backpressure at the door. A test key may have only so many tasks unfinished, and a local render
-/// that could not start before its model's lifetime runs out is refused now (429 with Retry-After)
-/// rather than queued to fail later with <c>timeout</c>. Counts come from the store at most once a
-/// second and are kept up in memory in between, so a create costs no extra query in the common case.
+/// Backpressure at the door: a local render that could not start before its model's lifetime runs
+/// out is refused now (429 with Retry-After) rather than queued to fail later with <c>timeout</c>.
+/// The backlog comes from the store at most once a second and is kept up in memory in between, so a
+/// create costs no extra query in the common case. (How many tasks a key or an account may have
+/// unfinished is checked by the store, in the transaction that inserts the task.)
 /// </summary>
 public sealed class TaskAdmission(ITaskStore store, LocalRenderLoad load, IOptions<LimitsOptions> limits, TimeProvider time)
 {
     /// <summary>How stale a count may be before the store is asked again.</summary>
     private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, Count> _inFlightByKey = new(StringComparer.Ordinal);
     private readonly Count _localBacklog = new();
 
+    /// <summary>What a client refused for tasks in flight should wait: about one render, when test keys render locally.</summary>
+    public TimeSpan InFlightRetryAfter(KeyMode mode) => mode == KeyMode.Test ? load.AverageRenderTime : TimeSpan.FromSeconds(5);
+
     /// <summary>Null when the task may be stored; counts it as queued when so.</summary>
-    /// <param name="task">The validated task.</param>
     /// <param name="model">Its catalog entry.</param>
     /// <param name="rendersLocally">Whether the local renderer is where it will run.</param>
-    public async ValueTask<TaskProblem?> AdmitAsync(VideoTask task, ModelEntry model, bool rendersLocally, CancellationToken cancellationToken)
+    public async ValueTask<TaskProblem?> AdmitAsync(ModelEntry model, bool rendersLocally, CancellationToken cancellationToken)
     {
-        var max = limits.Value;
-        Count? perKey = null;
-        if (task.Mode == KeyMode.Test && max.MaxInFlightPerTestKey > 0)
-        {
-            perKey = _inFlightByKey.GetOrAdd(task.OwnerKeyId, _ => new Count());
-            var inFlight = await perKey.ReadAsync(time, token => store.CountUnfinishedAsync(task.OwnerKeyId, max.MaxInFlightPerTestKey, token), cancellationToken);
-            if (inFlight >= max.MaxInFlightPerTestKey)
-            {
-                return new TaskProblem(TaskProblemKind.Busy, null, "too_many_tasks",
-                    $"This test key already has {inFlight} unfinished tasks, the most a test key may have at once (Limits:MaxInFlightPerTestKey); wait for some to finish.",
-                    load.AverageRenderTime);
-            }
-        }
-
-        if (rendersLocally && max.LocalAdmission)
+        if (rendersLocally && limits.Value.LocalAdmission)
         {
             // A render with k others ahead starts after floor(k / slots) renders' time; it must also end
             // within the lifetime, so at most floor(lifetime / average) × slots may be ahead of it.
@@ -57,7 +44,6 @@ public sealed class TaskAdmission(ITaskStore store, LocalRenderLoad load, IOptio
             _localBacklog.Add();
         }
 
-        perKey?.Add();
         return null;
     }
 

@@ -23,6 +23,9 @@ public sealed class TaskDraft
     public string? IdempotencyKey { get; set; }
     public string? RemixedFrom { get; set; }
 
+    /// <summary>Only price the request: check it as a create would, store and hold nothing.</summary>
+    public bool DryRun { get; set; }
+
     /// <summary>Which API the draft came through.</summary>
     public TaskSurface Surface { get; init; } = TaskSurface.Unified;
 

@@ -1,5 +1,9 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Options;
+using Reelay.Accounts;
+using Reelay.Billing;
 using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Images;
@@ -9,15 +13,18 @@ using Reelay.Providers;
 namespace Reelay.Tasks;
 
 /// <summary>
-/// The one home of create, for both surfaces: a draft is checked against the model's catalog entry
-/// and the limits, defaults are filled in and prompt flags split off; then the task is stored
-/// (<c>pending</c>) and the dispatcher nudged. Any problem is a <see cref="TaskProblem"/> naming the
-/// field and what to send instead, and nothing is stored until all is well.
+/// The one home of create, for both surfaces: a draft is checked against the model's catalog entry,
+/// the caller's limits and the limits, defaults are filled in and prompt flags split off, the price is
+/// worked out; then the task is stored (<c>pending</c>) with its hold and the dispatcher nudged. Any
+/// problem is a <see cref="TaskProblem"/> naming the field and what to send instead, and nothing is
+/// stored (nor held) until all is well.
 /// </summary>
 public sealed class TaskIntake(
     ModelCatalog catalog,
     ChannelRouter router,
     ITaskStore store,
+    IAccountStore accounts,
+    PriceList prices,
     TaskSignals signals,
     TaskAdmission admission,
     RequestImages requestImages,
@@ -35,17 +42,19 @@ public sealed class TaskIntake(
     private static readonly string[] Styles = ["thanksgiving", "comic", "news", "selfie", "nostalgic", "anime"];
 
     /// <summary>
-    /// Validates, stores and signals. With an idempotency key the owner already used, the earlier
-    /// task comes back and nothing new is stored.
+    /// Validates, holds the price, stores and signals. With an idempotency key the account already used
+    /// for the same request, the earlier task comes back and nothing new is stored or held.
     /// </summary>
     public async Task<TaskIntakeResult> CreateAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
     {
-        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally)
-            ?? await admission.AdmitAsync(task, model, rendersLocally, cancellationToken);
+        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally, out var quote)
+            ?? await admission.AdmitAsync(model, rendersLocally, cancellationToken);
         if (problem is not null)
         {
             return new TaskIntakeResult(null, problem);
         }
+
+        var rules = RulesFor(task, caller);
 
         // Inline images go to the blob store first: the row keeps their keys, never their bytes.
         var images = await requestImages.StoreAsync(task.Images, cancellationToken);
@@ -55,11 +64,11 @@ public sealed class TaskIntake(
             task = task with { Images = images };
         }
 
-        // Checkpoint: once this returns the task is durable, and the client's answer says so.
-        (VideoTask Task, bool Created) result;
+        // Checkpoint: once this returns the task is durable with its hold, and the client's answer says so.
+        CreateResult result;
         try
         {
-            result = await store.CreateAsync(task, cancellationToken);
+            result = await store.CreateAsync(task, rules, cancellationToken);
         }
         catch
         {
@@ -67,27 +76,130 @@ public sealed class TaskIntake(
             throw;
         }
 
-        var (stored, created) = result;
-        if (!created)
+        if (result.Outcome != CreateOutcome.Created)
         {
-            // An idempotent replay: the earlier task keeps its own images.
+            // Refused, or an idempotent replay: the earlier task keeps its own images.
             await requestImages.DeleteAsync(images, CancellationToken.None);
         }
 
-        if (created)
+        if (result.Outcome == CreateOutcome.Created)
         {
             signals.TaskCreated();
         }
 
-        return new TaskIntakeResult(stored, null);
+        return result.Outcome is CreateOutcome.Created or CreateOutcome.Replayed
+            ? new TaskIntakeResult(result.Task, null) { Replayed = result.Outcome == CreateOutcome.Replayed }
+            : new TaskIntakeResult(null, Refusal(result, task, caller, rules, quote));
     }
 
-    /// <summary>The draft as a task ready to store, or the first problem with it.</summary>
-    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally)
+    /// <summary>
+    /// A dry run: the draft checked exactly as a create checks it, and what it would hold, against the
+    /// account's credits now. Nothing is stored or held.
+    /// </summary>
+    public async Task<TaskQuoteResult> QuoteAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
+    {
+        if (Validate(draft, caller, out var task, out _, out _, out var quote) is { } problem)
+        {
+            return new TaskQuoteResult(null, null, problem);
+        }
+
+        var account = await accounts.GetAsync(caller.AccountId, cancellationToken);
+        return new TaskQuoteResult(quote ?? new Quote(task.Model, PriceUnit.Video, 0, task.Duration, 0), account, null) { Task = task };
+    }
+
+    /// <summary>The limits the store checks in the insert's transaction: the key's own, else for a test key the shipped default, and the account's.</summary>
+    private CreateRules RulesFor(VideoTask task, Caller caller)
+    {
+        var testDefault = limits.Value.MaxInFlightPerTestKey;
+        var keyInFlight = caller.KeyLimits.MaxInFlight ?? (caller.Mode == KeyMode.Test && testDefault > 0 ? testDefault : null);
+        return new CreateRules(task.IdempotencyKey is null ? null : RequestHash(task, caller), task.CreatedAt)
+        {
+            KeyMaxInFlight = keyInFlight,
+            KeyInFlightIsTestDefault = caller.KeyLimits.MaxInFlight is null && keyInFlight is not null,
+            AccountMaxInFlight = caller.AccountLimits.MaxInFlight,
+            KeyMaxSpendPerDay = caller.KeyLimits.MaxSpendPerDay,
+            AccountMaxSpendPerDay = caller.AccountLimits.MaxSpendPerDay,
+        };
+    }
+
+    /// <summary>What the client hears when the store refused the create.</summary>
+    private TaskProblem Refusal(CreateResult result, VideoTask task, Caller caller, CreateRules rules, Quote? quote)
+    {
+        var price = Credits.Format(task.Held);
+        var untilTomorrow = TimeSpan.FromMilliseconds((task.CreatedAt / 86_400_000 + 1) * 86_400_000 - task.CreatedAt);
+        var inFlightWait = admission.InFlightRetryAfter(caller.Mode);
+        return result.Outcome switch
+        {
+            CreateOutcome.InsufficientCredits => new TaskProblem(TaskProblemKind.PaymentRequired, null, "insufficient_credits",
+                $"This request costs {price} credits ({quote?.Explain()} on {task.Model} at {task.Size}), but the account has {Credits.Format(result.Balance - result.HeldBefore)} credits available " +
+                $"(balance {Credits.Format(result.Balance)}, {Credits.Format(result.HeldBefore)} held for unfinished tasks). Top up the account, or ask for a shorter or smaller video."),
+            CreateOutcome.IdempotencyConflict => new TaskProblem(TaskProblemKind.Conflict, "Idempotency-Key", "idempotency_key_reused",
+                $"Idempotency-Key '{Shorten(task.IdempotencyKey ?? "")}' was already used within the last {CreateRules.IdempotencyWindow.TotalHours:0} hours for another request of this account (task {result.EarlierTaskId}): " +
+                "a different body, another key or the other surface. Reuse a key only to retry the very same request; send a new key for a new one."),
+            CreateOutcome.KeyInFlightLimit when rules.KeyInFlightIsTestDefault => new TaskProblem(TaskProblemKind.Busy, null, "too_many_tasks",
+                $"This test key already has {result.InFlight} unfinished tasks, the most a test key may have at once (Limits:MaxInFlightPerTestKey); wait for some to finish.", inFlightWait),
+            CreateOutcome.KeyInFlightLimit => new TaskProblem(TaskProblemKind.Busy, null, "too_many_tasks",
+                $"This key already has {result.InFlight} unfinished tasks, its limit (max_in_flight {rules.KeyMaxInFlight}); wait for some to finish.", inFlightWait),
+            CreateOutcome.AccountInFlightLimit => new TaskProblem(TaskProblemKind.Busy, null, "too_many_tasks",
+                $"This account already has {result.InFlight} unfinished tasks, its limit (max_in_flight {rules.AccountMaxInFlight}); wait for some to finish.", inFlightWait),
+            CreateOutcome.KeyDailySpendLimit => new TaskProblem(TaskProblemKind.Busy, null, "daily_spend_limit",
+                $"This key has spent {Credits.Format(result.SpentToday)} of its {Credits.Format(rules.KeyMaxSpendPerDay ?? 0)} credits for today (max_spend_per_day), and this request would hold {price} more. The day ends at 00:00 UTC.", untilTomorrow),
+            _ => new TaskProblem(TaskProblemKind.Busy, null, "daily_spend_limit",
+                $"This account has spent {Credits.Format(result.SpentToday)} of its {Credits.Format(rules.AccountMaxSpendPerDay ?? 0)} credits for today (max_spend_per_day), and this request would hold {price} more. The day ends at 00:00 UTC.", untilTomorrow),
+        };
+    }
+
+    /// <summary>
+    /// The request as normalized, hashed: what "the same request" means for an idempotency key. The
+    /// images are the references the client sent (inline ones before they are stored apart), the
+    /// options sorted; the key and its mode are part of it, so another key of the account reusing an
+    /// idempotency key conflicts rather than receiving a task it could not read.
+    /// </summary>
+    private static byte[] RequestHash(VideoTask task, Caller caller)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Add(string? value)
+        {
+            var bytes = Encoding.UTF8.GetBytes(value ?? "\0");
+            Span<byte> length = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, value is null ? -1 : bytes.Length);
+            hash.AppendData(length);
+            hash.AppendData(bytes);
+        }
+
+        Add(caller.KeyId);
+        Add(task.Surface.ToString());
+        Add(task.Model);
+        Add(task.Prompt);
+        Add(task.NegativePrompt);
+        Add(task.AspectRatio);
+        Add(task.Size);
+        Add(task.Duration.ToString(CultureInfo.InvariantCulture));
+        Add(task.Seed?.ToString(CultureInfo.InvariantCulture));
+        Add(task.CallbackUrl);
+        Add(task.RemixedFrom);
+        foreach (var image in task.Images)
+        {
+            Add(image);
+        }
+
+        Add("options");
+        foreach (var (name, value) in task.Options.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            Add(name);
+            Add(value);
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    /// <summary>The draft as a task ready to store with its hold, or the first problem with it.</summary>
+    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally, out Quote? quote)
     {
         task = null!;
         model = null!;
         rendersLocally = false;
+        quote = null;
         var names = draft.Names;
         var max = limits.Value;
 
@@ -100,11 +212,22 @@ public sealed class TaskIntake(
         if (found is null)
         {
             return TaskProblem.Invalid(
-                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
+                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0 && caller.AllowsModel(e.Name)).Select(e => e.Name))}.",
                 names.Model, TaskErrors.ModelNotFound);
         }
 
         model = found;
+        if (!caller.AllowsModel(model.Name, draft.Model.Trim()))
+        {
+            var (whose, allowed) = caller.KeyLimits.AllowsModel(model.Name, draft.Model.Trim())
+                ? ("its account's", caller.AccountLimits.AllowedModels!)
+                : ("the key's", caller.KeyLimits.AllowedModels!);
+            return new TaskProblem(TaskProblemKind.Forbidden, names.Model, "model_not_allowed",
+                $"This key may not use {model.Name}: {whose} allowed models are {string.Join(", ", allowed)}.");
+        }
+
+        // A key or account may name a callback for every task that names none.
+        draft.CallbackUrl ??= caller.DefaultCallbackUrl;
 
         if (draft.Prompt is null)
         {
@@ -229,11 +352,18 @@ public sealed class TaskIntake(
             flags[StyleOption] = style;
         }
 
+        // Test keys are never charged; a model with no price is free.
+        quote = caller.Mode == KeyMode.Test ? null : prices.For(model.Name)?.QuoteFor(model.Name, size, duration, flags);
+
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         task = new VideoTask
         {
             Id = TaskIds.New(model.IdPrefix),
             OwnerKeyId = caller.KeyId,
+            AccountId = caller.AccountId,
+            Held = quote?.Amount ?? 0,
+            PriceUnit = quote is { Amount: > 0 } ? quote.Unit : null,
+            UnitPrice = quote is { Amount: > 0 } ? quote.UnitPrice : 0,
             Mode = caller.Mode,
             Model = model.Name,
             RequestedModel = draft.Model.Trim(),
@@ -402,7 +532,20 @@ public sealed class TaskIntake(
 }
 
 /// <summary>What <see cref="TaskIntake.CreateAsync"/> made of a draft: the stored task, or the problem that kept it out.</summary>
-public sealed record TaskIntakeResult(VideoTask? Task, TaskProblem? Problem);
+public sealed record TaskIntakeResult(VideoTask? Task, TaskProblem? Problem)
+{
+    /// <summary>The task was stored earlier under the same idempotency key and request.</summary>
+    public bool Replayed { get; init; }
+}
+
+/// <summary>What a dry run found: the price and the account's credits, or the problem a create would meet first.</summary>
+/// <param name="Quote">What it would hold; an amount of 0 when free.</param>
+/// <param name="Account">The caller's account now (its balance and holds).</param>
+public sealed record TaskQuoteResult(Quote? Quote, Account? Account, TaskProblem? Problem)
+{
+    /// <summary>The request as it would be stored.</summary>
+    public VideoTask? Task { get; init; }
+}
 
 /// <summary>Why a draft was not accepted, in the domain's words; the API turns it into its error envelope.</summary>
 /// <param name="Kind">Whether the client must change the request or may retry it as it is.</param>
@@ -421,6 +564,15 @@ public enum TaskProblemKind
 {
     /// <summary>The request itself is wrong (400).</summary>
     Invalid,
+
+    /// <summary>The caller may not ask for this (403).</summary>
+    Forbidden,
+
+    /// <summary>The account's credits do not cover it (402).</summary>
+    PaymentRequired,
+
+    /// <summary>It contradicts an earlier request (409).</summary>
+    Conflict,
 
     /// <summary>Nothing is set up to serve it (503).</summary>
     Unavailable,

@@ -1,3 +1,4 @@
+using Reelay.Billing;
 using Reelay.Keys;
 
 namespace Reelay.Tasks;
@@ -140,6 +141,30 @@ public sealed record VideoTask
     public long? VideoBytes { get; init; }
 
     public TaskError? Error { get; init; }
+
+    /// <summary>The account the owner key spends from.</summary>
+    public string AccountId { get; init; } = "";
+
+    /// <summary>Micro-credits held at create (0 for a free model or a test key).</summary>
+    public long Held { get; init; }
+
+    /// <summary>Micro-credits charged when the task ended; null until it has.</summary>
+    public long? Charged { get; init; }
+
+    /// <summary>Micro-credits of the hold given back when the task ended; null until it has.</summary>
+    public long? Released { get; init; }
+
+    /// <summary>What the price counted when the hold was made; null when the task was free.</summary>
+    public PriceUnit? PriceUnit { get; init; }
+
+    /// <summary>Micro-credits per unit when the hold was made: the charge is settled at this price.</summary>
+    public long UnitPrice { get; init; }
+
+    /// <summary>Micro-credits the channel's cost price puts on the completed video; null when none is set.</summary>
+    public long? UpstreamCost { get; init; }
+
+    /// <summary>What the task costs: the hold while it runs, the charge once it has ended.</summary>
+    public long Cost => Charged ?? Held;
 
     public string Status => VideoStatus.Of(Stage);
 

@@ -64,6 +64,8 @@ public class CrashRecoveryTests
             await Task.Delay(100, ct);
         }
 
+        await server.KillAsync();
+        LedgerInvariants.AssertHold(Path.Combine(dataDir, "reelay.db"));
         Directory.Delete(dataDir, recursive: true);
     }
 

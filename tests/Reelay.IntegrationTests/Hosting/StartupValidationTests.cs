@@ -20,6 +20,9 @@ public class StartupValidationTests
         { "PUBLIC_URL", "videos.example.com", "PUBLIC_URL" },
         { "SECRETS_KEY", "too-short-to-be-a-key", "SECRETS_KEY must be at least 32 characters" },
         { "SIGNING_KEY_PREVIOUS", "old-signing-key", "SIGNING_KEY_PREVIOUS" },
+        { "Billing:Prices:no-such-model:PerVideo", "1", "Billing:Prices:no-such-model" },
+        { "Billing:Prices:grok-video-3:PerSecond", "0.0000001", "PerSecond must be zero or more credits with at most six decimals, got 0.0000001" },
+        { "Billing:ChannelCosts:relay", "-1", "Billing:ChannelCosts:relay" },
     };
 
     [Theory]

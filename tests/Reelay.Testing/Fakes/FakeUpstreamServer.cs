@@ -184,6 +184,12 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     /// <summary>When each poll of an accepted job arrived (Unix ms), over all jobs, in arrival order.</summary>
     public IReadOnlyList<long> PollTimes => [.. _jobs.Values.SelectMany(j => j.PollTimes).Order()];
 
+    /// <summary>How long each submission is held before it is answered (a crash test kills Reelay meanwhile). Default none.</summary>
+    public TimeSpan SubmitDelay { get; set; }
+
+    /// <summary>How long each result download is held before the video is sent (a crash test kills Reelay meanwhile). Default none.</summary>
+    public TimeSpan DownloadDelay { get; set; }
+
     /// <summary>The <c>Retry-After</c> sent with a 429. Default 7 s.</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(7);
 
@@ -394,6 +400,24 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
             FakeRequestKind.Download => Interlocked.Increment(ref _downloads),
             _ => 0,
         };
+        var delay = kind switch
+        {
+            FakeRequestKind.Submit => SubmitDelay,
+            FakeRequestKind.Download => DownloadDelay,
+            _ => TimeSpan.Zero,
+        };
+        if (delay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(delay, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                // The caller went away (killed): nothing to answer.
+            }
+        }
+
         return recorded;
     }
 

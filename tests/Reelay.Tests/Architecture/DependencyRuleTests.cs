@@ -4,9 +4,10 @@ using Mono.Cecil.Cil;
 namespace Reelay.Tests.Architecture;
 
 /// <summary>
-/// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>, <c>Storage</c>'s failure types)
-/// ← <c>Secrets</c> ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>;
-/// <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>, <c>Keys</c> and <c>Channels</c> declare;
+/// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>, <c>Storage</c>'s failure types,
+/// <c>Accounts</c>, <c>Audit</c>) ← <c>Secrets</c> ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Billing</c>,
+/// <c>Limits</c>, <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>; <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>,
+/// <c>Keys</c>, <c>Accounts</c>, <c>Billing</c>, <c>Audit</c> and <c>Channels</c> declare;
 /// <c>Api</c> sits on top and no folder imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
 /// </summary>
 public sealed class DependencyRuleTests
@@ -17,16 +18,20 @@ public sealed class DependencyRuleTests
         ["Hosting"] = [],
         ["Health"] = [],
         ["Storage"] = [],
+        ["Accounts"] = [],
+        ["Audit"] = [],
         ["Secrets"] = ["Hosting", "Health"],
         ["Catalog"] = ["Hosting", "Storage"],
-        ["Keys"] = ["Hosting", "Storage", "Secrets"],
+        ["Keys"] = ["Hosting", "Storage", "Secrets", "Accounts"],
+        ["Billing"] = ["Hosting", "Storage", "Accounts", "Catalog"],
+        ["Limits"] = ["Accounts", "Keys"],
         ["Images"] = ["Hosting", "Storage"],
         ["Blobs"] = ["Hosting", "Health", "Storage", "Secrets"],
         ["Channels"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys"],
-        ["Tasks"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels"],
-        ["Engine"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Engine"],
+        ["Tasks"] = ["Hosting", "Storage", "Secrets", "Accounts", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels"],
+        ["Engine"] = ["Hosting", "Storage", "Secrets", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
+        ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine"],
     };
 
     [Fact]

@@ -156,7 +156,9 @@ public static class AdminChannelsApi
             }
 
             await registry.ReloadAsync(http.RequestAborted);
-            return TypedResults.Created($"/admin/channels/{channel.Name}", AsView(registry, registry.Find(channel.Name)!, unreadable));
+            var created = AsView(registry, registry.Find(channel.Name)!, unreadable);
+            await AdminAudit.WriteAsync(http, "channel.create", "channel", created.Name, null, created, SecretNote(document.RootElement));
+            return TypedResults.Created($"/admin/channels/{channel.Name}", created);
         }
     }
 
@@ -215,13 +217,16 @@ public static class AdminChannelsApi
                 return ApiError.BadRequest(problem.Message, problem.Field, "invalid_channel");
             }
 
+            var before = registry.Find(current.Name) is { } old ? AsView(registry, old, unreadable) : null;
             await store.UpdateAsync(current, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
             await registry.ReloadAsync(http.RequestAborted);
-            return TypedResults.Ok(AsView(registry, registry.Find(current.Name)!, unreadable));
+            var updated = AsView(registry, registry.Find(current.Name)!, unreadable);
+            await AdminAudit.WriteAsync(http, "channel.update", "channel", updated.Name, before, updated, SecretNote(document.RootElement));
+            return TypedResults.Ok(updated);
         }
     }
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, CancellationToken cancellationToken)
     {
         var channel = registry.Find(name);
         if (channel is null || channel == registry.Local)
@@ -234,9 +239,25 @@ public static class AdminChannelsApi
             return InConfiguration(name);
         }
 
+        var deleted = AsView(registry, channel, unreadable);
         await store.DeleteAsync(channel.Name, cancellationToken);
         await registry.ReloadAsync(cancellationToken);
-        return TypedResults.Ok(AsView(registry, channel, unreadable));
+        await AdminAudit.WriteAsync(http, "channel.delete", "channel", deleted.Name, deleted, null);
+        return TypedResults.Ok(deleted);
+    }
+
+    /// <summary>
+    /// The audit's words for the write-only secrets a body sets or clears (<c>api_key changed</c>): the
+    /// views before and after show only that one is there, so without this a new key would leave no trace.
+    /// </summary>
+    private static string? SecretNote(JsonElement body)
+    {
+        if (!body.TryGetProperty("api_key", out var apiKey))
+        {
+            return null;
+        }
+
+        return apiKey.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(apiKey.GetString()) ? "api_key changed" : "api_key removed";
     }
 
     /// <summary>Copies the fields present in the body onto the channel. <c>name</c> and <c>provider</c> are required on create.</summary>

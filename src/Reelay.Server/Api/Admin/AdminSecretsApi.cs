@@ -126,6 +126,8 @@ public static class AdminSecretsApi
             answers.ForgetAll();
         }
 
+        await AdminAudit.WriteAsync(http, "secrets.rotate", "key_ring", result.KeyId.ToString(), null, null,
+            $"{result.Reencrypted.Values.Sum()} stored secrets encrypted again under key {result.KeyId}" + (rotateSigningKey ? "; new file-URL signing key" : ""));
         return TypedResults.Json(new SecretRotationView(
             "secrets.rotation",
             result.KeyId.ToString(),
@@ -135,7 +137,7 @@ public static class AdminSecretsApi
             AsView(signing, previousValidUntil)), AdminSecretsJsonContext.Default.SecretRotationView);
     }
 
-    private static async Task<Results<JsonHttpResult<RetiredKeyView>, ApiError>> RetireAsync(string id, SecretRotation rotation, CancellationToken cancellationToken)
+    private static async Task<Results<JsonHttpResult<RetiredKeyView>, ApiError>> RetireAsync(string id, HttpContext http, SecretRotation rotation, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var keyId))
         {
@@ -143,6 +145,11 @@ public static class AdminSecretsApi
         }
 
         var retirement = await rotation.RetireAsync(keyId, cancellationToken);
+        if (retirement.Outcome == KeyRetirementOutcome.Retired)
+        {
+            await AdminAudit.WriteAsync(http, "secrets.retire_key", "key_ring", keyId.ToString(), null, null, $"key {keyId} deleted from the key ring");
+        }
+
         return retirement.Outcome switch
         {
             KeyRetirementOutcome.Retired => TypedResults.Json(new RetiredKeyView(keyId.ToString(), "secrets_key", true), AdminSecretsJsonContext.Default.RetiredKeyView),

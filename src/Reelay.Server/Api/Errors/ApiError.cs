@@ -38,6 +38,7 @@ public sealed class ApiError(int status, string message, string? code = null, st
     public static string TypeFor(int status) => status switch
     {
         401 => "authentication_error",
+        402 => "insufficient_quota",
         403 => "permission_error",
         404 => "not_found_error",
         409 => "conflict_error",
@@ -56,6 +57,9 @@ public sealed class ApiError(int status, string message, string? code = null, st
     public static ApiError From(TaskProblem problem) => problem.Kind switch
     {
         TaskProblemKind.Unavailable => new(503, problem.Message, problem.Code, problem.Field),
+        TaskProblemKind.Forbidden => new(403, problem.Message, problem.Code, problem.Field),
+        TaskProblemKind.PaymentRequired => new(402, problem.Message, problem.Code, problem.Field),
+        TaskProblemKind.Conflict => new(409, problem.Message, problem.Code, problem.Field),
         TaskProblemKind.Busy => new(429, problem.Message, problem.Code, problem.Field)
         {
             RetryAfterSeconds = problem.RetryAfter is { } wait ? (int)Math.Ceiling(Math.Max(1, wait.TotalSeconds)) : null,

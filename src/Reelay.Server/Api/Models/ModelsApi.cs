@@ -25,7 +25,7 @@ public sealed record ModelView(
 public sealed record ModelList(string Object, IReadOnlyList<ModelView> Data);
 
 /// <summary>
-/// <c>GET /v1/models</c>: the models this key may use — each catalog entry once, with its aliases,
+/// <c>GET /v1/models</c>: the models this key may use (its and its account's allowed models) — each catalog entry once, with its aliases,
 /// and each name a channel lists that the catalog does not know, with its provider's defaults.
 /// </summary>
 public static class ModelsApi
@@ -40,7 +40,7 @@ public static class ModelsApi
     {
         var caller = http.GetCaller();
         var models = catalog.Entries
-            .Where(model => router.Candidates(model, caller.Mode).Count > 0)
+            .Where(model => router.Candidates(model, caller.Mode).Count > 0 && caller.AllowsModel(model.Name))
             .Select(model => new ModelView(
                 model.Name, "model", "reelay", model.Description, model.Aliases, model.AspectRatios, model.DefaultAspectRatio,
                 model.Sizes, model.PixelSizes, model.DefaultSize,

@@ -45,11 +45,12 @@ public static class OpenAiVideosApi
             .ProducesApiErrors(401, 403)
             .WithTags("OpenAI videos");
         group.MapPost("", CreateAsync)
+            .RequireCreateRate()
             .WithName("OpenAiCreateVideo")
-            .WithSummary("Create a video (JSON or multipart with an input_reference image)")
+            .WithSummary("Create a video (JSON or multipart with an input_reference image); X-Dry-Run: true only prices it")
             .AcceptsBody<OpenAiCreateVideoRequest>()
             .AcceptsBody<OpenAiCreateVideoForm>("multipart/form-data")
-            .ProducesApiErrors(400, 413, 415, 503);
+            .ProducesApiErrors(400, 402, 409, 413, 415, 429, 503);
         group.MapGet("", ListAsync)
             .WithName("OpenAiListVideos")
             .WithSummary("List this key's videos, newest first")
@@ -71,15 +72,16 @@ public static class OpenAiVideosApi
             .Produces<Stream>(206, "video/mp4", "image/jpeg")
             .ProducesApiErrors(400, 404, 416);
         group.MapPost("/{id}/remix", RemixAsync)
+            .RequireCreateRate()
             .WithName("OpenAiRemixVideo")
             .WithSummary("Remix a completed video with a new prompt, where its provider can")
             .AcceptsBody<OpenAiRemixVideoRequest>()
             .AcceptsBody<OpenAiRemixVideoRequest>("multipart/form-data")
-            .ProducesApiErrors(400, 404, 413, 415, 503);
+            .ProducesApiErrors(400, 402, 404, 409, 413, 415, 429, 503);
         return routes;
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> CreateAsync(
+    private static async Task<Results<Ok<OpenAiVideo>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
         HttpContext http, TaskIntake intake, ModelCatalog catalog, IBlobStore blobs,
         IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
     {
@@ -101,7 +103,17 @@ public static class OpenAiVideosApi
             return error;
         }
 
-        return await StoreAsync(draft, http, intake, blobs, files.Value);
+        if (draft.DryRun || CreateFilters.AsksDryRun(http.Request))
+        {
+            var (quote, quoteError) = await CreateFilters.QuoteAsync(draft, http, intake);
+            return quoteError is not null ? quoteError : TypedResults.Ok(quote!);
+        }
+
+        return await StoreAsync(draft, http, intake, blobs, files.Value) switch
+        {
+            { Result: Ok<OpenAiVideo> video } => video,
+            { Result: var other } => (ApiError)other,
+        };
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options)
@@ -271,6 +283,7 @@ public static class OpenAiVideosApi
         TaskDraft draft, HttpContext http, TaskIntake intake, IBlobStore blobs, FileLinkOptions files)
     {
         var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
+        CreateFilters.MarkReplayed(http, result);
         return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(blobs, files.FileUrlTtl, http.Request)) : ApiError.From(result.Problem!);
     }
 
@@ -296,6 +309,7 @@ public static class OpenAiVideosApi
                 Size = fields.String("size"),
                 Orientation = fields.String("orientation"),
                 Duration = (int?)fields.Integer("seconds", 1, 600),
+                DryRun = fields.Boolean("dry_run") ?? false,
             };
             foreach (var flag in SoraAppFlags)
             {

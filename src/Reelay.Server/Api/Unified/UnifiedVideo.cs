@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
+using Reelay.Accounts;
 using Reelay.Blobs;
 using Reelay.Tasks;
 
@@ -59,6 +60,9 @@ public sealed record UnifiedCreateRequest
 
     [Description("One of thanksgiving, comic, news, selfie, nostalgic, anime; stored and passed to relay upstreams (Sora app).")]
     public string? Style { get; init; }
+
+    [Description("true: only answer what the request would cost (checked as a create is); nothing is stored or held. The X-Dry-Run: true header does the same.")]
+    public bool? DryRun { get; init; }
 }
 
 /// <summary>The create answer, exactly as the seed shows it.</summary>
@@ -87,6 +91,7 @@ public sealed record UnifiedQueryResponse(
     int? Height,
     long CreatedAt,
     long? CompletedAt,
+    [property: Description("Credits: held while the task runs, charged once it ends (0 when it failed or was cancelled; test keys are never charged).")] decimal Cost,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UnifiedError? Error);
 
 /// <summary>Why a task failed or was cancelled.</summary>
@@ -117,6 +122,7 @@ public static class UnifiedVideoMapping
             completed ? task.Height : null,
             task.CreatedAt,
             task.CompletedAt,
+            Credits.ToCredits(task.Cost),
             task.Stage is TaskStage.Failed or TaskStage.Cancelled && task.Error is { } error ? new UnifiedError(error.Code, error.Message) : null);
     }
 }

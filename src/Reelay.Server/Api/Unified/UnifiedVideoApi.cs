@@ -14,10 +14,11 @@ public static class UnifiedVideoApi
     {
         var group = routes.MapGroup("/v1/video").RequireClientKey().ProducesApiErrors(401, 403).WithTags("Unified video");
         group.MapPost("/create", CreateAsync)
+            .RequireCreateRate()
             .WithName("UnifiedCreate")
-            .WithSummary("Create a video task")
+            .WithSummary("Create a video task (or, with dry_run, only price it)")
             .AcceptsBody<UnifiedCreateRequest>()
-            .ProducesApiErrors(400, 413, 415, 503);
+            .ProducesApiErrors(400, 402, 409, 413, 415, 429, 503);
         group.MapGet("/query", QueryAsync)
             .WithName("UnifiedQuery")
             .WithSummary("Read a video task")
@@ -25,7 +26,7 @@ public static class UnifiedVideoApi
         return routes;
     }
 
-    private static async Task<Results<Ok<UnifiedCreateResponse>, ApiError>> CreateAsync(HttpContext http, TaskIntake intake, IOptions<LimitsOptions> limits)
+    private static async Task<Results<Ok<UnifiedCreateResponse>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(HttpContext http, TaskIntake intake, IOptions<LimitsOptions> limits)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, limits.Value.MaxCreateBodyBytes);
         if (error is not null)
@@ -41,7 +42,14 @@ public static class UnifiedVideoApi
                 return error;
             }
 
+            if (draft.DryRun || CreateFilters.AsksDryRun(http.Request))
+            {
+                var (quote, quoteError) = await CreateFilters.QuoteAsync(draft, http, intake);
+                return quoteError is not null ? quoteError : TypedResults.Ok(quote!);
+            }
+
             var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
+            CreateFilters.MarkReplayed(http, result);
             return result.Task is { } task ? TypedResults.Ok(task.AsCreateResponse()) : ApiError.From(result.Problem!);
         }
     }
@@ -92,6 +100,7 @@ public static class UnifiedVideoApi
             Seed = fields.Integer("seed", 0, uint.MaxValue),
             NegativePrompt = fields.String("negative_prompt"),
             CallbackUrl = fields.String("callback_url"),
+            DryRun = fields.Boolean("dry_run") ?? false,
         };
         // Veo's switches and the Sora app's: stored with the task for the upstreams that read them.
         foreach (var flag in (string[])["enhance_prompt", "enable_upsample", "watermark", "private"])

@@ -103,5 +103,141 @@ internal static class SqliteSchema
         -- api_key keeps only what an earlier version wrote in plain text, until startup encrypts it into this column.
         ALTER TABLE channels ADD COLUMN api_key_ciphertext TEXT;
         """,
+        """
+        -- Accounts hold the credits and limits their keys share. Money is integer micro-credits.
+        -- held: the sum of open holds; spend_day/spend_today: what today's (UTC day number) holds came to,
+        -- less what was released of them, for the daily spend limit; ledger_seq: the last ledger row's number.
+        CREATE TABLE accounts (
+            id                   TEXT PRIMARY KEY,
+            name                 TEXT NOT NULL,
+            balance              INTEGER NOT NULL DEFAULT 0,
+            held                 INTEGER NOT NULL DEFAULT 0,
+            unlimited            INTEGER NOT NULL DEFAULT 0,
+            ledger_seq           INTEGER NOT NULL DEFAULT 0,
+            spend_day            INTEGER NOT NULL DEFAULT 0,
+            spend_today          INTEGER NOT NULL DEFAULT 0,
+            allowed_models_json  TEXT,
+            expires_at           INTEGER,
+            rpm                  INTEGER,
+            max_in_flight        INTEGER,
+            max_spend_per_day    INTEGER,
+            allowed_ips_json     TEXT,
+            callback_url         TEXT,
+            notes                TEXT,
+            created_at           INTEGER NOT NULL,
+            updated_at           INTEGER NOT NULL,
+            revoked_at           INTEGER
+        );
+
+        ALTER TABLE api_keys ADD COLUMN account_id TEXT REFERENCES accounts (id);
+        ALTER TABLE api_keys ADD COLUMN allowed_models_json TEXT;
+        ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+        ALTER TABLE api_keys ADD COLUMN rpm INTEGER;
+        ALTER TABLE api_keys ADD COLUMN max_in_flight INTEGER;
+        ALTER TABLE api_keys ADD COLUMN max_spend_per_day INTEGER;
+        ALTER TABLE api_keys ADD COLUMN allowed_ips_json TEXT;
+        ALTER TABLE api_keys ADD COLUMN callback_url TEXT;
+        ALTER TABLE api_keys ADD COLUMN notes TEXT;
+        ALTER TABLE api_keys ADD COLUMN spend_day INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE api_keys ADD COLUMN spend_today INTEGER NOT NULL DEFAULT 0;
+
+        -- Keys made before accounts existed were never charged: each becomes a one-key unlimited account.
+        INSERT INTO accounts (id, name, unlimited, created_at, updated_at)
+            SELECT 'acct_' || substr(id, 5), name, 1, created_at, created_at FROM api_keys;
+        UPDATE api_keys SET account_id = 'acct_' || substr(id, 5);
+        CREATE INDEX ix_api_keys_account ON api_keys (account_id, created_at);
+
+        -- Named admin keys beside the bootstrap one.
+        CREATE TABLE admin_keys (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            prefix      TEXT NOT NULL,
+            hash        BLOB NOT NULL UNIQUE,
+            created_at  INTEGER NOT NULL,
+            revoked_at  INTEGER
+        );
+
+        -- What each task holds, was charged and was given back (null until it ended), at what price.
+        ALTER TABLE tasks ADD COLUMN account_id TEXT;
+        ALTER TABLE tasks ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN charged INTEGER;
+        ALTER TABLE tasks ADD COLUMN released INTEGER;
+        ALTER TABLE tasks ADD COLUMN price_unit TEXT;
+        ALTER TABLE tasks ADD COLUMN unit_price INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN upstream_cost INTEGER;
+        -- Where the task's ledger rows are: its hold, and the first of its charge and release.
+        ALTER TABLE tasks ADD COLUMN hold_seq INTEGER;
+        ALTER TABLE tasks ADD COLUMN settle_seq INTEGER;
+        UPDATE tasks SET account_id = 'acct_' || substr(owner_key_id, 5);
+        UPDATE tasks SET charged = 0, released = 0 WHERE stage IN ('completed', 'failed', 'cancelled');
+        -- No index of its own on account_id: an account's tasks are found through its keys (ix_tasks_owner,
+        -- ix_tasks_owner_unfinished), so a create maintains no more indexes than before.
+
+        -- Idempotency is scoped to the account and lasts 24 hours, so it moves to its own table: a unique
+        -- index on the task row could not let a key be used again once its day is over.
+        DROP INDEX ux_tasks_idempotency;
+        CREATE TABLE idempotency_keys (
+            account_id    TEXT NOT NULL,
+            key           TEXT NOT NULL,
+            request_hash  BLOB NOT NULL,
+            task_id       TEXT NOT NULL,
+            created_at    INTEGER NOT NULL,
+            PRIMARY KEY (account_id, key)
+        ) WITHOUT ROWID;
+
+        -- One row per money movement, numbered 1, 2, 3… per account, with the balance and holds after it.
+        -- amount is positive for every kind but adjust, which carries its sign.
+        CREATE TABLE ledger (
+            account_id     TEXT NOT NULL,
+            seq            INTEGER NOT NULL,
+            kind           TEXT NOT NULL CHECK (kind IN ('topup', 'adjust', 'hold', 'charge', 'release')),
+            amount         INTEGER NOT NULL,
+            balance_after  INTEGER NOT NULL,
+            held_after     INTEGER NOT NULL,
+            key_id         TEXT,
+            task_id        TEXT,
+            model          TEXT,
+            reason         TEXT,
+            actor          TEXT,
+            at             INTEGER NOT NULL,
+            PRIMARY KEY (account_id, seq)
+        ) WITHOUT ROWID;
+        -- No index by task: task ids are random, and each insert into such an index lands on a random page.
+        -- A task names its rows' numbers (hold_seq, settle_seq) instead, so the ledger only ever appends.
+
+        -- Append-only, enforced by the database itself: no code path can rewrite history.
+        CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+        BEGIN
+            SELECT RAISE(ABORT, 'ledger rows are append-only');
+        END;
+        CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+        BEGIN
+            SELECT RAISE(ABORT, 'ledger rows are append-only');
+        END;
+
+        -- Prices set at run time, over those of the configuration.
+        CREATE TABLE prices (
+            model         TEXT PRIMARY KEY COLLATE NOCASE,
+            unit          TEXT NOT NULL CHECK (unit IN ('second', 'video')),
+            amount        INTEGER NOT NULL,
+            sizes_json    TEXT NOT NULL,
+            options_json  TEXT NOT NULL,
+            updated_at    INTEGER NOT NULL
+        );
+
+        -- Every admin change: who (the admin key), what, before and after, when.
+        CREATE TABLE audit (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            at           INTEGER NOT NULL,
+            actor        TEXT NOT NULL,
+            action       TEXT NOT NULL,
+            target_type  TEXT NOT NULL,
+            target_id    TEXT NOT NULL,
+            before_json  TEXT,
+            after_json   TEXT,
+            note         TEXT
+        );
+        CREATE INDEX ix_audit_target ON audit (target_type, target_id);
+        """,
     ];
 }

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Options;
+using Reelay.Accounts;
+using Reelay.Audit;
+using Reelay.Billing;
 using Reelay.Channels;
 using Reelay.Health;
 using Reelay.Hosting;
@@ -10,7 +13,7 @@ namespace Reelay.Storage.Sqlite;
 
 public static class SqliteStorageExtensions
 {
-    /// <summary>The embedded default: tasks, keys and channels in one SQLite file in the data directory, and its readiness check.</summary>
+    /// <summary>The embedded default: tasks, keys, accounts and their ledger, prices, the audit log and channels in one SQLite file in the data directory, and its readiness check.</summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services)
     {
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateOnStart();
@@ -28,6 +31,9 @@ public static class SqliteStorageExtensions
         services.TryAddSingleton<SqliteChannelStore>();
         services.TryAddSingleton<IChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, SqliteChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>()));
+        services.TryAddSingleton<IAccountStore, SqliteAccountStore>();
+        services.TryAddSingleton<IPriceStore, SqlitePriceStore>();
+        services.TryAddSingleton<IAuditLog, SqliteAuditLog>();
 
         // Inserted first: hosted services start in registration order, and the schema must exist
         // before the channel reloader or any worker reads it, wherever this call sits in Program.cs.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using Reelay.Billing;
 using Reelay.Keys;
 using Reelay.Tasks;
 
@@ -18,7 +19,8 @@ internal static class SqliteTaskRows
         images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage, progress, created_at,
         updated_at, completed_at, deadline_at, next_at, lease_token, lease_until, attempts, polls, poll_failures, channel,
         provider, upstream_model, upstream_id, result_location, route_json, enhanced_prompt, video_key, thumbnail_key,
-        width, height, video_duration, video_bytes, error_code, error_message
+        width, height, video_duration, video_bytes, error_code, error_message, account_id, held, charged, released,
+        price_unit, unit_price, upstream_cost
         """;
 
     /// <summary>What the poller and finisher claim: everything but the request's image references, which only the dispatcher reads.</summary>
@@ -78,6 +80,13 @@ internal static class SqliteTaskRows
         VideoDuration = r.IsDBNull(40) ? null : r.GetDouble(40),
         VideoBytes = Int64(r, 41),
         Error = r.IsDBNull(42) ? null : new TaskError(r.GetString(42), String(r, 43) ?? r.GetString(42)),
+        AccountId = String(r, 44) ?? "",
+        Held = r.GetInt64(45),
+        Charged = Int64(r, 46),
+        Released = Int64(r, 47),
+        PriceUnit = Price.ParseUnit(String(r, 48)),
+        UnitPrice = r.GetInt64(49),
+        UpstreamCost = Int64(r, 50),
     };
 
     /// <summary>Reads every row of a command into tasks.</summary>
@@ -99,13 +108,14 @@ internal static class SqliteTaskRows
         "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
         "$duration", "$seed", "$images_json", "$options_json", "$callback_url", "$idempotency_key", "$surface", "$remixed_from",
         "$stage", "$progress", "$created_at", "$updated_at", "$deadline_at", "$next_at",
+        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq",
     ];
 
     /// <summary>
     /// Binds the columns a new task is inserted with. The session keeps the prepared insert with its
     /// parameters: they are made once per session, and each row only sets their values.
     /// </summary>
-    public static void BindInsert(SqliteCommand command, VideoTask task)
+    public static void BindInsert(SqliteCommand command, VideoTask task, long? holdSeq)
     {
         var p = command.Parameters;
         if (p.Count != InsertParameters.Length)
@@ -140,6 +150,11 @@ internal static class SqliteTaskRows
         p[20].Value = task.UpdatedAt;
         p[21].Value = task.DeadlineAt;
         p[22].Value = task.NextAt;
+        p[23].Value = task.AccountId;
+        p[24].Value = task.Held;
+        p[25].Value = task.PriceUnit is { } unit ? Price.UnitText(unit) : DBNull.Value;
+        p[26].Value = task.UnitPrice;
+        p[27].Value = (object?)holdSeq ?? DBNull.Value;
     }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
@@ -204,4 +219,5 @@ internal static class SqliteTaskRows
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
 [JsonSerializable(typeof(IReadOnlyList<RouteStep>))]
+[JsonSerializable(typeof(IReadOnlyDictionary<string, long>))]
 internal sealed partial class SqliteJsonContext : JsonSerializerContext;

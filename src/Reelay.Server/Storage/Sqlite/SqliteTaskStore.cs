@@ -31,9 +31,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// Every caller is answered within about the busy timeout: stored, or refused with
     /// <see cref="StoreUnavailableException"/> when its row is certainly not stored.
     /// </summary>
-    public async Task<(VideoTask Task, bool Created)> CreateAsync(VideoTask task, CancellationToken cancellationToken)
+    public async Task<CreateResult> CreateAsync(VideoTask task, CreateRules rules, CancellationToken cancellationToken)
     {
-        var pending = new PendingInsert(task, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
+        var pending = new PendingInsert(task, rules, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
         _inserts.Enqueue(pending);
 
         // The gate free this instant (no write load): commit at once, with no wait to set up.
@@ -92,18 +92,22 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
         }
 
-        if (await pending.Done.Task.WaitAsync(cancellationToken))
+        var result = await pending.Done.Task.WaitAsync(cancellationToken);
+        if (result.Outcome != CreateOutcome.Replayed)
         {
-            return (task, true);
+            return result;
         }
 
         try
         {
+            // Committed before this caller was answered; any key of the account may have made it.
             using var session = await database.RentSessionAsync(cancellationToken);
-            var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner AND idempotency_key = $key");
-            earlier.Parameters.AddWithValue("$owner", task.OwnerKeyId);
-            earlier.Parameters.AddWithValue("$key", task.IdempotencyKey);
-            return ((await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).Single(), false);
+            var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id");
+            earlier.Parameters.AddWithValue("$id", result.EarlierTaskId);
+            return (await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).SingleOrDefault() is { } stored
+                ? result with { Task = stored }
+                // The task was deleted since; its key still stands for it until the window ends.
+                : result with { Outcome = CreateOutcome.IdempotencyConflict };
         }
         catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
         {
@@ -124,8 +128,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     /// <summary>
     /// Inserts everything queued in one transaction. A row its statement refuses (a constraint) fails
-    /// only its caller; the database refusing the transaction (locked past the batch's deadline, disk
-    /// full, I/O error) fails every caller in the batch, and then none of their rows is stored.
+    /// only its caller, as does a refusal by a limit or the balance; the database refusing the
+    /// transaction (locked past the batch's deadline, disk full, I/O error) fails every caller in the
+    /// batch, and then none of their rows is stored.
     /// </summary>
     private async Task CommitQueuedInsertsAsync()
     {
@@ -152,7 +157,8 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         // The commit must not be abandoned half-way because one caller went away.
         var outcomes = new Exception?[batch.Count];
-        var inserted = new bool[batch.Count];
+        var results = new CreateResult[batch.Count];
+        var books = new BatchBooks();
         var session = await RentForCommitAsync(batch);
         if (session is null)
         {
@@ -170,7 +176,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 {
                     try
                     {
-                        inserted[i] = await InsertAsync(session, batch[i].Task) == 1;
+                        results[i] = await CreateOneAsync(session, batch[i], books);
                     }
                     catch (SqliteException e) when (!SqliteDatabase.IsUnavailable(e) && session.Connection.Handle is { } handle
                         && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0)
@@ -180,6 +186,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                     }
                 }
 
+                await books.WriteAsync(session);
                 await session.Command("COMMIT").ExecuteNonQueryAsync();
             }
             catch (Exception e)
@@ -199,7 +206,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         // Checkpoint: the commit holds every row not refused by its statement; each caller is told so.
         database.WriteSucceeded();
-        Interlocked.Add(ref _rowsWritten, inserted.Count(stored => stored));
+        Interlocked.Add(ref _rowsWritten, results.Count(result => result?.Outcome == CreateOutcome.Created));
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i] is { } refused)
@@ -208,7 +215,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
             else
             {
-                batch[i].Done.TrySetResult(inserted[i]);
+                batch[i].Done.TrySetResult(results[i]);
             }
         }
     }
@@ -231,30 +238,285 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
     }
 
-    private static Task<int> InsertAsync(SqliteSession session, VideoTask task)
+    /// <summary>
+    /// One create inside the group commit's transaction: the idempotency key, the in-flight limits, the
+    /// hold (a conditional update of the account row, so creates never overdraw however many run at once:
+    /// each one sees the holds of those before it), the ledger row, the row. A refusal leaves nothing of
+    /// this create behind and the batch goes on.
+    /// </summary>
+    private static async Task<CreateResult> CreateOneAsync(SqliteSession session, PendingInsert pending, BatchBooks books)
     {
-        var insert = session.Command(InsertSql, keepParameters: true);
-        SqliteTaskRows.BindInsert(insert, task);
-        return insert.ExecuteNonQueryAsync();
+        var (task, rules) = (pending.Task, pending.Rules);
+        if (task.IdempotencyKey is { } idempotencyKey)
+        {
+            var earlier = session.Command("SELECT task_id, request_hash FROM idempotency_keys WHERE account_id = $account AND key = $key AND created_at > $since");
+            earlier.Parameters.AddWithValue("$account", task.AccountId);
+            earlier.Parameters.AddWithValue("$key", idempotencyKey);
+            earlier.Parameters.AddWithValue("$since", rules.Now - (long)CreateRules.IdempotencyWindow.TotalMilliseconds);
+            await using var reader = await earlier.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
+            {
+                var sameRequest = rules.RequestHash is { } hash && ((byte[])reader.GetValue(1)).AsSpan().SequenceEqual(hash);
+                return new CreateResult(sameRequest ? CreateOutcome.Replayed : CreateOutcome.IdempotencyConflict, null) { EarlierTaskId = reader.GetString(0) };
+            }
+        }
+
+        // Counted here rather than before the transaction: parallel creates each see the ones before them.
+        if (rules.KeyMaxInFlight is { } keyMax && await CountUnfinishedAsync(session, "$owner", task.OwnerKeyId, keyMax) is var keyCount && keyCount >= keyMax)
+        {
+            return new CreateResult(CreateOutcome.KeyInFlightLimit, null) { InFlight = keyCount };
+        }
+
+        if (rules.AccountMaxInFlight is { } accountMax
+            && await CountUnfinishedAsync(session, "(SELECT id FROM api_keys WHERE account_id = $owner)", task.AccountId, accountMax) is var accountCount && accountCount >= accountMax)
+        {
+            return new CreateResult(CreateOutcome.AccountInFlightLimit, null) { InFlight = accountCount };
+        }
+
+        // The first write of this create is its only one that may fail alone (a constraint on the row),
+        // leaving the transaction as it was; a failure after it would leave half a create behind, so it
+        // fails the whole batch instead (nothing of it is stored). No savepoint is needed, and none is
+        // paid for: the holds and ledger rows cannot collide (their keys come from the account row).
+        var wrote = false;
+        try
+        {
+            if (task.Held > 0)
+            {
+                // With a key limit, the key's count is written before the hold's conditional insert.
+                wrote = rules.KeyMaxSpendPerDay is not null;
+                if (await HoldAsync(session, pending, books) is { } refused)
+                {
+                    return refused;
+                }
+
+                wrote = true;
+            }
+
+            var insert = session.Command(InsertSql, keepParameters: true);
+            SqliteTaskRows.BindInsert(insert, task, pending.HoldSeq);
+            await insert.ExecuteNonQueryAsync();
+            wrote = true;
+
+            if (task.IdempotencyKey is not null)
+            {
+                // A row past its window is taken over; a live one was ruled out above, in this transaction.
+                var claim = session.Command("""
+                    INSERT INTO idempotency_keys (account_id, key, request_hash, task_id, created_at) VALUES ($account, $key, $hash, $task, $now)
+                    ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, task_id = excluded.task_id, created_at = excluded.created_at
+                    """);
+                claim.Parameters.AddWithValue("$account", task.AccountId);
+                claim.Parameters.AddWithValue("$key", task.IdempotencyKey);
+                claim.Parameters.AddWithValue("$hash", rules.RequestHash ?? []);
+                claim.Parameters.AddWithValue("$task", task.Id);
+                claim.Parameters.AddWithValue("$now", rules.Now);
+                await claim.ExecuteNonQueryAsync();
+            }
+
+            return new CreateResult(CreateOutcome.Created, task);
+        }
+        catch (SqliteException e) when (wrote && !SqliteDatabase.IsUnavailable(e))
+        {
+            throw new InvalidOperationException($"Task {task.Id} could not be stored after its hold was: the batch is rolled back.", e);
+        }
     }
 
-    // The unique index on (owner, idempotency key) decides a race between two identical requests.
     private const string InsertSql = """
             INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
                 duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                progress, created_at, updated_at, deadline_at, next_at)
+                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq)
             VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
                 $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                $progress, $created_at, $updated_at, $deadline_at, $next_at)
-            ON CONFLICT (owner_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq)
             """;
 
     /// <summary>
-    /// A create waiting for the group commit; true once stored, false when an earlier task holds its
-    /// idempotency key. Its caller gives up (abandons) and a commit takes it (takes) by the same
-    /// compare-and-swap, so a row is never written after its caller was told it was not.
+    /// Holds the task's price on its account, in the batch's books (<see cref="BatchBooks"/>): the account
+    /// as this transaction sees it, after the holds of the creates before this one, must cover the price
+    /// (balance less open holds, unless unlimited) and stay within today's spend limit. A key with a daily
+    /// limit has its own spend checked and counted by a conditional update. The ledger row is appended at
+    /// once; the account row is written once for the batch. Null when held; otherwise why not, with
+    /// nothing changed.
     /// </summary>
-    private sealed class PendingInsert(VideoTask task, long deadline)
+    private static async Task<CreateResult?> HoldAsync(SqliteSession session, PendingInsert pending, BatchBooks books)
+    {
+        var (task, rules) = (pending.Task, pending.Rules);
+        var day = rules.Now / DayMilliseconds;
+        var account = await books.GetAsync(session, task.AccountId);
+        if (account is null || (!account.Unlimited && account.Balance - account.Held < task.Held))
+        {
+            return new CreateResult(CreateOutcome.InsufficientCredits, null) { Balance = account?.Balance ?? 0, HeldBefore = account?.Held ?? 0 };
+        }
+
+        var spentToday = account.SpendDay == day ? account.SpendToday : 0;
+        if (rules.AccountMaxSpendPerDay is { } accountMax && spentToday + task.Held > accountMax)
+        {
+            return new CreateResult(CreateOutcome.AccountDailySpendLimit, null) { SpentToday = spentToday };
+        }
+
+        if (rules.KeyMaxSpendPerDay is { } keyMax)
+        {
+            // A key's spend is counted while it has a daily limit: the common create, without one, pays nothing for it.
+            var key = session.Command("""
+                UPDATE api_keys SET spend_today = (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held, spend_day = $day
+                WHERE id = $owner AND (CASE WHEN spend_day = $day THEN spend_today ELSE 0 END) + $held <= $max
+                """);
+            key.Parameters.AddWithValue("$day", day);
+            key.Parameters.AddWithValue("$held", task.Held);
+            key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+            key.Parameters.AddWithValue("$max", keyMax);
+            if (await key.ExecuteNonQueryAsync() == 0)
+            {
+                var spent = session.Command("SELECT CASE WHEN spend_day = $day THEN spend_today ELSE 0 END FROM api_keys WHERE id = $owner");
+                spent.Parameters.AddWithValue("$day", day);
+                spent.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+                return new CreateResult(CreateOutcome.KeyDailySpendLimit, null) { SpentToday = await spent.ExecuteScalarAsync() is long s ? s : 0 };
+            }
+        }
+
+        await AppendLedgerAsync(session, new LedgerRow(task.AccountId, account.Seq + 1, "hold", task.Held, account.Balance, account.Held + task.Held, task.OwnerKeyId, task.Id, task.Model, task.CreatedAt));
+
+        // Counted once its ledger row is in: a row that failed alone leaves the books as they were.
+        account.Seq++;
+        pending.HoldSeq = account.Seq;
+        account.Held += task.Held;
+        (account.SpendDay, account.SpendToday) = (day, spentToday + task.Held);
+        account.Changed = true;
+        return null;
+    }
+
+    /// <summary>
+    /// The accounts a batch of creates holds on, as its transaction sees them: each row read once, the
+    /// holds added up in memory in the order of the batch, and each changed row written once before the
+    /// commit. That write is the conditional update that keeps the books: it applies only if the row is
+    /// still what was read (its ledger count and holds) and the balance less the holds is not below
+    /// zero unless unlimited; otherwise the whole batch fails and nothing of it is stored. The batch holds
+    /// the write lock from its BEGIN IMMEDIATE, so no other writer, in this process or another, comes between.
+    /// </summary>
+    private sealed class BatchBooks
+    {
+        private readonly Dictionary<string, Books?> _accounts = new(StringComparer.Ordinal);
+
+        public async Task<Books?> GetAsync(SqliteSession session, string accountId)
+        {
+            if (_accounts.TryGetValue(accountId, out var known))
+            {
+                return known;
+            }
+
+            var read = session.Command("SELECT balance, held, unlimited, ledger_seq, spend_day, spend_today FROM accounts WHERE id = $account");
+            read.Parameters.AddWithValue("$account", accountId);
+            Books? books = null;
+            await using (var reader = await read.ExecuteReaderAsync())
+            {
+                if (await reader.ReadAsync())
+                {
+                    books = new Books(accountId, reader.GetInt64(1), reader.GetInt64(3))
+                    {
+                        Balance = reader.GetInt64(0),
+                        Held = reader.GetInt64(1),
+                        Unlimited = reader.GetInt64(2) == 1,
+                        Seq = reader.GetInt64(3),
+                        SpendDay = reader.GetInt64(4),
+                        SpendToday = reader.GetInt64(5),
+                    };
+                }
+            }
+
+            _accounts[accountId] = books;
+            return books;
+        }
+
+        public async Task WriteAsync(SqliteSession session)
+        {
+            foreach (var books in _accounts.Values)
+            {
+                if (books is not { Changed: true })
+                {
+                    continue;
+                }
+
+                var write = session.Command("""
+                    UPDATE accounts SET held = $held, ledger_seq = $seq, spend_day = $day, spend_today = $spend
+                    WHERE id = $account AND ledger_seq = $readSeq AND held = $readHeld AND (unlimited = 1 OR balance - $held >= 0)
+                    """);
+                write.Parameters.AddWithValue("$held", books.Held);
+                write.Parameters.AddWithValue("$seq", books.Seq);
+                write.Parameters.AddWithValue("$day", books.SpendDay);
+                write.Parameters.AddWithValue("$spend", books.SpendToday);
+                write.Parameters.AddWithValue("$account", books.AccountId);
+                write.Parameters.AddWithValue("$readSeq", books.ReadSeq);
+                write.Parameters.AddWithValue("$readHeld", books.ReadHeld);
+                if (await write.ExecuteNonQueryAsync() != 1)
+                {
+                    throw new InvalidOperationException($"Account '{books.AccountId}' changed under a batch of creates holding on it; the batch is rolled back.");
+                }
+            }
+        }
+    }
+
+    /// <summary>One account's row in <see cref="BatchBooks"/>: as read (<see cref="ReadHeld"/>, <see cref="ReadSeq"/>) and as the batch leaves it.</summary>
+    private sealed class Books(string accountId, long readHeld, long readSeq)
+    {
+        public string AccountId { get; } = accountId;
+        public long ReadHeld { get; } = readHeld;
+        public long ReadSeq { get; } = readSeq;
+        public long Balance { get; init; }
+        public bool Unlimited { get; init; }
+        public long Held { get; set; }
+        public long Seq { get; set; }
+        public long SpendDay { get; set; }
+        public long SpendToday { get; set; }
+        public bool Changed { get; set; }
+    }
+
+    /// <param name="owners">The key, or the subquery of an account's keys, whose unfinished tasks count.</param>
+    private static async Task<int> CountUnfinishedAsync(SqliteSession session, string owners, string owner, int limit)
+    {
+        // Along the partial index on unfinished rows, per key; LIMIT stops the count at what the limit needs.
+        var count = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE owner_key_id IN ({owners}) AND stage IN {Unfinished} LIMIT $limit)");
+        count.Parameters.AddWithValue("$owner", owner);
+        count.Parameters.AddWithValue("$limit", limit);
+        return Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A ledger row as written; amounts are positive but for adjustments.</summary>
+    internal sealed record LedgerRow(string AccountId, long Seq, string Kind, long Amount, long BalanceAfter, long HeldAfter, string? KeyId, string? TaskId, string? Model, long At)
+    {
+        public string? Reason { get; init; }
+        public string? Actor { get; init; }
+    }
+
+    internal static async Task AppendLedgerAsync(SqliteSession session, LedgerRow row)
+    {
+        var insert = session.Command("""
+            INSERT INTO ledger (account_id, seq, kind, amount, balance_after, held_after, key_id, task_id, model, reason, actor, at)
+            VALUES ($account, $seq, $kind, $amount, $balanceAfter, $heldAfter, $key, $task, $model, $reason, $actor, $at)
+            """);
+        var p = insert.Parameters;
+        p.AddWithValue("$account", row.AccountId);
+        p.AddWithValue("$seq", row.Seq);
+        p.AddWithValue("$kind", row.Kind);
+        p.AddWithValue("$amount", row.Amount);
+        p.AddWithValue("$balanceAfter", row.BalanceAfter);
+        p.AddWithValue("$heldAfter", row.HeldAfter);
+        p.AddWithValue("$key", (object?)row.KeyId ?? DBNull.Value);
+        p.AddWithValue("$task", (object?)row.TaskId ?? DBNull.Value);
+        p.AddWithValue("$model", (object?)row.Model ?? DBNull.Value);
+        p.AddWithValue("$reason", (object?)row.Reason ?? DBNull.Value);
+        p.AddWithValue("$actor", (object?)row.Actor ?? DBNull.Value);
+        p.AddWithValue("$at", row.At);
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Milliseconds in a day: daily spend limits count UTC days, numbered from the Unix epoch.</summary>
+    internal const long DayMilliseconds = 86_400_000;
+
+    /// <summary>
+    /// A create waiting for the group commit, answered with what became of it. Its caller gives up
+    /// (abandons) and a commit takes it (takes) by the same compare-and-swap, so a row is never
+    /// written after its caller was told it was not.
+    /// </summary>
+    private sealed class PendingInsert(VideoTask task, CreateRules rules, long deadline)
     {
         private const int Queued = 0, Taken = 1, Abandoned = 2;
 
@@ -262,10 +524,15 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
         public VideoTask Task { get; } = task;
 
+        public CreateRules Rules { get; } = rules;
+
+        /// <summary>The number of its hold's ledger row, once held.</summary>
+        public long? HoldSeq { get; set; }
+
         /// <summary>The <see cref="Stopwatch"/> timestamp by which its caller must be answered.</summary>
         public long Deadline { get; } = deadline;
 
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<CreateResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
 
@@ -293,6 +560,37 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     Task<VideoTask?> ITaskMonitor.GetAsync(string id, CancellationToken cancellationToken) =>
         ReadOneAsync($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE id = $id", cancellationToken, ("$id", id));
 
+    /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
+    Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken)
+    {
+        // An operator's view, not a hot path: only the filters given go into the statement, so an
+        // account's or a key's tasks are read along ix_tasks_owner; newest first by (created_at, rowid).
+        var where = new List<string>();
+        var parameters = new List<(string, object?)> { ("$limit", filter.Limit) };
+        void Filter(string clause, string name, object? value)
+        {
+            if (value is not null)
+            {
+                where.Add(clause);
+                parameters.Add((name, value));
+            }
+        }
+
+        Filter("owner_key_id IN (SELECT id FROM api_keys WHERE account_id = $account)", "$account", filter.AccountId);
+        Filter("owner_key_id = $key", "$key", filter.KeyId);
+        Filter("model = $model", "$model", filter.Model);
+        Filter("channel = $channel", "$channel", filter.Channel);
+        Filter("created_at >= $from", "$from", filter.From);
+        Filter("created_at < $to", "$to", filter.To);
+        Filter("stage IN (SELECT value FROM json_each($stages))", "$stages", filter.Stages is { } stages ? SqliteTaskRows.Json([.. stages.Select(SqliteTaskRows.ToText)]) : null);
+        Filter("(created_at, rowid) < (SELECT created_at, rowid FROM tasks AS previous WHERE previous.id = $after)", "$after", filter.After);
+        return ReadAsync($"""
+            SELECT {SqliteTaskRows.ClientColumns} FROM tasks
+            {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+            ORDER BY created_at DESC, rowid DESC LIMIT $limit
+            """, write: false, cancellationToken, [.. parameters]);
+    }
+
     public async Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken)
     {
         // Keyset pagination on (created_at, rowid): insertion order even within one millisecond, stable under inserts, no OFFSET scans.
@@ -312,12 +610,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     public async Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken) =>
         // Clearing the lease fences out any worker still busy with it.
-        (await ReadAsync($"""
+        (await EndAsync($"""
             UPDATE tasks SET stage = 'cancelled', error_code = $code, error_message = 'Cancelled by the client.',
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $id AND owner_key_id = $owner AND stage IN {Unfinished}
             RETURNING {SqliteTaskRows.ClientColumns}
-            """, write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
+            """, now, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
         (await ReadAsync(
@@ -406,43 +704,143 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             WHERE id = $task AND lease_token = $token AND stage = 'finishing'
             """, lease, cancellationToken, ("$failures", failures), ("$nextAt", nextAt));
 
-    public Task<bool> CompleteAsync(Lease lease, StoredVideo video, long now, CancellationToken cancellationToken) =>
-        UpdateAsync("""
+    public async Task<bool> CompleteAsync(Lease lease, StoredVideo video, long charge, long? upstreamCost, long now, CancellationToken cancellationToken) =>
+        // MIN: a charge is never more than the hold; the rest of the hold is released in the same statement.
+        (await EndAsync($"""
             UPDATE tasks SET stage = 'completed', progress = 100, video_key = $videoKey, thumbnail_key = $thumbnailKey,
-                width = $width, height = $height, video_duration = $duration, video_bytes = $bytes,
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                width = $width, height = $height, video_duration = $duration, video_bytes = $bytes, upstream_cost = $upstreamCost,
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL,
+                charged = MIN(held, MAX(0, $charge)), released = held - MIN(held, MAX(0, $charge))
             WHERE id = $task AND lease_token = $token AND stage = 'finishing'
-            """, lease, cancellationToken, ("$videoKey", video.VideoKey), ("$thumbnailKey", video.ThumbnailKey), ("$width", video.Width),
-            ("$height", video.Height), ("$duration", video.DurationSeconds), ("$bytes", video.Bytes), ("$now", now));
+            RETURNING {SqliteTaskRows.EngineColumns}
+            """, now, cancellationToken, ("$task", lease.TaskId), ("$token", lease.Token), ("$videoKey", video.VideoKey), ("$thumbnailKey", video.ThumbnailKey),
+            ("$width", video.Width), ("$height", video.Height), ("$duration", video.DurationSeconds), ("$bytes", video.Bytes),
+            ("$upstreamCost", upstreamCost), ("$charge", charge), ("$now", now))).Count == 1;
 
-    public Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken) =>
-        UpdateAsync($"""
+    public async Task<bool> FailAsync(Lease lease, TaskError failure, long now, CancellationToken cancellationToken) =>
+        (await EndAsync($"""
             UPDATE tasks SET stage = 'failed', error_code = $code, error_message = $message,
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $task AND lease_token = $token AND stage IN {Unfinished}
-            """, lease, cancellationToken, ("$code", failure.Code), ("$message", failure.Message), ("$now", now));
+            RETURNING {SqliteTaskRows.EngineColumns}
+            """, now, cancellationToken, ("$task", lease.TaskId), ("$token", lease.Token), ("$code", failure.Code), ("$message", failure.Message), ("$now", now))).Count == 1;
 
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE tasks SET lease_token = NULL, lease_until = NULL WHERE id = $task AND lease_token = $token", lease, cancellationToken);
 
     public Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken) =>
-        ReadAsync($"""
+        EndAsync($"""
             UPDATE tasks SET stage = 'failed', error_code = $code,
                 error_message = 'The task did not finish within its model''s maximum lifetime.',
-                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id IN (SELECT id FROM tasks WHERE stage IN {Unfinished} AND deadline_at < $now)
               AND (lease_until IS NULL OR lease_until < $now)
             RETURNING {SqliteTaskRows.Columns}
-            """, write: true, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
+            """, now, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
 
-    public async Task<int> CountUnfinishedAsync(string ownerKeyId, int limit, CancellationToken cancellationToken)
+    /// <summary>The settlement of a task that ends without a result: nothing charged, the whole hold released.</summary>
+    private const string ReleaseAll = "charged = 0, released = held";
+
+    /// <summary>
+    /// The one way tasks end. <paramref name="sql"/> moves tasks to completed, failed or cancelled —
+    /// naming the stages they may come from — sets <c>charged</c> and <c>released</c> (together the
+    /// hold), and returns the rows it changed. In the same transaction each ended task's hold leaves its
+    /// account: the charge comes off the balance, the hold off the open holds, and a ledger row records
+    /// each movement. So a task that ended has settled, exactly once (a second end finds no unfinished
+    /// row), and a crash between the two is impossible. Whatever else must happen when a task ends
+    /// atomically with it belongs here too.
+    /// </summary>
+    private async Task<IReadOnlyList<VideoTask>> EndAsync(string sql, long now, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        // Served by the partial index on unfinished rows; LIMIT stops the count at what admission needs.
         using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command($"SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE owner_key_id = $owner AND stage IN {Unfinished} LIMIT $limit)");
-        command.Parameters.AddWithValue("$owner", ownerKeyId);
-        command.Parameters.AddWithValue("$limit", limit);
-        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        using var gate = await database.EnterWriteAsync(cancellationToken);
+        try
+        {
+            await database.BeginImmediateAsync(session.Connection, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
+            var end = session.Command(sql);
+            Bind(end, parameters);
+            var ended = await SqliteTaskRows.ReadAllAsync(end, cancellationToken);
+            foreach (var task in ended)
+            {
+                await SettleAsync(session, task, now);
+            }
+
+            await session.Command("COMMIT").ExecuteNonQueryAsync(CancellationToken.None);
+            database.WriteSucceeded();
+            Interlocked.Add(ref _rowsWritten, ended.Count);
+            return ended;
+        }
+        catch (Exception e)
+        {
+            session.Broken = !SqliteDatabase.RollBack(session.Connection);
+            if (e is SqliteException sqlite && SqliteDatabase.IsUnavailable(sqlite))
+            {
+                throw database.WriteFailed(sqlite);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Moves an ended task's hold off its account: the charge from the balance, the rest back to what is available.</summary>
+    private static async Task SettleAsync(SqliteSession session, VideoTask task, long now)
+    {
+        if (task.Held <= 0)
+        {
+            return;
+        }
+
+        var (charged, released) = (task.Charged ?? 0, task.Released ?? task.Held);
+        var rows = (charged > 0 ? 1 : 0) + (released > 0 ? 1 : 0);
+        var day = task.CreatedAt / DayMilliseconds;
+        var account = session.Command("""
+            UPDATE accounts SET balance = balance - $charged, held = held - $held, ledger_seq = ledger_seq + $rows,
+                spend_today = spend_today - CASE WHEN spend_day = $day THEN $released ELSE 0 END
+            WHERE id = $account
+            RETURNING balance, held, ledger_seq
+            """);
+        account.Parameters.AddWithValue("$charged", charged);
+        account.Parameters.AddWithValue("$held", task.Held);
+        account.Parameters.AddWithValue("$rows", rows);
+        account.Parameters.AddWithValue("$day", day);
+        account.Parameters.AddWithValue("$released", released);
+        account.Parameters.AddWithValue("$account", task.AccountId);
+        long balance, held, seq;
+        await using (var reader = await account.ExecuteReaderAsync())
+        {
+            if (!await reader.ReadAsync())
+            {
+                // Accounts are never deleted; ending the task without moving its hold would break the books.
+                throw new InvalidDataException($"Task {task.Id} holds credits of account '{task.AccountId}', which does not exist.");
+            }
+
+            (balance, held, seq) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        if (released > 0)
+        {
+            // MAX: a key's spend is counted only while it has a daily limit, so a hold made before one was set is not in it.
+            var key = session.Command("UPDATE api_keys SET spend_today = MAX(0, spend_today - CASE WHEN spend_day = $day THEN $released ELSE 0 END) WHERE id = $owner AND spend_today > 0");
+            key.Parameters.AddWithValue("$day", day);
+            key.Parameters.AddWithValue("$released", released);
+            key.Parameters.AddWithValue("$owner", task.OwnerKeyId);
+            await key.ExecuteNonQueryAsync();
+        }
+
+        var first = seq - rows + 1;
+        var located = session.Command("UPDATE tasks SET settle_seq = $first WHERE id = $id");
+        located.Parameters.AddWithValue("$first", first);
+        located.Parameters.AddWithValue("$id", task.Id);
+        await located.ExecuteNonQueryAsync();
+        if (charged > 0)
+        {
+            await AppendLedgerAsync(session, new LedgerRow(task.AccountId, first, "charge", charged, balance, held + released, task.OwnerKeyId, task.Id, task.Model, now));
+        }
+
+        if (released > 0)
+        {
+            await AppendLedgerAsync(session, new LedgerRow(task.AccountId, seq, "release", released, balance, held, task.OwnerKeyId, task.Id, task.Model, now));
+        }
     }
 
     public async Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken)

@@ -36,7 +36,7 @@ public sealed class CreateTests(CreateFixture fixture) : IClassFixture<CreateFix
     private static readonly string[] DocumentedQueryFields =
     [
         "id", "status", "status_update_time", "progress", "video_url", "thumbnail_url", "enhanced_prompt", "model", "prompt",
-        "aspect_ratio", "size", "duration", "width", "height", "created_at", "completed_at",
+        "aspect_ratio", "size", "duration", "width", "height", "created_at", "completed_at", "cost",
     ];
 
     private HttpClient Client => fixture.Client;

@@ -16,7 +16,7 @@ public class QueryErrorFieldTests
     /// <summary>Every query field but <c>error</c>: these stay present whatever the status.</summary>
     private static readonly string[] AlwaysPresent =
     [
-        "aspect_ratio", "completed_at", "created_at", "duration", "enhanced_prompt", "height", "id", "model", "progress",
+        "aspect_ratio", "completed_at", "cost", "created_at", "duration", "enhanced_prompt", "height", "id", "model", "progress",
         "prompt", "size", "status", "status_update_time", "thumbnail_url", "video_url", "width",
     ];
 

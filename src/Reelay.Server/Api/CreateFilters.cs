@@ -1,0 +1,68 @@
+using System.Globalization;
+using Reelay.Api.Billing;
+using Reelay.Api.Errors;
+using Reelay.Limits;
+using Reelay.Tasks;
+
+namespace Reelay.Api;
+
+/// <summary>What both create surfaces share beyond the intake: the per-minute rate, dry runs, the replay marker.</summary>
+public static class CreateFilters
+{
+    /// <summary>The header that asks for a dry run, besides <c>"dry_run": true</c> in the body.</summary>
+    public const string DryRunHeader = "X-Dry-Run";
+
+    /// <summary>Set on an answer that replays the task an idempotency key already made (as Stripe marks them).</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>
+    /// Counts the request against the key's and the account's requests per minute and writes OpenAI's
+    /// <c>x-ratelimit-*-requests</c> headers for the tightest of them; over the limit it answers 429 with
+    /// <c>Retry-After</c>, naming the limit. Goes after the key filter, which says who is calling.
+    /// </summary>
+    public static RouteHandlerBuilder RequireCreateRate(this RouteHandlerBuilder builder) =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            if (http.RequestServices.GetRequiredService<RequestRates>().Acquire(http.GetCaller()) is not { } decision)
+            {
+                return await next(context);
+            }
+
+            var headers = http.Response.Headers;
+            headers["x-ratelimit-limit-requests"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-remaining-requests"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-reset-requests"] = RateDecision.FormatDuration(decision.Reset);
+            if (decision.Allowed)
+            {
+                return await next(context);
+            }
+
+            var seconds = (int)Math.Max(1, Math.Ceiling(decision.RetryAfter.TotalSeconds));
+            var whose = decision.Scope == "key" ? "This key" : "This key's account";
+            return new ApiError(429,
+                $"{whose} allows {decision.Limit} create requests per minute (requests_per_minute {decision.Limit}); this one is over it. Retry after {seconds} seconds.",
+                "rate_limit_exceeded") { RetryAfterSeconds = seconds };
+        });
+
+    /// <summary>Whether the request carries <c>X-Dry-Run: true</c> (or 1).</summary>
+    public static bool AsksDryRun(HttpRequest request) =>
+        request.Headers[DryRunHeader].FirstOrDefault()?.Trim() is { } value
+        && (value.Equals("true", StringComparison.OrdinalIgnoreCase) || value == "1");
+
+    /// <summary>A dry run's answer: the price, or the error the create would get.</summary>
+    public static async Task<(PriceQuoteView? Quote, ApiError? Error)> QuoteAsync(TaskDraft draft, HttpContext http, TaskIntake intake)
+    {
+        var result = await intake.QuoteAsync(draft, http.GetCaller(), http.RequestAborted);
+        return result.Problem is { } problem ? (null, ApiError.From(problem)) : (PriceQuoteView.From(result, http.GetCaller()), null);
+    }
+
+    /// <summary>Marks an idempotent replay on the answer.</summary>
+    public static void MarkReplayed(HttpContext http, TaskIntakeResult result)
+    {
+        if (result.Replayed)
+        {
+            http.Response.Headers[ReplayedHeader] = "true";
+        }
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Options;
+
+namespace Reelay.Billing;
+
+public static class BillingExtensions
+{
+    /// <summary>Prices from the <c>Billing</c> section and the admin API, checked at startup. The price store comes from a storage backend.</summary>
+    public static IServiceCollection AddBilling(this IServiceCollection services)
+    {
+        services.AddOptions<BillingOptions>().BindConfiguration("Billing").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BillingOptions>, BillingOptionsValidator>());
+        services.TryAddSingleton<PriceList>();
+        services.AddHostedService<PriceReloader>();
+        return services;
+    }
+}
