@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Reelay.Accounts;
 using Reelay.Keys;
 using Reelay.Storage.Sqlite;
 
@@ -42,9 +43,12 @@ public sealed class KeyAuthenticatorTests : IAsyncDisposable
         var keys = new List<(ApiKey, string)>();
         for (var i = 0; i < count; i++)
         {
-            var issued = ApiKey.Issue("k" + i, KeyMode.Test, _time.GetUtcNow().ToUnixTimeMilliseconds());
-            await _store.InsertAsync(issued.Key, ct);
-            keys.Add(issued);
+            // Each key in an account of its own, as POST /admin/keys makes them: a key without one is never found.
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var account = new Account(Account.NewId(), "a" + i, 0, 0, false, now, now, null);
+            var (key, secret) = ApiKey.Issue("k" + i, KeyMode.Test, now, account.Id);
+            await _store.InsertWithAccountAsync(key, account, ct);
+            keys.Add((key, secret));
         }
 
         return keys;
