@@ -56,6 +56,7 @@ app.MapBillingApi();
 app.MapAdminAccountsApi();
 app.MapAdminKeysApi();
 app.MapAdminPricesApi();
+app.MapAdminModelsApi();
 app.MapAdminAuditApi();
 app.MapAdminChannelsApi();
 app.MapAdminSecretsApi();

@@ -81,37 +81,87 @@ public interface IModelListings
 }
 
 /// <summary>
-/// Looks models up by name or alias (case-insensitive): the configured entries, plus every name a
-/// channel lists that no entry knows, with its provider's default capabilities. The configured
-/// part is built once; the listed part follows the channels as they change at run time.
+/// Looks models up by name or alias (case-insensitive): the configured entries, those set through the
+/// admin API over them (stored, reloaded like prices), plus every name a channel lists that no entry
+/// knows, with its provider's default capabilities. A view is built only when one of these changed.
 /// </summary>
 public sealed class ModelCatalog
 {
     /// <summary>A listed model's task id prefix when its name would not make a tidy one.</summary>
     private const string FallbackIdPrefix = "video";
 
-    private readonly IReadOnlyList<ModelEntry> _configured;
-    private readonly FrozenDictionary<string, ModelEntry> _configuredByName;
+    private readonly IReadOnlyDictionary<string, ModelOptions> _configured;
+    private readonly ICatalogStore? _store;
     private readonly IModelListings[] _listings;
+    private volatile CatalogPart _entries;
     private volatile View _view;
 
     /// <param name="options">Checked by <see cref="CatalogOptionsValidator"/> before this runs.</param>
     /// <param name="listings">The channels' model lists (none in tests that build a catalog alone).</param>
-    public ModelCatalog(IOptions<CatalogOptions> options, IEnumerable<IModelListings> listings)
+    /// <param name="store">Entries set at run time; none in tests that build a catalog alone.</param>
+    public ModelCatalog(IOptions<CatalogOptions> options, IEnumerable<IModelListings> listings, ICatalogStore? store = null)
     {
-        _configured = [.. options.Value.Models.Select(pair => ToEntry(pair.Key, pair.Value)).OrderBy(e => e.Name, StringComparer.Ordinal)];
-        _configuredByName = _configured
-            .SelectMany(entry => entry.Aliases.Prepend(entry.Name).Select(name => KeyValuePair.Create(name, entry)))
-            .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _configured = options.Value.Models.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _store = store;
+        _entries = CatalogPart.Of(_configured, FrozenDictionary<string, StoredModel>.Empty);
         _listings = [.. listings];
-        // No listing matches this first view, so the first lookup builds the real one.
-        _view = new View([.. _listings.Select(_ => (IReadOnlyList<ListedModel>)null!)], _configured, _configuredByName);
+        // Neither the entries nor any listing match this first view, so the first lookup builds the real one.
+        _view = new View([.. _listings.Select(_ => (IReadOnlyList<ListedModel>)null!)], null!, [], FrozenDictionary<string, ModelEntry>.Empty);
     }
 
     /// <summary>Every model, catalog entries and listed ones, by name.</summary>
     public IReadOnlyList<ModelEntry> Entries => Current.Entries;
 
     public ModelEntry? Find(string name) => Current.ByName.GetValueOrDefault(name);
+
+    /// <summary>Where an entry comes from: <c>admin</c> (set at run time), <c>configuration</c>, or <c>channel</c> (listed by one).</summary>
+    public string SourceOf(ModelEntry entry) =>
+        entry.ListedBy is not null ? FromChannel : _entries.Stored.ContainsKey(entry.Name) ? FromAdmin : FromConfiguration;
+
+    public const string FromConfiguration = "configuration";
+    public const string FromAdmin = "admin";
+    public const string FromChannel = "channel";
+
+    /// <summary>The stored entry of that name (set at run time), if any.</summary>
+    public StoredModel? Stored(string name) => _entries.Stored.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Why an entry cannot be set at run time, in the configuration's words (the same rules as at
+    /// startup, checked against every other entry, so a name or alias cannot be taken twice); empty when it can.
+    /// </summary>
+    public IReadOnlyList<string> Check(string name, ModelOptions options)
+    {
+        var all = new Dictionary<string, ModelOptions>(_entries.Options, StringComparer.OrdinalIgnoreCase) { [name] = options };
+        var result = new CatalogOptionsValidator().Validate(null, new CatalogOptions { Models = all });
+        return result.Failed ? [.. result.Failures ?? []] : [];
+    }
+
+    /// <summary>Reads the entries set at run time and puts them in force.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        var stored = await _store.ListAsync(cancellationToken);
+        _entries = CatalogPart.Of(_configured, stored.ToFrozenDictionary(m => m.Name, StringComparer.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Sets an entry at run time (persisted; checked by <see cref="Check"/> first): creates from now on see it.</summary>
+    public async Task SetAsync(StoredModel model, CancellationToken cancellationToken)
+    {
+        await (_store ?? throw new InvalidOperationException("This catalog has no store.")).UpsertAsync(model, cancellationToken);
+        await ReloadAsync(cancellationToken);
+    }
+
+    /// <summary>Drops the run-time entry: the configuration's applies again, or the model is gone. False when none was set.</summary>
+    public async Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        var removed = _store is not null && await _store.DeleteAsync(name, cancellationToken);
+        await ReloadAsync(cancellationToken);
+        return removed;
+    }
 
     /// <summary>The view for the listings in force, rebuilt only when a listing changed.</summary>
     private View Current
@@ -125,20 +175,21 @@ public sealed class ModelCatalog
             }
 
             var sources = Array.ConvertAll(_listings, l => l.Listed);
+            var catalog = _entries;
             // Racing rebuilds make equal views; whichever is stored last wins harmlessly.
             var listed = new Dictionary<string, ModelEntry>(StringComparer.OrdinalIgnoreCase);
             foreach (var model in sources.SelectMany(source => source))
             {
                 // A catalog entry (or alias) overrides a listing; the first listing of a name wins.
-                if (!string.IsNullOrWhiteSpace(model.Name) && !_configuredByName.ContainsKey(model.Name) && !listed.ContainsKey(model.Name))
+                if (!string.IsNullOrWhiteSpace(model.Name) && !catalog.ByName.ContainsKey(model.Name) && !listed.ContainsKey(model.Name))
                 {
                     listed[model.Name] = FromListing(model);
                 }
             }
 
-            var entries = _configured.Concat(listed.Values).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
-            var byName = _configuredByName.Concat(listed).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
-            view = new View(sources, entries, byName);
+            var entries = catalog.List.Concat(listed.Values).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+            var byName = catalog.ByName.Concat(listed).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+            view = new View(sources, catalog, entries, byName);
             _view = view;
             return view;
         }
@@ -147,6 +198,11 @@ public sealed class ModelCatalog
     // Every lookup asks: a reference comparison per listing, no allocation.
     private bool IsCurrent(View view)
     {
+        if (!ReferenceEquals(view.Catalog, _entries))
+        {
+            return false;
+        }
+
         for (var i = 0; i < _listings.Length; i++)
         {
             if (!ReferenceEquals(_listings[i].Listed, view.Sources[i]))
@@ -212,5 +268,26 @@ public sealed class ModelCatalog
         };
     }
 
-    private sealed record View(IReadOnlyList<ListedModel>[] Sources, IReadOnlyList<ModelEntry> Entries, FrozenDictionary<string, ModelEntry> ByName);
+    private sealed record View(IReadOnlyList<ListedModel>[] Sources, CatalogPart Catalog, IReadOnlyList<ModelEntry> Entries, FrozenDictionary<string, ModelEntry> ByName);
+
+    /// <summary>The catalog's own entries in force: the configured ones with the stored ones over them, by name and alias.</summary>
+    private sealed record CatalogPart(
+        IReadOnlyDictionary<string, ModelOptions> Options, FrozenDictionary<string, StoredModel> Stored, IReadOnlyList<ModelEntry> List, FrozenDictionary<string, ModelEntry> ByName)
+    {
+        public static CatalogPart Of(IReadOnlyDictionary<string, ModelOptions> configured, FrozenDictionary<string, StoredModel> stored)
+        {
+            var options = new Dictionary<string, ModelOptions>(configured, StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, model) in stored)
+            {
+                // A stored entry replaces a configured one of the same name (the indexer keeps the configured spelling).
+                options[name] = model.Options;
+            }
+
+            var list = options.Select(pair => ToEntry(pair.Key, pair.Value)).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+            var byName = list
+                .SelectMany(entry => entry.Aliases.Prepend(entry.Name).Select(name => KeyValuePair.Create(name, entry)))
+                .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+            return new CatalogPart(options, stored, list, byName);
+        }
+    }
 }

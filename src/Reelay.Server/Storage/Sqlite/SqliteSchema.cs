@@ -239,5 +239,13 @@ internal static class SqliteSchema
         );
         CREATE INDEX ix_audit_target ON audit (target_type, target_id);
         """,
+        """
+        -- Catalog entries set through the admin API, over those of the configuration; the entry as JSON.
+        CREATE TABLE catalog_entries (
+            name          TEXT PRIMARY KEY COLLATE NOCASE,
+            options_json  TEXT NOT NULL,
+            updated_at    INTEGER NOT NULL
+        );
+        """,
     ];
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Accounts;
 using Reelay.Audit;
 using Reelay.Billing;
+using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Health;
 using Reelay.Hosting;
@@ -33,6 +34,7 @@ public static class SqliteStorageExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, SqliteChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>()));
         services.TryAddSingleton<IAccountStore, SqliteAccountStore>();
         services.TryAddSingleton<IPriceStore, SqlitePriceStore>();
+        services.TryAddSingleton<ICatalogStore, SqliteCatalogStore>();
         services.TryAddSingleton<IAuditLog, SqliteAuditLog>();
 
         // Inserted first: hosted services start in registration order, and the schema must exist

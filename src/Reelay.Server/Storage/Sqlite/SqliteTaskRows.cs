@@ -220,4 +220,5 @@ internal static class SqliteTaskRows
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
 [JsonSerializable(typeof(IReadOnlyList<RouteStep>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, long>))]
+[JsonSerializable(typeof(Reelay.Catalog.ModelOptions))]
 internal sealed partial class SqliteJsonContext : JsonSerializerContext;
