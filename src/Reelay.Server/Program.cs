@@ -20,6 +20,7 @@ using Reelay.Secrets;
 using Reelay.Limits;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
+using Reelay.Telemetry;
 
 // appsettings.json ships beside the binary; the data directory stays relative to where Reelay is started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -27,6 +28,7 @@ builder.AddReelayConfiguration();
 
 // The concerns, each registering itself. Every setting is validated when the host starts, so a bad
 // one stops startup with a message naming it; the storage backend migrates before anything reads it.
+builder.Services.AddTelemetry(builder.Configuration);
 builder.Services.AddDataDirectory();
 builder.Services.AddSecrets();
 builder.Services.AddSqliteStorage();
@@ -48,6 +50,7 @@ app.UseApiErrors();
 app.UseAllowedHosts();
 
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapApiDocs();
 app.MapUnifiedVideoApi();
 app.MapOpenAiVideosApi();

@@ -19,9 +19,16 @@ public static class KeyFilters
         where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter((context, next) => AuthenticateAsync(context, next, admin: true));
 
-    private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, bool admin)
+    private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, bool admin) =>
+        await AuthenticateAsync(context.HttpContext, admin) is { } refused ? refused : await next(context);
+
+    /// <summary>
+    /// Authenticates the request's bearer key for a client (<paramref name="admin"/> false) or an admin
+    /// route and records the caller; the 401 or 403 to answer otherwise. For endpoints that are not route
+    /// handlers (middleware branches), where endpoint filters do not run.
+    /// </summary>
+    public static async ValueTask<ApiError?> AuthenticateAsync(HttpContext http, bool admin)
     {
-        var http = context.HttpContext;
         if (ReadBearer(http) is not { } secret)
         {
             return new ApiError(401, "Missing API key. Send it as Authorization: Bearer <key>.", "missing_api_key");
@@ -49,7 +56,7 @@ public static class KeyFilters
         }
 
         http.Items[CallerItem] = bootstrap ? Caller.Admin : isAdmin ? new Caller(key!.Id, KeyMode.Admin) : Caller.For(key!);
-        return await next(context);
+        return null;
     }
 
     /// <summary>An expired key (401) or a client address the key or its account does not allow (403); null when neither.</summary>

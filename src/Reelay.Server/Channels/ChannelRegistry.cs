@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
 using Reelay.Catalog;
+using System.Diagnostics.Metrics;
 using Reelay.Providers;
+using Reelay.Telemetry;
 
 namespace Reelay.Channels;
 
@@ -26,15 +28,21 @@ public sealed class ChannelRegistry : IModelListings, IDisposable
     private volatile Snapshot _snapshot;
 
     /// <param name="options">Named and checked by <see cref="ChannelOptionsValidator"/> before this runs.</param>
-    public ChannelRegistry(IEnumerable<IVideoProvider> providers, IOptions<List<ChannelOptions>> options, IChannelStore store, IOptions<ChannelHealthOptions> health, TimeProvider time)
+    /// <param name="telemetry">Times every upstream call of the providers handed out (<see cref="MeasuredProvider"/>), and observes the breakers.</param>
+    public ChannelRegistry(IEnumerable<IVideoProvider> providers, IOptions<List<ChannelOptions>> options, IChannelStore store, IOptions<ChannelHealthOptions> health, TimeProvider time, ReelayTelemetry telemetry)
     {
-        Providers = providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+        Providers = providers.ToFrozenDictionary(p => p.Name, p => (IVideoProvider)new MeasuredProvider(p, telemetry), StringComparer.OrdinalIgnoreCase);
         _configured = options.Value;
         _store = store;
         _health = health.Value;
         _time = time;
         Local = new Channel(new ChannelSettings(LocalChannelName, ProviderNames.Local, null, null), new Dictionary<string, string?>(), int.MaxValue, 1, true);
         _snapshot = Snap([.. _configured.Select(c => Channel.From(c))]);
+        // 0 closed, 1 half-open (one trial call), 2 open (the channel is skipped), per channel on this instance.
+        telemetry.Meter.CreateObservableGauge("reelay.channel.breaker", () => Channels.Append(Local).Select(channel => new Measurement<int>(
+            StateOf(channel).Breaker switch { BreakerState.Open => 2, BreakerState.HalfOpen => 1, _ => 0 },
+            new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("provider", channel.Provider))),
+            description: "Each channel's circuit breaker on this instance: 0 closed, 1 half-open, 2 open.");
     }
 
     public FrozenDictionary<string, IVideoProvider> Providers { get; }

@@ -217,7 +217,13 @@ public interface ITaskMonitor
 
     /// <summary>Tasks of any owner matching the filter, newest first, without their request payloads.</summary>
     Task<IReadOnlyList<VideoTask>> ListAsync(TaskFilter filter, CancellationToken cancellationToken);
+
+    /// <summary>The unfinished tasks per stage: how many, how many are due by <paramref name="now"/>, and what they hold.</summary>
+    Task<IReadOnlyList<StageCensus>> CensusAsync(long now, CancellationToken cancellationToken);
 }
+
+/// <summary>One unfinished stage's tasks: <paramref name="Due"/> of them wait for a worker now; <paramref name="Held"/> micro-credits are held for them.</summary>
+public sealed record StageCensus(TaskStage Stage, long Count, long Due, long Held);
 
 /// <summary>An operator's filter over all tasks; null fields do not filter.</summary>
 /// <param name="After">Id of the last task of the previous page.</param>

@@ -14,6 +14,7 @@ public static class TasksExtensions
         services.TryAddSingleton<TaskAdmission>();
         services.TryAddSingleton<RequestImages>();
         services.TryAddSingleton<TaskIntake>();
+        services.AddHostedService<TaskCensusSampler>();
         return services;
     }
 }

@@ -5,7 +5,7 @@ namespace Reelay.Tests.Architecture;
 
 /// <summary>
 /// The server's folders form layers: leaves (<c>Hosting</c>, <c>Health</c>, <c>Storage</c>'s failure types,
-/// <c>Accounts</c>, <c>Audit</c>) ← <c>Secrets</c> ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Billing</c>,
+/// <c>Accounts</c>, <c>Audit</c>, <c>Telemetry</c>) ← <c>Secrets</c> ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Billing</c>,
 /// <c>Limits</c>, <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>; <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>,
 /// <c>Keys</c>, <c>Accounts</c>, <c>Billing</c>, <c>Audit</c> and <c>Channels</c> declare;
 /// <c>Api</c> sits on top and no folder imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
@@ -20,6 +20,7 @@ public sealed class DependencyRuleTests
         ["Storage"] = [],
         ["Accounts"] = [],
         ["Audit"] = [],
+        ["Telemetry"] = [],
         ["Secrets"] = ["Hosting", "Health"],
         ["Catalog"] = ["Hosting", "Storage"],
         ["Keys"] = ["Hosting", "Storage", "Secrets", "Accounts"],
@@ -27,11 +28,11 @@ public sealed class DependencyRuleTests
         ["Limits"] = ["Accounts", "Keys"],
         ["Images"] = ["Hosting", "Storage"],
         ["Blobs"] = ["Hosting", "Health", "Storage", "Secrets"],
-        ["Channels"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys"],
-        ["Tasks"] = ["Hosting", "Storage", "Secrets", "Accounts", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels"],
-        ["Engine"] = ["Hosting", "Storage", "Secrets", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks"],
-        ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine"],
+        ["Channels"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Telemetry"],
+        ["Tasks"] = ["Hosting", "Storage", "Secrets", "Accounts", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Telemetry"],
+        ["Engine"] = ["Hosting", "Storage", "Secrets", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry"],
+        ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry"],
+        ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine", "Telemetry"],
     };
 
     [Fact]

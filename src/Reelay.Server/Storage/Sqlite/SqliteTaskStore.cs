@@ -898,6 +898,33 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         return ids;
     }
 
+    /// <inheritdoc cref="ITaskMonitor.CensusAsync"/>
+    async Task<IReadOnlyList<StageCensus>> ITaskMonitor.CensusAsync(long now, CancellationToken cancellationToken)
+    {
+        // Along ix_tasks_due, one range per unfinished stage; the finished tasks, however many, are never read.
+        using var session = await database.RentSessionAsync(cancellationToken);
+        var command = session.Command($"""
+            SELECT stage, COUNT(*), COALESCE(SUM(next_at <= $now), 0), COALESCE(SUM(held), 0)
+            FROM tasks WHERE stage IN {Unfinished} GROUP BY stage
+            """);
+        command.Parameters.AddWithValue("$now", now);
+        try
+        {
+            var census = new List<StageCensus>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                census.Add(new StageCensus(SqliteTaskRows.ParseStage(reader.GetString(0)), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+            }
+
+            return census;
+        }
+        catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
+        {
+            throw database.ReadFailed(e);
+        }
+    }
+
     public async Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
         var stage = SqliteTaskRows.ToText(kind switch

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Reelay.Testing;
+
+namespace Reelay.IntegrationTests.Hosting;
+
+/// <summary><c>/metrics</c> over HTTP: Prometheus text with Reelay's instruments and ASP.NET Core's, behind the admin key.</summary>
+public class MetricsTests
+{
+    [Fact]
+    public async Task Metrics_AfterARender_ShowUpstreamCallsRequestsStagesAndBreakers_NeverASecret()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start();
+        using var admin = app.AdminClient();
+        var channel = await admin.PostAsJsonAsync("/admin/channels", new { name = "xai-metrics", provider = "xai", api_key = "xai-secret-metrics-4711", models = new[] { "grok-video-3" }, enabled = false }, ct);
+        Assert.Equal(HttpStatusCode.Created, channel.StatusCode);
+
+        using var client = await app.CreateClientWithKeyAsync(cancellationToken: ct);
+        var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "a metric", duration = 1, size = "480P" }, ct);
+        var done = await VideoTasks.WaitForEndAsync(client, id, TimeSpan.FromMinutes(2), ct);
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+
+        var response = await admin.GetAsync("/metrics", ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+
+        // The local renderer's submit and polls went through the measured provider; the download of its file too.
+        foreach (var operation in (string[])["submit", "poll", "download"])
+        {
+            Assert.Matches(Series("reelay_upstream_duration_seconds_count", $"channel=\"local\"", $"operation=\"{operation}\"", "outcome=\"ok\"", "provider=\"local\""), text);
+        }
+
+        Assert.Matches(Series("http_server_request_duration_seconds_count", "http_request_method=\"POST\"", "http_response_status_code=\"200\"", "http_route=\"/v1/video/create\""), text);
+        foreach (var stage in (string[])["pending", "submitting", "running", "finishing"])
+        {
+            Assert.Matches(Series("reelay_tasks_unfinished", $"stage=\"{stage}\""), text);
+            Assert.Matches(Series("reelay_tasks_due", $"stage=\"{stage}\""), text);
+        }
+
+        Assert.Matches(new Regex(@"^reelay_holds_open(\{[^}]*\})? 0(\.0)?( \d+)?$", RegexOptions.Multiline), text);
+        Assert.Matches(new Regex("^reelay_channel_breaker\\{[^}]*channel=\"xai-metrics\"[^}]*\\} 0( \\d+)?$", RegexOptions.Multiline), text);
+        Assert.DoesNotContain("xai-secret-metrics-4711", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(id, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_WithoutTheAdminKey_401Or403WithTheEnvelope_UnlessAnonymousIsOn()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using (var app = ReelayApp.Start(new Dictionary<string, string?> { ["Engine:Enabled"] = "false" }))
+        {
+            using var anonymous = app.CreateClient();
+            var missing = await anonymous.GetAsync("/metrics", ct);
+            Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+            var envelope = await missing.Content.ReadFromJsonAsync<JsonElement>(ct);
+            Assert.Equal("missing_api_key", envelope.GetProperty("error").GetProperty("code").GetString());
+
+            using var client = await app.CreateClientWithKeyAsync(cancellationToken: ct);
+            var forbidden = await client.GetAsync("/metrics", ct);
+            Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+            Assert.DoesNotContain("reelay_", await forbidden.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+
+        await using (var open = ReelayApp.Start(new Dictionary<string, string?> { ["Engine:Enabled"] = "false", ["Telemetry:AnonymousMetrics"] = "true" }))
+        {
+            using var anonymous = open.CreateClient();
+            var scraped = await anonymous.GetAsync("/metrics", ct);
+            Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+            Assert.Contains("reelay_tasks_unfinished", await scraped.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A sample line of <paramref name="name"/> whose labels include every one given (Prometheus sorts nothing for us, so each is looked for on its own).</summary>
+    private static Regex Series(string name, params string[] labels) =>
+        new("^" + Regex.Escape(name) + @"\{" + string.Concat(labels.Select(label => "(?=[^}]*" + Regex.Escape(label) + ")")) + @"[^}]*\} \d", RegexOptions.Multiline);
+}
