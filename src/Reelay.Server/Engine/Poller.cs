@@ -66,6 +66,7 @@ public sealed partial class Poller(
         // budget, the poll is postponed without calling the upstream.
         if (!ChannelState.TryTake(candidate.State.PollBudget, out var budgetWait))
         {
+            candidate.State.RunningUntil(task.Id, Now + (long)budgetWait.TotalMilliseconds);
             return await Store.PostponeAsync(lease, Now + (long)budgetWait.TotalMilliseconds, cancellationToken);
         }
 
@@ -86,12 +87,20 @@ public sealed partial class Poller(
             LogPollFailed(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code, failures);
             if (failures >= Options.MaxConsecutiveFailures || e.Stage == UpstreamFailureStage.Rejected)
             {
+                candidate.State.Ended(task.Id);
                 await Store.FailAsync(lease, new TaskError(e.Code, $"The upstream could not be asked about this task: {e.Message}"), Now, cancellationToken);
                 return false;
             }
 
             var wait = e.RetryAfter ?? PollSchedule.NextInterval(candidate, task.Polls + failures);
+            candidate.State.RunningUntil(task.Id, Now + (long)wait.TotalMilliseconds);
             return await Store.SchedulePollAsync(lease, new PollUpdate(task.Progress, failures, Now + (long)wait.TotalMilliseconds, null), cancellationToken);
+        }
+
+        // A finished job no longer occupies the upstream, whatever storing its video takes.
+        if (result.State is UpstreamState.Succeeded or UpstreamState.Failed)
+        {
+            candidate.State.Ended(task.Id);
         }
 
         switch (result.State)
@@ -119,6 +128,7 @@ public sealed partial class Poller(
                       ?? PollSchedule.FromProgress(candidate, result.Progress, TimeSpan.FromMilliseconds(Math.Max(0, Now - task.UpdatedAt)))
                       ?? PollSchedule.NextInterval(candidate, task.Polls + 1);
                 var update = new PollUpdate(Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt));
+                candidate.State.RunningUntil(task.Id, update.NextPollAt);
                 return await Store.SchedulePollAsync(lease, update, cancellationToken);
         }
     }
