@@ -106,6 +106,14 @@ public sealed record ProviderCapabilities(
     /// </summary>
     public bool AcceptsCallbacks { get; init; }
 
+    /// <summary>
+    /// Whether the upstream has a content-safety system of its own that can end an accepted job as
+    /// refused (<c>content_policy</c>). Hosted services do; a self-hosted ComfyUI has none, so a job it
+    /// fails failed in a node and is never reported as refused. (A refusal at submission, by a proxy in
+    /// front, is final either way.)
+    /// </summary>
+    public bool ModeratesJobs { get; init; } = true;
+
     /// <summary>How long after a submission (and between polls) the first look is worth it; the engine backs off from here.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 

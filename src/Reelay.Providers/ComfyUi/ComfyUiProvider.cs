@@ -53,9 +53,11 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, TimeProvi
     // Cancel: delete a pending prompt, interrupt a running one. A model only a channel names needs
     // a workflow option, so it is only listed with a catalog entry; its defaults are Wan 2.2 5B's.
     // The websocket reports when a prompt starts and ends (Changes): a queued prompt waits unpolled.
+    // ComfyUI has no content safety: a failed prompt failed in a node (execution_error).
     public ProviderCapabilities Capabilities { get; } = new(MaxImages: 2, SupportsCancel: true)
     {
         PushesChanges = true,
+        ModeratesJobs = false,
         PollInterval = TimeSpan.FromSeconds(3),
         DefaultModel = new(["16:9", "9:16", "1:1"], ["720P", "480P"], [], 1, 10, DefaultDuration: 5, MaxImages: 1),
     };

@@ -8,8 +8,6 @@ public sealed class ComfyUiProviderTests : UpstreamProviderContract<FakeComfyUiS
 {
     protected override string ProviderName => ProviderNames.ComfyUi;
 
-    protected override bool RefusesContent => false;
-
     protected override Task<FakeComfyUiServer> StartFakeAsync(CancellationToken cancellationToken) => FakeComfyUiServer.StartNewAsync(cancellationToken);
 
     protected override VideoJobRequest NewRequest(params ReferenceImage[] images) => new()
