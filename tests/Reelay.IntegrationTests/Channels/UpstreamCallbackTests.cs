@@ -155,6 +155,35 @@ public class UpstreamCallbackTests
     }
 
     [Fact]
+    public async Task Callback_ChannelCreatedThroughAdminApi_SubmitsUnderItsAddressAndPollsOnceOnTheCallback()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeKlingServer.StartNewAsync(ct);
+        await using var app = ReelayApp.Start();
+        fake.CallbackProxy = app.BaseAddress;
+        using (var admin = app.AdminClient())
+        {
+            using var created = await admin.PostAsync("/admin/channels", new StringContent(
+                $$"""{"name":"kling-rt","provider":"kling","base_url":"{{fake.BaseUrl}}","api_key":"k","public_callback_base_url":"https://edge.example.com/"}""",
+                Encoding.UTF8, "application/json"), ct);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "kling-v2.1", prompt = "a cat" }, ct);
+        var job = await ProcessingJobAsync(client, fake, id, ct);
+        using (await fake.SendCallbackAsync(job, ct))
+        {
+        }
+
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(30), ct);
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        Assert.StartsWith("https://edge.example.com/callbacks/kling/", job.CallbackUrl!.AbsoluteUri, StringComparison.Ordinal);
+        // The fallback poll is a minute out: the one poll is the callback's.
+        Assert.Equal(1, fake.PollsFor(job.Id));
+    }
+
+    [Fact]
     public async Task Create_ChannelWithoutCallbackAddress_SendsNoCallbackUrl()
     {
         var ct = TestContext.Current.CancellationToken;

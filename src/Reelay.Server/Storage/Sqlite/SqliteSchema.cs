@@ -103,5 +103,9 @@ internal static class SqliteSchema
         -- api_key keeps only what an earlier version wrote in plain text, until startup encrypts it into this column.
         ALTER TABLE channels ADD COLUMN api_key_ciphertext TEXT;
         """,
+        """
+        -- Reelay's address as the channel's upstream sees it: jobs are submitted with callback URLs under it.
+        ALTER TABLE channels ADD COLUMN public_callback_base_url TEXT;
+        """,
     ];
 }
