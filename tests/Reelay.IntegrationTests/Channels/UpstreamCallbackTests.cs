@@ -184,6 +184,47 @@ public class UpstreamCallbackTests
     }
 
     [Fact]
+    public async Task Callback_WhileAPollOfTheTaskRuns_GetsAPollOfItsOwnAfterIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeKlingServer.StartNewAsync(ct);
+        // The first poll finds the job still running, the second finds it done.
+        fake.Scenario = FakeScenario.Slow;
+        fake.SlowPolls = 1;
+        var logs = new CapturedLogs();
+        await using var app = StartWithCallbacks("kling", fake, logs);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "kling-v2.1", prompt = "a cat" }, ct);
+        var job = await ProcessingJobAsync(client, fake, id, ct);
+
+        // A first callback starts a poll, which the fake holds; a second comes in meanwhile.
+        var release = fake.HoldNextPoll();
+        using (await fake.SendCallbackAsync(job, ct))
+        {
+        }
+
+        await fake.PollHeld.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        using (await fake.SendCallbackAsync(job, ct))
+        {
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (logs.Lines.Count(line => line.Contains("made it due for a poll", StringComparison.Ordinal)) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The second callback was never judged.");
+            await Task.Delay(20, ct);
+        }
+
+        // The held poll answers "running" and schedules the ten-minute fallback over the second
+        // callback's nudge; the callback must still get its poll.
+        release.SetResult();
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(20), ct);
+
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        Assert.Equal(2, fake.PollsFor(job.Id));
+    }
+
+    [Fact]
     public async Task Create_ChannelWithoutCallbackAddress_SendsNoCallbackUrl()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -197,14 +238,15 @@ public class UpstreamCallbackTests
         Assert.DoesNotContain("callback_url", fake.LastSubmit!.Body, StringComparison.Ordinal);
     }
 
-    private static ReelayApp StartWithCallbacks(string provider, FakeUpstreamServer fake)
+    private static ReelayApp StartWithCallbacks(string provider, FakeUpstreamServer fake, CapturedLogs? logs = null)
     {
         var app = Start([new ChannelSpec("main", provider, fake)], new Dictionary<string, string?>
         {
             // Reelay's address as the upstream sees it; the fake delivers through a "proxy" to the test's Reelay.
             ["Channels:0:PublicCallbackBaseUrl"] = "https://reelay.example.com/",
             ["Channels:0:CallbackPollInterval"] = "00:10:00",
-        });
+            ["Logging:LogLevel:Reelay.Engine.CallbackReceiver"] = "Debug",
+        }, logs: logs);
         fake.CallbackProxy = app.BaseAddress;
         return app;
     }
