@@ -63,7 +63,8 @@ public interface IVideoProvider
     /// <summary>
     /// Jobs whose state changed (started, succeeded, failed), as they change. Only read when
     /// <see cref="ProviderCapabilities.PushesChanges"/>, by one reader: the engine, which then polls
-    /// the job at once instead of on a timer. Remote upstreams have no such feed; they are polled.
+    /// the job at once instead of on a timer. Most remote upstreams have no such feed and are polled;
+    /// a ComfyUI server's websocket is one.
     /// </summary>
     ChannelReader<UpstreamJob> Changes => NoChanges.Reader;
 
@@ -94,7 +95,8 @@ public sealed record ProviderCapabilities(
 {
     /// <summary>
     /// Whether <see cref="IVideoProvider.Changes"/> reports when each job starts and ends (an
-    /// in-process renderer knows). The engine then leaves a job waiting in the provider's queue
+    /// in-process renderer knows; ComfyUI's websocket tells). A job the provider cannot follow that
+    /// way must be answered running, never queued, or it would wait for a report that never comes. The engine then leaves a job waiting in the provider's queue
     /// unpolled until it hears of a change, polling it only as a rare safety net.
     /// </summary>
     public bool PushesChanges { get; init; }
@@ -105,6 +107,14 @@ public sealed record ProviderCapabilities(
     /// slowly otherwise.
     /// </summary>
     public bool AcceptsCallbacks { get; init; }
+
+    /// <summary>
+    /// Whether the upstream has a content-safety system of its own that can end an accepted job as
+    /// refused (<c>content_policy</c>). Hosted services do; a self-hosted ComfyUI has none, so a job it
+    /// fails failed in a node and is never reported as refused. (A refusal at submission, by a proxy in
+    /// front, is final either way.)
+    /// </summary>
+    public bool ModeratesJobs { get; init; } = true;
 
     /// <summary>How long after a submission (and between polls) the first look is worth it; the engine backs off from here.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Reelay.Providers.Http;
 
 namespace Reelay.Providers.ComfyUi;
@@ -14,10 +15,12 @@ namespace Reelay.Providers.ComfyUi;
 /// <summary>
 /// A self-hosted ComfyUI server: an API-format workflow (the catalog's <c>workflow</c> option) with
 /// <c>{{placeholders}}</c> filled from the request, images uploaded with <c>POST /upload/image</c>,
-/// queued with <c>POST /prompt</c>, followed through <c>/history/{prompt_id}</c> and <c>/queue</c>,
-/// the saved video read through <c>/view</c>.
+/// queued with <c>POST /prompt</c>, followed over the server's websocket (<see cref="ComfyUiSockets"/>)
+/// and, where that is closed or does not know the prompt, through <c>/history/{prompt_id}</c> and
+/// <c>/queue</c>; the saved video read through <c>/view</c>.
 /// </summary>
-internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<ComfyUiProvider> logger) : IVideoProvider
+internal sealed partial class ComfyUiProvider(UpstreamClient upstream, TimeProvider time, IOptions<UpstreamHttpOptions> http, ILogger<ComfyUiProvider> logger)
+    : IVideoProvider, IAsyncDisposable
 {
     // A self-hosted server has no public endpoint: every channel names its base URL. No auth is built
     // in; a key, if the channel has one, goes as a bearer token to the proxy in front.
@@ -38,14 +41,23 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<C
     private const string BuiltInPrefix = "Reelay.ComfyUi.";
     private static readonly string[] VideoExtensions = [".mp4", ".webm", ".mov", ".mkv"];
     private readonly ConcurrentDictionary<string, (DateTime Written, string Text)> _workflows = new(StringComparer.Ordinal);
+    private readonly ComfyUiSockets _sockets = new(time, http.Value.ConnectTimeout, logger);
+
+    // A prompt the socket says is queued or running is answered from its state, without a request;
+    // this often the history is read anyway, in case the socket missed the prompt's end.
+    private static readonly TimeSpan HistoryCheckInterval = TimeSpan.FromSeconds(60);
 
     public string Name => ProviderNames.ComfyUi;
 
     // One start image in the shipped workflows; a workflow of one's own can take an end image too.
     // Cancel: delete a pending prompt, interrupt a running one. A model only a channel names needs
     // a workflow option, so it is only listed with a catalog entry; its defaults are Wan 2.2 5B's.
+    // The websocket reports when a prompt starts and ends (Changes): a queued prompt waits unpolled.
+    // ComfyUI has no content safety: a failed prompt failed in a node (execution_error).
     public ProviderCapabilities Capabilities { get; } = new(MaxImages: 2, SupportsCancel: true)
     {
+        PushesChanges = true,
+        ModeratesJobs = false,
         PollInterval = TimeSpan.FromSeconds(3),
         DefaultModel = new(["16:9", "9:16", "1:1"], ["720P", "480P"], [], 1, 10, DefaultDuration: 5, MaxImages: 1),
     };
@@ -64,8 +76,13 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<C
         // A prompt id of our own (a UUID derived from the task id): the job is found by it without
         // waiting for the answer, and a repeated submission names the same prompt.
         var promptId = PromptIdFor(request.TaskId);
+
+        // The socket first: the server sends a prompt's events only to the socket its client_id names,
+        // from the moment it is queued. Without one the prompt is followed through /history.
+        var baseUrl = Api.BaseUrl(channel);
+        await _sockets.ConnectAsync(channel, baseUrl, cancellationToken);
         using var message = Api.Request(HttpMethod.Post, channel, "/prompt",
-            JsonContent.Create(new ComfyPromptRequest(graph, "reelay", promptId), ComfyJsonContext.Default.ComfyPromptRequest));
+            JsonContent.Create(new ComfyPromptRequest(graph, _sockets.ClientId, promptId), ComfyJsonContext.Default.ComfyPromptRequest));
         LogSubmitting(logger, channel.Name, request.TaskId, request.Model);
 
         var reply = await upstream.SendAsync(message, channel, Refine, cancellationToken);
@@ -77,11 +94,30 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<C
         }
 
         LogSubmitted(logger, channel.Name, request.TaskId, id);
+        _sockets.Follow(channel, baseUrl, new UpstreamJob(id, request.TaskId, request.Model));
         return new SubmitResult(id, reply.Body);
     }
 
+    /// <summary>Prompts that started or ended, as the websocket reported them, and those a dropped socket was following.</summary>
+    public System.Threading.Channels.ChannelReader<UpstreamJob> Changes => _sockets.Changes;
+
     public async Task<PollResult> PollAsync(UpstreamJob job, ChannelSettings channel, CancellationToken cancellationToken)
     {
+        // A socket that dropped is opened again here; prompts queued before then are followed over HTTP.
+        var baseUrl = Api.BaseUrl(channel);
+        await _sockets.ConnectAsync(channel, baseUrl, cancellationToken);
+        var state = _sockets.StateOf(channel, baseUrl, job);
+        var fresh = state is not null && time.GetUtcNow().ToUnixTimeMilliseconds() - state.CheckedAt < HistoryCheckInterval.TotalMilliseconds;
+        if (fresh && state!.Phase == PromptPhase.Queued)
+        {
+            return new PollResult(UpstreamState.Queued) { Raw = state.LastEvent };
+        }
+
+        if (fresh && state!.Phase == PromptPhase.Running)
+        {
+            return new PollResult(UpstreamState.Running) { Progress = state.Progress, Raw = state.LastEvent };
+        }
+
         var id = Uri.EscapeDataString(job.UpstreamId);
         using (var message = Api.Request(HttpMethod.Get, channel, "/history/" + id))
         {
@@ -89,8 +125,26 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<C
             var history = UpstreamClient.ReadJson(reply.Body, ComfyJsonContext.Default.DictionaryStringComfyHistoryEntry, channel);
             if (history?.GetValueOrDefault(job.UpstreamId) is { } entry)
             {
-                return FromEntry(entry, reply.Body, channel);
+                var result = FromEntry(entry, reply.Body, channel);
+                if (result.State is UpstreamState.Succeeded or UpstreamState.Failed)
+                {
+                    _sockets.Forget(channel, baseUrl, job.UpstreamId);
+                }
+
+                return result;
             }
+        }
+
+        _sockets.Checked(channel, baseUrl, job.UpstreamId);
+        if (state is { Phase: PromptPhase.Ended, Error: { } error })
+        {
+            // Ended with an error the socket saw, but the history no longer has it (cleared by hand).
+            _sockets.Forget(channel, baseUrl, job.UpstreamId);
+            return new PollResult(UpstreamState.Failed)
+            {
+                Error = new UpstreamError(state.Interrupted ? TaskErrors.Cancelled : TaskErrors.UpstreamError, UpstreamFailures.Redact(UpstreamFailures.Truncate(error), channel)),
+                Raw = state.LastEvent,
+            };
         }
 
         // Not in the history yet: queued, running, or unknown (queue and history live in memory and
@@ -105,7 +159,9 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<C
 
         if (Contains(queue?.QueuePending, job.UpstreamId))
         {
-            return new PollResult(UpstreamState.Queued) { Raw = queueReply.Body };
+            // Queued is said only while a socket follows the prompt and will report its start: the
+            // engine leaves a queued prompt unpolled until then. Otherwise it must keep polling.
+            return new PollResult(state is null ? UpstreamState.Running : UpstreamState.Queued) { Raw = queueReply.Body };
         }
 
         throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.UpstreamLost,
@@ -133,6 +189,8 @@ internal sealed partial class ComfyUiProvider(UpstreamClient upstream, ILogger<C
             JsonContent.Create(new ComfyInterrupt(job.UpstreamId), ComfyJsonContext.Default.ComfyInterrupt));
         await upstream.SendAsync(interrupt, channel, cancellationToken);
     }
+
+    public ValueTask DisposeAsync() => _sockets.DisposeAsync();
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Submitting task {TaskId} to ComfyUI channel {Channel} as {Model}")]
     private static partial void LogSubmitting(ILogger logger, string channel, string taskId, string model);

@@ -44,7 +44,8 @@ public sealed class ChannelOptions
     /// Reelay's address as the upstream sees it (<c>https://reelay.example.com/</c>). When set, and the
     /// provider takes callbacks, each job is submitted with its own callback URL under it
     /// (<c>/callbacks/{provider}/{token}</c>), polled at once when a callback comes, and otherwise
-    /// only every <see cref="CallbackPollInterval"/>. Configuration only (not the admin API).
+    /// only every <see cref="CallbackPollInterval"/>. Absolute http(s), without query or fragment;
+    /// admin-created channels set it as <c>public_callback_base_url</c>.
     /// </summary>
     public string? PublicCallbackBaseUrl { get; set; }
 

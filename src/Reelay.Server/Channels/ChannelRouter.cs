@@ -29,8 +29,9 @@ public sealed record RouteRefusal(RouteCandidate Candidate, RenderProblem Proble
 public sealed record RouteChoice(IReadOnlyList<RouteCandidate> Candidates, IReadOnlyList<RouteRefusal> Refused);
 
 /// <summary>
-/// Picks the channels that may run a model, in the order to try them: by priority, then weighted
-/// at random among equals. Test-mode keys always get the local renderer: they never reach a paid
+/// Picks the channels that may run a model, in the order to try them: by priority, then among equals
+/// the one with the fewest tasks in flight for its weight (a busy GPU box gets less new work), then
+/// weighted at random among those equally loaded. Test-mode keys always get the local renderer: they never reach a paid
 /// upstream. Given a request, it passes over the channels whose upstream cannot render it.
 /// </summary>
 public sealed class ChannelRouter(ChannelRegistry registry)
@@ -81,14 +82,18 @@ public sealed class ChannelRouter(ChannelRegistry registry)
             return [ToCandidate(registry.Local, model.Name)];
         }
 
-        var candidates = new List<(RouteCandidate Candidate, double Key)>();
+        var candidates = new List<(RouteCandidate Candidate, double Load, double Key)>();
         foreach (var channel in registry.Channels)
         {
             if (channel.Enabled && ServedModel(channel, model) is { } upstreamModel)
             {
+                var candidate = ToCandidate(channel, upstreamModel);
+                // In flight per unit of weight: weights 2 and 1 fill as 2:1 while jobs last. Idle
+                // channels tie at 0, so sequential traffic keeps the weighted random split.
+                var load = candidate.State.InFlight / (double)channel.Weight;
                 // Efraimidis–Spirakis: sorting by U^(1/weight) draws a weighted random order.
                 var key = Math.Pow(Random.Shared.NextDouble(), 1.0 / channel.Weight);
-                candidates.Add((ToCandidate(channel, upstreamModel), key));
+                candidates.Add((candidate, load, key));
             }
         }
 
@@ -101,6 +106,7 @@ public sealed class ChannelRouter(ChannelRegistry registry)
 
         return [.. candidates
             .OrderBy(c => c.Candidate.Channel.Priority)
+            .ThenBy(c => c.Load)
             .ThenByDescending(c => c.Key)
             .Select(c => c.Candidate)];
     }

@@ -53,6 +53,13 @@ public static class ChannelRules
             return new(ChannelProblemKind.Invalid, "public_callback_base_url", $"PublicCallbackBaseUrl '{config.PublicCallbackBaseUrl}' is not an absolute http(s) URL (Reelay's address as the upstream sees it).");
         }
 
+        // Callback URLs are built under its path; a query or fragment would be dropped or end up inside the token.
+        if (!string.IsNullOrWhiteSpace(config.PublicCallbackBaseUrl) && Uri.TryCreate(config.PublicCallbackBaseUrl, UriKind.Absolute, out var callbackBase)
+            && (callbackBase.Query.Length > 0 || callbackBase.Fragment.Length > 0))
+        {
+            return new(ChannelProblemKind.Invalid, "public_callback_base_url", $"PublicCallbackBaseUrl '{config.PublicCallbackBaseUrl}' has a query or fragment: give Reelay's address alone, such as https://reelay.example.com/ (callback URLs are built under its path).");
+        }
+
         if (config.CallbackPollInterval <= TimeSpan.Zero)
         {
             return new(ChannelProblemKind.Invalid, "callback_poll_interval", "CallbackPollInterval must be positive.");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 
 namespace Reelay.Channels;
@@ -21,12 +22,21 @@ public enum BreakerState
 }
 
 /// <summary>
-/// Runtime state of one channel on this instance: its circuit breaker and its rate budgets. Kept
-/// apart from the immutable <see cref="Channel"/> so a config reload does not forget health.
+/// Runtime state of one channel on this instance: its circuit breaker, its rate budgets and the tasks
+/// it has in flight. Kept apart from the immutable <see cref="Channel"/> so a config reload does not
+/// forget health.
 /// </summary>
 public sealed class ChannelState : IDisposable
 {
+    /// <summary>
+    /// How long past its next look a task still counts as in flight: the poll may be claimed late, and
+    /// a task that ended where this instance did not see it (cancelled, timed out, polled by another
+    /// instance) must stop counting on its own.
+    /// </summary>
+    public static readonly TimeSpan InFlightGrace = TimeSpan.FromMinutes(1);
+
     private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<string, long> _inFlight = new(StringComparer.Ordinal);
     private readonly ChannelHealthOptions _health;
     private readonly TimeProvider _time;
     private int _consecutiveFailures;
@@ -122,6 +132,41 @@ public sealed class ChannelState : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Tasks this instance has submitted to or polled on the channel that have not ended, counted while
+    /// each is due to be looked at again (plus <see cref="InFlightGrace"/>). Other instances' tasks count
+    /// once this one polls them.
+    /// </summary>
+    public int InFlight
+    {
+        get
+        {
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var count = 0;
+            foreach (var (taskId, until) in _inFlight)
+            {
+                if (until >= now)
+                {
+                    count++;
+                }
+                else
+                {
+                    // Only if unchanged: a poll that just extended it keeps it.
+                    _inFlight.TryRemove(new KeyValuePair<string, long>(taskId, until));
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>The task runs on this channel and will be looked at again by <paramref name="nextLookAt"/> (Unix ms).</summary>
+    public void RunningUntil(string taskId, long nextLookAt) =>
+        _inFlight[taskId] = nextLookAt + (long)InFlightGrace.TotalMilliseconds;
+
+    /// <summary>The task no longer occupies the channel: it ended, or the channel did not take it.</summary>
+    public void Ended(string taskId) => _inFlight.TryRemove(taskId, out _);
 
     /// <summary>Takes one unit of a budget; null budget means unlimited. Returns how long to wait when none is left.</summary>
     public static bool TryTake(RateLimiter? budget, out TimeSpan retryAfter)

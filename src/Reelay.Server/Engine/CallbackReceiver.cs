@@ -15,6 +15,7 @@ public sealed partial class CallbackReceiver(
     ChannelRegistry channels,
     ITaskStore store,
     TaskSignals signals,
+    ReportedChanges changes,
     TimeProvider time,
     ILogger<CallbackReceiver> logger) : BackgroundService
 {
@@ -58,12 +59,29 @@ public sealed partial class CallbackReceiver(
             return;
         }
 
-        // Checkpoint: only a running task is made due; a finished one (a replay) or one still being submitted is left alone.
-        if (verdict == CallbackVerdict.PollNow && await store.NudgePollAsync(taskId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken))
+        if (verdict != CallbackVerdict.PollNow)
         {
+            return;
+        }
+
+        // Marked before the write: a poll of the task in flight would write its schedule over the
+        // nudge, and finds the mark after that write (Poller), so the callback still gets its poll.
+        changes.Mark(taskId);
+
+        // Checkpoint: only a running task is made due; a finished one (a replay) or one still being submitted is left alone.
+        if (await store.NudgePollAsync(taskId, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken))
+        {
+            LogDue(logger, taskId, channel.Name);
             signals.UpstreamChanged();
         }
+        else
+        {
+            changes.Take(taskId);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Task {TaskId}: a callback on channel {Channel} made it due for a poll")]
+    private static partial void LogDue(ILogger logger, string taskId, string channel);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A callback to /callbacks/{Provider}/… carried a token Reelay did not issue; ignored")]
     private static partial void LogUnknownToken(ILogger logger, string provider);

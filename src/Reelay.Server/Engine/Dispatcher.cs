@@ -138,6 +138,8 @@ public sealed partial class Dispatcher(
                 return;
             }
 
+            // Counted in flight from now: a dispatch running beside this one already sees the channel busier.
+            candidate.State.RunningUntil(task.Id, Now + (long)candidate.PollInterval.TotalMilliseconds);
             try
             {
                 var submitted = await candidate.Provider.SubmitAsync(request, candidate.Channel.Settings, cancellationToken);
@@ -148,6 +150,7 @@ public sealed partial class Dispatcher(
             catch (UpstreamException e) when (e.ProvablyNotAccepted)
             {
                 LogRefused(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code);
+                candidate.State.Ended(task.Id);
                 candidate.State.RecordFailure();
                 route[^1] = route[^1] with { Outcome = e.Code };
                 lastRefusal = e;
@@ -160,6 +163,7 @@ public sealed partial class Dispatcher(
             {
                 // Rejected (final: another account would refuse it too) or unknown after sending
                 // (the job may exist: resubmitting could pay twice).
+                candidate.State.Ended(task.Id);
                 if (e.Stage == UpstreamFailureStage.Rejected)
                 {
                     candidate.State.RecordSuccess();

@@ -11,6 +11,7 @@ public static class EngineExtensions
         services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
         services.TryAddSingleton<TaskSignals>();
+        services.TryAddSingleton<ReportedChanges>();
         services.AddOptions<UpstreamCallbackOptions>().BindConfiguration("Callbacks");
         services.TryAddSingleton<UpstreamCallbacks>();
 

@@ -64,7 +64,9 @@ public sealed partial class Finisher(
             }
             catch (UpstreamException e)
             {
-                await Store.FailAsync(lease, new TaskError(TaskErrors.UpstreamResultInvalid, $"The finished video could not be downloaded: {e.Message}"), Now, cancellationToken);
+                // An expired link keeps its own code: the video was lost to the upstream's retention, not broken.
+                var code = e.Code == TaskErrors.Expired ? TaskErrors.Expired : TaskErrors.UpstreamResultInvalid;
+                await Store.FailAsync(lease, new TaskError(code, $"The finished video could not be downloaded: {e.Message}"), Now, cancellationToken);
                 return;
             }
             catch (ResultTooLargeException e)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Reelay.Channels;
 using Reelay.Providers;
@@ -9,22 +8,21 @@ namespace Reelay.Engine;
 /// <summary>
 /// Asks upstreams about running tasks when their next poll time comes: records progress, backs
 /// off with jitter, honours <c>Retry-After</c>, hands finished jobs to the finisher. Providers that
-/// report their own changes (the local renderer) are not polled while their job waits in their
-/// queue: the report makes the task due.
+/// report their own changes (the local renderer, ComfyUI's websocket) are not polled while their job
+/// waits in their queue: the report makes the task due. A report or callback that comes while the
+/// task's poll runs is not lost (<see cref="ReportedChanges"/>).
 /// </summary>
 public sealed partial class Poller(
     ITaskStore store,
     ChannelRouter router,
     IEnumerable<IVideoProvider> providers,
     TaskSignals signals,
+    ReportedChanges changes,
     TimeProvider time,
     IOptions<EngineOptions> options,
     ILogger<Poller> logger)
     : LeasedWorker(ClaimKind.Poll, store, time, options, logger)
 {
-    /// <summary>Tasks whose provider reported a change since their current poll began (see <see cref="HandleAsync"/>).</summary>
-    private readonly ConcurrentDictionary<string, bool> _changed = new(StringComparer.Ordinal);
-
     protected override int Concurrency => Options.PollConcurrency;
 
     protected override System.Threading.Channels.ChannelReader<bool> Wakeups => signals.PollReader;
@@ -41,19 +39,13 @@ public sealed partial class Poller(
             return;
         }
 
-        if (!candidate.Provider.Capabilities.PushesChanges)
-        {
-            await PollOnceAsync(task, lease, candidate, cancellationToken);
-            return;
-        }
-
-        // Changes reported before the provider is asked show in its answer.
-        _changed.TryRemove(task.Id, out _);
+        // Changes reported (or called back) before the provider is asked show in its answer.
+        changes.Take(task.Id);
         var rescheduled = await PollOnceAsync(task, lease, candidate, cancellationToken);
 
         // Checkpoint: a change reported while this poll ran made the task due, and the schedule this
         // poll then wrote may have pushed it far out again. Make it due once more, so no report is lost.
-        if (_changed.TryRemove(task.Id, out _) && rescheduled)
+        if (changes.Take(task.Id) && rescheduled)
         {
             await NudgeAsync(task.Id, cancellationToken);
         }
@@ -66,6 +58,7 @@ public sealed partial class Poller(
         // budget, the poll is postponed without calling the upstream.
         if (!ChannelState.TryTake(candidate.State.PollBudget, out var budgetWait))
         {
+            candidate.State.RunningUntil(task.Id, Now + (long)budgetWait.TotalMilliseconds);
             return await Store.PostponeAsync(lease, Now + (long)budgetWait.TotalMilliseconds, cancellationToken);
         }
 
@@ -86,12 +79,20 @@ public sealed partial class Poller(
             LogPollFailed(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code, failures);
             if (failures >= Options.MaxConsecutiveFailures || e.Stage == UpstreamFailureStage.Rejected)
             {
+                candidate.State.Ended(task.Id);
                 await Store.FailAsync(lease, new TaskError(e.Code, $"The upstream could not be asked about this task: {e.Message}"), Now, cancellationToken);
                 return false;
             }
 
             var wait = e.RetryAfter ?? PollSchedule.NextInterval(candidate, task.Polls + failures);
+            candidate.State.RunningUntil(task.Id, Now + (long)wait.TotalMilliseconds);
             return await Store.SchedulePollAsync(lease, new PollUpdate(task.Progress, failures, Now + (long)wait.TotalMilliseconds, null), cancellationToken);
+        }
+
+        // A finished job no longer occupies the upstream, whatever storing its video takes.
+        if (result.State is UpstreamState.Succeeded or UpstreamState.Failed)
+        {
+            candidate.State.Ended(task.Id);
         }
 
         switch (result.State)
@@ -119,6 +120,7 @@ public sealed partial class Poller(
                       ?? PollSchedule.FromProgress(candidate, result.Progress, TimeSpan.FromMilliseconds(Math.Max(0, Now - task.UpdatedAt)))
                       ?? PollSchedule.NextInterval(candidate, task.Polls + 1);
                 var update = new PollUpdate(Math.Clamp(result.Progress ?? task.Progress, 0, 99), 0, Now + (long)wait.TotalMilliseconds, NullIfEmpty(result.EnhancedPrompt));
+                candidate.State.RunningUntil(task.Id, update.NextPollAt);
                 return await Store.SchedulePollAsync(lease, update, cancellationToken);
         }
     }
@@ -148,14 +150,14 @@ public sealed partial class Poller(
             await foreach (var job in provider.Changes.ReadAllAsync(stoppingToken))
             {
                 // Marked before the write, so a poll of the task in flight finds the mark after its own write.
-                _changed[job.TaskId] = true;
+                changes.Mark(job.TaskId);
                 try
                 {
                     if (!await NudgeAsync(job.TaskId, stoppingToken))
                     {
                         // Not running: no poll of it is in flight. If it is still being submitted, its
                         // first poll comes anyway and sees the change.
-                        _changed.TryRemove(job.TaskId, out _);
+                        changes.Take(job.TaskId);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

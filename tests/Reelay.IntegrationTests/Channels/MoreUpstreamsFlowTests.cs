@@ -110,6 +110,38 @@ public class MoreUpstreamsFlowTests
         Assert.Equal(0, second.Submissions);
     }
 
+    [Fact]
+    public async Task Create_ComfyUiWithWebSocket_QueuedPromptWaitsUnpolledAndItsEndIsReadOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeComfyUiServer.StartNewAsync(ct, webSocket: true);
+        fake.Scenario = FakeScenario.Slow;
+        await using var app = Start([new ChannelSpec("gpu", "comfyui", fake)]);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+
+        var id = await client.CreateAsync(new { model = "wan2.2-5b-comfyui", prompt = "a cat eating fish" }, ct);
+        // The first poll finds it queued on the socket; the engine then waits for the socket's reports.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await app.AdminTaskAsync(id, ct)).GetProperty("polls").GetInt32() == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The task was never polled.");
+            await Task.Delay(20, ct);
+        }
+
+        var prompt = fake.Jobs.Single().Id;
+        await fake.SendStartAsync(prompt);
+        await fake.SendProgressAsync(prompt, 10, 20);
+        await fake.SendEndAsync(prompt);
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(30), ct);
+
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        // Only the end was read over HTTP; queued and running were the socket's.
+        Assert.Equal(1, fake.Polls);
+        Assert.Equal(1, fake.SocketConnections);
+        using var anonymous = app.CreateClient();
+        Assert.Equal(fake.Video, await anonymous.GetByteArrayAsync(task.GetProperty("video_url").GetString(), ct));
+    }
+
     internal static async Task<FakeUpstreamServer> StartFakeAsync(string provider, CancellationToken ct) => provider switch
     {
         "seedance" => await FakeSeedanceServer.StartNewAsync(ct),

@@ -155,6 +155,76 @@ public class UpstreamCallbackTests
     }
 
     [Fact]
+    public async Task Callback_ChannelCreatedThroughAdminApi_SubmitsUnderItsAddressAndPollsOnceOnTheCallback()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeKlingServer.StartNewAsync(ct);
+        await using var app = ReelayApp.Start();
+        fake.CallbackProxy = app.BaseAddress;
+        using (var admin = app.AdminClient())
+        {
+            using var created = await admin.PostAsync("/admin/channels", new StringContent(
+                $$"""{"name":"kling-rt","provider":"kling","base_url":"{{fake.BaseUrl}}","api_key":"k","public_callback_base_url":"https://edge.example.com/"}""",
+                Encoding.UTF8, "application/json"), ct);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "kling-v2.1", prompt = "a cat" }, ct);
+        var job = await ProcessingJobAsync(client, fake, id, ct);
+        using (await fake.SendCallbackAsync(job, ct))
+        {
+        }
+
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(30), ct);
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        Assert.StartsWith("https://edge.example.com/callbacks/kling/", job.CallbackUrl!.AbsoluteUri, StringComparison.Ordinal);
+        // The fallback poll is a minute out: the one poll is the callback's.
+        Assert.Equal(1, fake.PollsFor(job.Id));
+    }
+
+    [Fact]
+    public async Task Callback_WhileAPollOfTheTaskRuns_GetsAPollOfItsOwnAfterIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeKlingServer.StartNewAsync(ct);
+        // The first poll finds the job still running, the second finds it done.
+        fake.Scenario = FakeScenario.Slow;
+        fake.SlowPolls = 1;
+        var logs = new CapturedLogs();
+        await using var app = StartWithCallbacks("kling", fake, logs);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "kling-v2.1", prompt = "a cat" }, ct);
+        var job = await ProcessingJobAsync(client, fake, id, ct);
+
+        // A first callback starts a poll, which the fake holds; a second comes in meanwhile.
+        var release = fake.HoldNextPoll();
+        using (await fake.SendCallbackAsync(job, ct))
+        {
+        }
+
+        await fake.PollHeld.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        using (await fake.SendCallbackAsync(job, ct))
+        {
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (logs.Lines.Count(line => line.Contains("made it due for a poll", StringComparison.Ordinal)) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The second callback was never judged.");
+            await Task.Delay(20, ct);
+        }
+
+        // The held poll answers "running" and schedules the ten-minute fallback over the second
+        // callback's nudge; the callback must still get its poll.
+        release.SetResult();
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(20), ct);
+
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        Assert.Equal(2, fake.PollsFor(job.Id));
+    }
+
+    [Fact]
     public async Task Create_ChannelWithoutCallbackAddress_SendsNoCallbackUrl()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -168,14 +238,15 @@ public class UpstreamCallbackTests
         Assert.DoesNotContain("callback_url", fake.LastSubmit!.Body, StringComparison.Ordinal);
     }
 
-    private static ReelayApp StartWithCallbacks(string provider, FakeUpstreamServer fake)
+    private static ReelayApp StartWithCallbacks(string provider, FakeUpstreamServer fake, CapturedLogs? logs = null)
     {
         var app = Start([new ChannelSpec("main", provider, fake)], new Dictionary<string, string?>
         {
             // Reelay's address as the upstream sees it; the fake delivers through a "proxy" to the test's Reelay.
             ["Channels:0:PublicCallbackBaseUrl"] = "https://reelay.example.com/",
             ["Channels:0:CallbackPollInterval"] = "00:10:00",
-        });
+            ["Logging:LogLevel:Reelay.Engine.CallbackReceiver"] = "Debug",
+        }, logs: logs);
         fake.CallbackProxy = app.BaseAddress;
         return app;
     }

@@ -121,6 +121,27 @@ public class UpstreamFlowTests
     }
 
     [Theory]
+    [InlineData("xai", "grok-video-3")]
+    [InlineData("seedance", "seedance-1.0-pro")]
+    public async Task Create_ResultLinkExpired_FailsExpiredWithoutRetryingTheDownload(string provider, string model)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = provider == "xai" ? await FakeXaiServer.StartNewAsync(ct) : await MoreUpstreamsFlowTests.StartFakeAsync(provider, ct);
+        fake.Scenario = FakeScenario.ResultExpired;
+        await using var app = Start([new ChannelSpec("main", provider, fake)]);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+
+        var id = await client.CreateAsync(new { model, prompt = "a cat" }, ct);
+        var task = await client.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct);
+
+        Assert.Equal("failed", task.GetProperty("status").GetString());
+        Assert.Equal("expired", task.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("expired", task.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        // Asking the same signed link again cannot help.
+        Assert.Equal(1, fake.Downloads);
+    }
+
+    [Theory]
     [InlineData(FakeScenario.RateLimitedThenSuccess)]
     [InlineData(FakeScenario.ServerErrorThenSuccess)]
     public async Task Create_TransientRefusalOnOnlyChannel_RetriesAndCompletes(FakeScenario scenario)

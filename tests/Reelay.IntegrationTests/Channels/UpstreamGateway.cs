@@ -11,7 +11,7 @@ internal static class UpstreamGateway
     /// <summary>A channel for the settings dictionary.</summary>
     public sealed record ChannelSpec(string Name, string Provider, FakeUpstreamServer Fake, int Priority = 0, string? Models = null, int PollsPerMinute = 0, string ApiKey = "upstream-secret-key");
 
-    public static ReelayApp Start(IEnumerable<ChannelSpec> channels, IReadOnlyDictionary<string, string?>? extra = null, string? dataDir = null)
+    public static ReelayApp Start(IEnumerable<ChannelSpec> channels, IReadOnlyDictionary<string, string?>? extra = null, string? dataDir = null, CapturedLogs? logs = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -41,7 +41,7 @@ internal static class UpstreamGateway
             settings[key] = value;
         }
 
-        return ReelayApp.Start(settings, dataDir);
+        return ReelayApp.Start(settings, dataDir, logs);
     }
 
     /// <summary>The admin view of a task: route, attempts, upstream id.</summary>

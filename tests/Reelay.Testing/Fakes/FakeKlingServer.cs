@@ -22,6 +22,23 @@ public sealed class FakeKlingServer : FakeUpstreamServer
 
     public string? AccessKey { get; set; }
 
+    private TaskCompletionSource? _hold;
+
+    /// <summary>
+    /// Makes the next poll wait, once recorded, until the returned source is completed: a poll in flight
+    /// for as long as the test needs. <see cref="PollHeld"/> completes when it has arrived.
+    /// </summary>
+    public TaskCompletionSource HoldNextPoll()
+    {
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        PollHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hold = hold;
+        return hold;
+    }
+
+    /// <summary>Completes when the poll <see cref="HoldNextPoll"/> holds has arrived.</summary>
+    public TaskCompletionSource PollHeld { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _families = new();
 
     protected override string ContentPolicyErrorBody =>
@@ -78,6 +95,12 @@ public sealed class FakeKlingServer : FakeUpstreamServer
                 }
 
                 var poll = job.NextPoll();
+                if (Interlocked.Exchange(ref _hold, null) is { } hold)
+                {
+                    PollHeld.TrySetResult();
+                    await hold.Task.WaitAsync(context.RequestAborted);
+                }
+
                 if (job.Scenario == FakeScenario.RefuseAtPoll)
                 {
                     return Json(Envelope(TaskObject(job, "failed", message: "Failure to pass the risk control system")));

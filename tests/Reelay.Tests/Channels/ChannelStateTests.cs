@@ -78,6 +78,36 @@ public class ChannelStateTests
         Assert.True(ChannelState.TryTake(state.SubmitBudget, out _), "no submit budget means unlimited");
     }
 
+    [Fact]
+    public void InFlight_TaskNotLookedAtAgain_CountsUntilItsNextLookPlusTheGrace()
+    {
+        using var state = NewState();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+        state.RunningUntil("a", now + 10_000);
+        state.RunningUntil("b", now + 10_000);
+        state.RunningUntil("a", now + 120_000);
+        Assert.Equal(2, state.InFlight);
+
+        // b's next look plus the grace has passed without a word of it (ended elsewhere): a still counts.
+        _time.Advance(TimeSpan.FromSeconds(10) + ChannelState.InFlightGrace + TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, state.InFlight);
+    }
+
+    [Fact]
+    public void InFlight_Ended_StopsCountingAtOnce()
+    {
+        using var state = NewState();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        state.RunningUntil("a", now + 10_000);
+        state.RunningUntil("b", now + 10_000);
+
+        state.Ended("a");
+        state.Ended("never-seen");
+
+        Assert.Equal(1, state.InFlight);
+    }
+
     private ChannelState NewState(int pollsPerMinute = 0) =>
         new(
             new Channel(new ChannelSettings("c", "xai", null, null), new Dictionary<string, string?>(), 0, 1, true, PollsPerMinute: pollsPerMinute),

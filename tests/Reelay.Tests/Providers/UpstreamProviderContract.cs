@@ -30,9 +30,6 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
     /// <summary>Starts the fake for this provider.</summary>
     protected abstract Task<TFake> StartFakeAsync(CancellationToken cancellationToken);
 
-    /// <summary>Whether the upstream has a content-safety system at all (a self-hosted ComfyUI has none).</summary>
-    protected virtual bool RefusesContent => true;
-
     /// <summary>A valid request for this provider.</summary>
     protected abstract VideoJobRequest NewRequest(params ReferenceImage[] images);
 
@@ -95,7 +92,7 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
     [Fact]
     public async Task Submit_ContentPolicyRefusal_ThrowsRejectedContentPolicy()
     {
-        Assert.SkipUnless(RefusesContent, "This upstream has no content-safety system.");
+        // Every fake refuses in its upstream's words; ComfyUI's are a proxy's in front of it.
         Fake.Scenario = FakeScenario.RefuseAtSubmit;
 
         var error = await Assert.ThrowsAsync<UpstreamException>(() => Provider.SubmitAsync(NewRequest(), Channel, Cancel));
@@ -105,17 +102,28 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
         Assert.False(error.ProvablyNotAccepted);
     }
 
+    /// <summary>
+    /// The fake ends the job as its upstream does when it goes wrong after acceptance: refused by
+    /// moderation where the upstream has it (<see cref="ProviderCapabilities.ModeratesJobs"/>), else
+    /// failed in its own way (ComfyUI: an execution error in a node), which is never called a refusal.
+    /// </summary>
     [Fact]
-    public async Task Poll_ModerationRefusal_FailsWithContentPolicy()
+    public async Task Poll_RefusedOrFailedAfterAcceptance_FailsWithContentPolicyOnlyWhereTheUpstreamModerates()
     {
-        Assert.SkipUnless(RefusesContent, "This upstream has no content-safety system.");
         Fake.Scenario = FakeScenario.RefuseAtPoll;
         var job = await SubmitAsync();
 
         var result = await Provider.PollAsync(job, Channel, Cancel);
 
         Assert.Equal(UpstreamState.Failed, result.State);
-        Assert.Equal("content_policy", result.Error?.Code);
+        if (Provider.Capabilities.ModeratesJobs)
+        {
+            Assert.Equal("content_policy", result.Error?.Code);
+        }
+        else
+        {
+            Assert.Equal("upstream_error", result.Error?.Code);
+        }
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed record ChannelView(
     int SubmitsPerMinute,
     int PollsPerMinute,
     long? PollIntervalMs,
+    string? PublicCallbackBaseUrl,
     string Source,
     string Breaker,
     int ConsecutiveFailures,
@@ -67,6 +68,9 @@ public sealed record CreateChannelRequest
 
     [Description("First poll delay in milliseconds (50 to 3600000); the provider's when left out.")]
     public long? PollIntervalMs { get; init; }
+
+    [Description("Reelay's address as the upstream sees it (absolute http(s), no query), e.g. \"https://reelay.example.com/\": providers that call back get a per-job callback URL under it. None when left out.")]
+    public string? PublicCallbackBaseUrl { get; init; }
 }
 
 /// <summary>Body of <c>PATCH /admin/channels/{name}</c>: only the fields present change; a channel cannot be renamed.</summary>
@@ -103,6 +107,9 @@ public sealed record UpdateChannelRequest
 
     [Description("First poll delay in milliseconds (50 to 3600000).")]
     public long? PollIntervalMs { get; init; }
+
+    [Description("Reelay's address as the upstream sees it (absolute http(s), no query); null or \"\" turns callbacks off.")]
+    public string? PublicCallbackBaseUrl { get; init; }
 }
 
 /// <summary>
@@ -275,6 +282,7 @@ public static class AdminChannelsApi
         var submits = fields.Integer("submits_per_minute", 0, 1_000_000);
         var polls = fields.Integer("polls_per_minute", 0, 1_000_000);
         var pollInterval = fields.Integer("poll_interval_ms", 50, 3_600_000);
+        var callbackBase = fields.String("public_callback_base_url");
         if (fields.Error is not null)
         {
             return fields.Error;
@@ -320,6 +328,13 @@ public static class AdminChannelsApi
         {
             channel.PollInterval = TimeSpan.FromMilliseconds(ms);
         }
+
+        if (body.TryGetProperty("public_callback_base_url", out _))
+        {
+            // Checked with the rest of the channel (ChannelRules): absolute http(s), no query.
+            channel.PublicCallbackBaseUrl = string.IsNullOrWhiteSpace(callbackBase) ? null : callbackBase.Trim();
+        }
+
         return null;
     }
 
@@ -342,6 +357,7 @@ public static class AdminChannelsApi
             channel.SubmitsPerMinute,
             channel.PollsPerMinute,
             (long?)channel.PollInterval?.TotalMilliseconds,
+            channel.PublicCallbackBaseUrl?.ToString(),
             channel.Source == ChannelSource.Admin ? "admin" : "config",
             state.Breaker switch
             {

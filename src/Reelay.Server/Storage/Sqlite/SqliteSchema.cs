@@ -247,5 +247,9 @@ internal static class SqliteSchema
             updated_at    INTEGER NOT NULL
         );
         """,
+        """
+        -- Reelay's address as the channel's upstream sees it: jobs are submitted with callback URLs under it.
+        ALTER TABLE channels ADD COLUMN public_callback_base_url TEXT;
+        """,
     ];
 }

@@ -77,6 +77,10 @@ public class AdminChannelsApiTests
     [InlineData("""{"name":"x","provider":"xai","base_url":"ftp://h"}""", 400, "http(s)")]
     [InlineData("""{"name":"bad name!","provider":"xai"}""", 400, "letters, digits")]
     [InlineData("""{"name":"x","provider":"xai","weight":0}""", 400, "weight")]
+    [InlineData("""{"name":"x","provider":"seedance","public_callback_base_url":"ftp://reelay.example.com/"}""", 400, "absolute http(s)")]
+    [InlineData("""{"name":"x","provider":"seedance","public_callback_base_url":"/callbacks"}""", 400, "absolute http(s)")]
+    [InlineData("""{"name":"x","provider":"seedance","public_callback_base_url":"https://reelay.example.com/?via=cdn"}""", 400, "query or fragment")]
+    [InlineData("""{"name":"x","provider":"seedance","public_callback_base_url":true}""", 400, "public_callback_base_url")]
     [InlineData("""{"name":"configured","provider":"xai"}""", 409, "already exists")]
     [InlineData("""{"name":"local","provider":"xai"}""", 409, "already exists")]
     public async Task Create_BadChannel_AnswersWithWhatToFix(string body, int status, string messagePart)
@@ -95,6 +99,46 @@ public class AdminChannelsApiTests
         Assert.Equal(status, (int)response.StatusCode);
         var error = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error");
         Assert.Contains(messagePart, error.GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Channel_PublicCallbackBaseUrl_IsStoredShownPatchableAndCleared()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "reelay-channels-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using (var app = ReelayApp.Start(dataDir: dataDir))
+            {
+                using var admin = app.AdminClient();
+                using var created = await PostJsonAsync(admin, "/admin/channels",
+                    """{"name":"ark","provider":"seedance","api_key":"k","public_callback_base_url":"https://reelay.example.com"}""", ct);
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+                Assert.Equal("https://reelay.example.com/", (await created.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("public_callback_base_url").GetString());
+
+                using var patched = await SendJsonAsync(admin, HttpMethod.Patch, "/admin/channels/ark", """{"public_callback_base_url":"https://edge.example.com/reelay/"}""", ct);
+                Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+                using var refused = await SendJsonAsync(admin, HttpMethod.Patch, "/admin/channels/ark", """{"public_callback_base_url":"https://edge.example.com/#x"}""", ct);
+                var error = (await refused.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error");
+                Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+                Assert.Equal("public_callback_base_url", error.GetProperty("param").GetString());
+            }
+
+            // Stored: a restart reads it back; null clears it.
+            await using (var app = ReelayApp.Start(dataDir: dataDir))
+            {
+                using var admin = app.AdminClient();
+                var view = await admin.GetFromJsonAsync<JsonElement>("/admin/channels/ark", ct);
+                Assert.Equal("https://edge.example.com/reelay/", view.GetProperty("public_callback_base_url").GetString());
+
+                using var cleared = await SendJsonAsync(admin, HttpMethod.Patch, "/admin/channels/ark", """{"public_callback_base_url":null}""", ct);
+                Assert.Equal(JsonValueKind.Null, (await cleared.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("public_callback_base_url").ValueKind);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Reelay.Providers;
 using Reelay.Testing.Fakes;
 
@@ -6,8 +7,6 @@ namespace Reelay.Tests.Providers.ComfyUi;
 public sealed class ComfyUiProviderTests : UpstreamProviderContract<FakeComfyUiServer>
 {
     protected override string ProviderName => ProviderNames.ComfyUi;
-
-    protected override bool RefusesContent => false;
 
     protected override Task<FakeComfyUiServer> StartFakeAsync(CancellationToken cancellationToken) => FakeComfyUiServer.StartNewAsync(cancellationToken);
 
@@ -87,14 +86,113 @@ public sealed class ComfyUiProviderTests : UpstreamProviderContract<FakeComfyUiS
     }
 
     [Fact]
-    public async Task Poll_QueuedThenRunning_ReadsTheQueueUntilTheHistoryHasIt()
+    public async Task Poll_WithoutSocket_ReportsAPendingPromptAsRunningSoItKeepsBeingPolled()
     {
         Fake.Scenario = FakeScenario.Slow;
         var job = await SubmitAsync();
 
         var states = (await PollUntilDoneAsync(job)).Select(r => r.State).ToList();
 
-        Assert.Equal([UpstreamState.Queued, UpstreamState.Running, UpstreamState.Running, UpstreamState.Succeeded], states);
+        // Queued would make the engine wait for a start report that no socket will send.
+        Assert.Equal([UpstreamState.Running, UpstreamState.Running, UpstreamState.Running, UpstreamState.Succeeded], states);
+        Assert.Equal(0, Fake.SocketConnections);
+        Assert.Contains("/queue", Fake.Requests.Select(r => r.Path));
+    }
+
+    [Fact]
+    public async Task Poll_SocketFollowsPrompt_AnswersQueuedAndProgressWithoutAskingTheServer()
+    {
+        Fake.WebSocketEnabled = true;
+        Fake.Scenario = FakeScenario.Slow;
+        var job = await SubmitAsync();
+
+        var queued = await Provider.PollAsync(job, Channel, Cancel);
+        await Fake.SendAsync(job.UpstreamId, "{not json");
+        await Fake.SendStartAsync(job.UpstreamId);
+        await Fake.SendProgressAsync(job.UpstreamId, 5, 20);
+        var started = await Provider.Changes.ReadAsync(Cancel);
+        var running = await PollUntilAsync(job, r => r.Progress == 25);
+
+        Assert.Equal(UpstreamState.Queued, queued.State);
+        Assert.Equal(job.TaskId, started.TaskId);
+        Assert.Equal(UpstreamState.Running, running.State);
+        Assert.Equal(1, Fake.SocketConnections);
+        Assert.Equal(Fake.ConnectedClients.Single(), JsonDocument.Parse(Fake.LastSubmit!.Body).RootElement.GetProperty("client_id").GetString());
+        // Every answer came from the socket's events: neither /history nor /queue was asked.
+        Assert.Equal(0, Fake.Polls);
+        Assert.DoesNotContain("/queue", Fake.Requests.Select(r => r.Path));
+    }
+
+    [Theory]
+    [InlineData(FakeScenario.Success, UpstreamState.Succeeded, null)]
+    [InlineData(FakeScenario.RefuseAtPoll, UpstreamState.Failed, "KSampler: CUDA out of memory")]
+    public async Task Poll_SocketReportsTheEnd_ReadsTheOutcomeFromTheHistoryOnce(FakeScenario scenario, UpstreamState outcome, string? message)
+    {
+        Fake.WebSocketEnabled = true;
+        Fake.Scenario = scenario;
+        var job = await SubmitAsync();
+
+        // The fake runs the prompt at once: a start report, then an end report.
+        PollResult result;
+        do
+        {
+            Assert.Equal(job.TaskId, (await Provider.Changes.ReadAsync(Cancel)).TaskId);
+            result = await Provider.PollAsync(job, Channel, Cancel);
+        }
+        while (result.State is not (UpstreamState.Succeeded or UpstreamState.Failed));
+
+        Assert.Equal(outcome, result.State);
+        Assert.Equal(1, Fake.Polls);
+        Assert.DoesNotContain("/queue", Fake.Requests.Select(r => r.Path));
+        if (message is null)
+        {
+            Assert.StartsWith("/view?filename=", result.ResultLocation, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains(message, result.Error?.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Poll_SocketDrops_ReportsItsPromptsAndFollowsThemThroughHistoryUntilTheNewSocketHearsOfThem()
+    {
+        Fake.WebSocketEnabled = true;
+        Fake.Scenario = FakeScenario.Slow;
+        var job = await SubmitAsync();
+        Assert.Equal(UpstreamState.Queued, (await Provider.PollAsync(job, Channel, Cancel)).State);
+
+        Fake.DropSockets();
+        var dropped = await Provider.Changes.ReadAsync(Cancel);
+        var afterDrop = await Provider.PollAsync(job, Channel, Cancel);
+        // Reconnected under the same client id: the server sends the prompt's events to the new socket.
+        await Fake.SendEndAsync(job.UpstreamId);
+        var ended = await Provider.Changes.ReadAsync(Cancel);
+        var done = await Provider.PollAsync(job, Channel, Cancel);
+
+        Assert.Equal(job.TaskId, dropped.TaskId);
+        Assert.Equal(UpstreamState.Running, afterDrop.State);
+        Assert.Equal(job.TaskId, ended.TaskId);
+        Assert.Equal(UpstreamState.Succeeded, done.State);
+        Assert.Equal(2, Fake.SocketConnections);
+        Assert.Equal(2, Fake.Polls);
+    }
+
+    /// <summary>Polls until <paramref name="until"/> holds; the socket's events land in the background.</summary>
+    private async Task<PollResult> PollUntilAsync(UpstreamJob job, Func<PollResult, bool> until)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var result = await Provider.PollAsync(job, Channel, Cancel);
+            if (until(result))
+            {
+                return result;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"The poll still says {result.State} at {result.Progress}%.");
+            await Task.Delay(10, Cancel);
+        }
     }
 
     [Fact]
