@@ -103,5 +103,10 @@ internal static class SqliteSchema
         -- api_key keeps only what an earlier version wrote in plain text, until startup encrypts it into this column.
         ALTER TABLE channels ADD COLUMN api_key_ciphertext TEXT;
         """,
+        """
+        -- Provider settings that are not secrets (Google Cloud project, location, bucket), as one JSON object.
+        -- A service-account key is the channel's secret: it lives in api_key_ciphertext like any API key.
+        ALTER TABLE channels ADD COLUMN settings_json TEXT;
+        """,
     ];
 }
