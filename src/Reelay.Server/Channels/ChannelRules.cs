@@ -48,6 +48,13 @@ public static class ChannelRules
             return new(ChannelProblemKind.Invalid, "base_url", "a ComfyUI server is self-hosted: set BaseUrl to its address (http://host:8188).");
         }
 
+        if (config.Provider!.Equals(ProviderNames.Veo, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(config.BaseUrl))
+        {
+            return new(ChannelProblemKind.Invalid, "base_url",
+                "Google no longer serves Veo on the Gemini API (its Veo ids were turned off by 2026-10-22): use provider vertex-veo with a service-account key for veo3.1*, " +
+                "or gemini-omni with this AI Studio key. A veo channel is for a self-hosted Gemini-compatible server: set BaseUrl to its address.");
+        }
+
         if (GoogleCloudProblem(config) is { } google)
         {
             return google;

@@ -40,7 +40,7 @@ public sealed class TaskIntake(
     /// </summary>
     public async Task<TaskIntakeResult> CreateAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
     {
-        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally)
+        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally, out var redirected)
             ?? await admission.AdmitAsync(task, model, rendersLocally, cancellationToken);
         if (problem is not null)
         {
@@ -79,15 +79,16 @@ public sealed class TaskIntake(
             signals.TaskCreated();
         }
 
-        return new TaskIntakeResult(stored, null);
+        return new TaskIntakeResult(stored, null) { RedirectedFrom = redirected };
     }
 
     /// <summary>The draft as a task ready to store, or the first problem with it.</summary>
-    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally)
+    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally, out ModelEntry? redirectedFrom)
     {
         task = null!;
         model = null!;
         rendersLocally = false;
+        redirectedFrom = null;
         var names = draft.Names;
         var max = limits.Value;
 
@@ -102,6 +103,20 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid(
                 $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
                 names.Model, TaskErrors.ModelNotFound);
+        }
+
+        // A retired model is refused naming its replacement, or, where the operator chose so, runs as the replacement.
+        if (found.RetiredAt(time.GetUtcNow()) is { } retired)
+        {
+            if (!retired.Redirect || catalog.Find(retired.ReplacedBy) is not { } replacement)
+            {
+                return TaskProblem.Invalid(
+                    $"Model '{found.Name}' was retired on {retired.Date}: use '{retired.ReplacedBy}' instead.",
+                    names.Model, TaskErrors.ModelRetired);
+            }
+
+            redirectedFrom = found;
+            found = replacement;
         }
 
         model = found;
@@ -402,7 +417,19 @@ public sealed class TaskIntake(
 }
 
 /// <summary>What <see cref="TaskIntake.CreateAsync"/> made of a draft: the stored task, or the problem that kept it out.</summary>
-public sealed record TaskIntakeResult(VideoTask? Task, TaskProblem? Problem);
+public sealed record TaskIntakeResult(VideoTask? Task, TaskProblem? Problem)
+{
+    /// <summary>The retired model the request named, when it was run as its replacement (<see cref="VideoTask.Model"/>).</summary>
+    public ModelEntry? RedirectedFrom { get; init; }
+
+    /// <summary>The response header that says a task runs on a replacement: <c>veo3; replaced-by=veo3.1; retired=2026-06-30</c>.</summary>
+    public const string RedirectHeader = "Reelay-Model-Redirect";
+
+    /// <summary>That header's value, or null when nothing was redirected.</summary>
+    public string? RedirectHeaderValue => RedirectedFrom is { Retirement: { } r } from && Task is { } task
+        ? $"{from.Name}; replaced-by={task.Model}; retired={r.Date}"
+        : null;
+}
 
 /// <summary>Why a draft was not accepted, in the domain's words; the API turns it into its error envelope.</summary>
 /// <param name="Kind">Whether the client must change the request or may retry it as it is.</param>

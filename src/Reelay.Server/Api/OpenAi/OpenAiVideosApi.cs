@@ -271,6 +271,11 @@ public static class OpenAiVideosApi
         TaskDraft draft, HttpContext http, TaskIntake intake, IBlobStore blobs, FileLinkOptions files)
     {
         var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
+        if (result.RedirectHeaderValue is { } redirect)
+        {
+            http.Response.Headers[TaskIntakeResult.RedirectHeader] = redirect;
+        }
+
         return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(blobs, files.FileUrlTtl, http.Request)) : ApiError.From(result.Problem!);
     }
 

@@ -42,6 +42,11 @@ public static class UnifiedVideoApi
             }
 
             var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
+            if (result.RedirectHeaderValue is { } redirect)
+            {
+                http.Response.Headers[TaskIntakeResult.RedirectHeader] = redirect;
+            }
+
             return result.Task is { } task ? TypedResults.Ok(task.AsCreateResponse()) : ApiError.From(result.Problem!);
         }
     }
