@@ -19,7 +19,7 @@ internal sealed partial class GeminiOmniProvider(UpstreamClient upstream, Google
     private static readonly Uri VertexHost = new("https://aiplatform.googleapis.com");
     private static readonly Uri StorageHost = new("https://storage.googleapis.com");
 
-    /// <summary>Request option choosing how images are used: <c>frames</c> (default: first, and last, frame) or <c>components</c>/<c>reference</c>.</summary>
+    /// <summary>Request option choosing how one or two images are used: <c>frames</c> (default: first, and last, frame) or <c>components</c>/<c>reference</c>; three or more are always references.</summary>
     public const string ImageModeOption = "image_mode";
 
     /// <summary>The result locator of a video that came inline: the bytes are read again from the interaction.</summary>
@@ -224,15 +224,10 @@ internal sealed partial class GeminiOmniProvider(UpstreamClient upstream, Google
         var input = new List<OmniPart> { new("text", Text: prompt) };
         input.AddRange(request.Images.Select(i => new OmniPart("image", MimeType: i.MediaType, Data: Convert.ToBase64String(i.Content.Span))));
 
-        var references = request.Options.TryGetValue(ImageModeOption, out var mode)
-            && (string.Equals(mode, "components", StringComparison.OrdinalIgnoreCase) || string.Equals(mode, "reference", StringComparison.OrdinalIgnoreCase));
-        if (!references && request.Images.Count > 2)
-        {
-            throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
-                $"Gemini Omni takes a first and a last frame (2 images), not {request.Images.Count}; use image_mode 'components' for up to 5 references.");
-        }
-
-        // One image is the first frame, two are first and last; reference images are scene elements.
+        // One image is the first frame, two are first and last; three or more (or image_mode
+        // components) are reference images: scene elements, not frames.
+        var references = request.Images.Count > 2 || (request.Options.TryGetValue(ImageModeOption, out var mode)
+            && (string.Equals(mode, "components", StringComparison.OrdinalIgnoreCase) || string.Equals(mode, "reference", StringComparison.OrdinalIgnoreCase)));
         var task = request.Images.Count == 0 ? "text_to_video" : references ? "reference_to_video" : "image_to_video";
 
         // Large clips come as a file (inline answers are reportedly capped near 4 MB, §5); on

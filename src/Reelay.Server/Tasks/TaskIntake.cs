@@ -101,7 +101,7 @@ public sealed class TaskIntake(
         if (found is null)
         {
             return TaskProblem.Invalid(
-                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
+                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => e.RetiredAt(time.GetUtcNow()) is null && router.Candidates(e, caller.Mode).Count > 0).Select(e => e.Name))}.",
                 names.Model, TaskErrors.ModelNotFound);
         }
 

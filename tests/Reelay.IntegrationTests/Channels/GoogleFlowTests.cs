@@ -141,6 +141,24 @@ public class GoogleFlowTests
     }
 
     [Fact]
+    public async Task ListModels_RetiredModels_AreLeftOutUnlessRedirected()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["Catalog:Models:veo2:Retired:Redirect"] = "true" });
+        using var client = await app.CreateClientWithKeyAsync("test", ct);
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/v1/models", ct));
+        var ids = document.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+
+        Assert.Contains("veo3.1", ids);
+        Assert.Contains("gemini-omni-1.2-flash", ids);
+        Assert.Contains("veo2", ids);
+        Assert.DoesNotContain("veo3", ids);
+        Assert.DoesNotContain("veo-3.1-generate-preview", ids);
+        Assert.DoesNotContain("gemini-omni-flash-preview", ids);
+    }
+
+    [Fact]
     public async Task Create_RetiredModelTheOperatorRedirects_RunsOnTheReplacementAndSaysSo()
     {
         var ct = TestContext.Current.CancellationToken;

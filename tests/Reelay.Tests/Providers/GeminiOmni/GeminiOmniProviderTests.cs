@@ -81,6 +81,24 @@ public sealed class GeminiOmniProviderTests : UpstreamProviderContract<FakeGemin
         Assert.Equal(4, body.RootElement.GetProperty("input").GetArrayLength());
     }
 
+    [Fact]
+    public async Task Submit_ThreeImages_AreReferencesWithoutAnImageMode()
+    {
+        await SubmitAsync(NewRequest(Image(1), Image(2), Image(3)));
+
+        using var body = JsonDocument.Parse(Fake.LastSubmit!.Body);
+        Assert.Equal("reference_to_video", body.RootElement.GetProperty("generation_config").GetProperty("video_config").GetProperty("task").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_TwoImages_AreFirstAndLastFrame()
+    {
+        await SubmitAsync(NewRequest(Image(1), Image(2)));
+
+        using var body = JsonDocument.Parse(Fake.LastSubmit!.Body);
+        Assert.Equal("image_to_video", body.RootElement.GetProperty("generation_config").GetProperty("video_config").GetProperty("task").GetString());
+    }
+
     [Theory]
     [InlineData("generate_audio", "false")]
     [InlineData("n", "2")]
