@@ -202,6 +202,15 @@ public enum CallbackVerdict
 /// <param name="ApiKey">Upstream secret. Never logged, never returned.</param>
 public sealed record ChannelSettings(string Name, string Provider, Uri? BaseUrl, string? ApiKey)
 {
+    /// <summary>Google Cloud project (Vertex AI channels); null: the service-account key's <c>project_id</c>.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>Google Cloud location (Vertex AI region, <c>us-central1</c>; <c>global</c>); null: the provider's default.</summary>
+    public string? Location { get; init; }
+
+    /// <summary>Cloud Storage bucket for results (<c>my-bucket</c> or <c>gs://my-bucket/prefix</c>, Vertex AI); null: results come inline.</summary>
+    public string? Bucket { get; init; }
+
     /// <summary>Keeps the secret out of logs and exception messages that print the record.</summary>
     public override string ToString() => $"{Name} ({Provider}{(BaseUrl is null ? "" : " at " + BaseUrl)})";
 }

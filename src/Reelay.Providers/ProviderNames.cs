@@ -6,8 +6,17 @@ public static class ProviderNames
     /// <summary>xAI Grok Imagine (<c>POST /v1/videos/generations</c>).</summary>
     public const string Xai = "xai";
 
-    /// <summary>Google Veo on the Gemini API (<c>:predictLongRunning</c>).</summary>
+    /// <summary>
+    /// Google Veo on the Gemini API (<c>:predictLongRunning</c>). Google no longer serves Veo there (the
+    /// 3.1 previews ended 2026-10-22): for self-hosted Gemini-compatible servers only.
+    /// </summary>
     public const string Veo = "veo";
+
+    /// <summary>Google Veo on Vertex AI (service-account key; <c>:predictLongRunning</c> + <c>:fetchPredictOperation</c>).</summary>
+    public const string VertexVeo = "vertex-veo";
+
+    /// <summary>Google Gemini Omni on the Interactions API (<c>POST /interactions</c>; AI Studio key, or a service-account key for Vertex AI).</summary>
+    public const string GeminiOmni = "gemini-omni";
 
     /// <summary>An upstream speaking OpenAI's Videos API (<c>POST /v1/videos</c>).</summary>
     public const string Sora = "sora";

@@ -23,6 +23,12 @@ public static class TaskErrors
     /// <summary>The upstream does not know what was asked for (its model, or the job).</summary>
     public const string NotFound = "not_found";
 
+    /// <summary>
+    /// The model is retired: past its catalog retirement date (the message names the replacement), or an
+    /// upstream answered that it "is no longer available". Another channel serving the same public model may still run it.
+    /// </summary>
+    public const string ModelRetired = "model_retired";
+
     // Routing.
 
     /// <summary>The task's model left the catalog before it was dispatched.</summary>
@@ -50,6 +56,15 @@ public static class TaskErrors
 
     /// <summary>The upstream account is out of quota or credit.</summary>
     public const string QuotaExceeded = "quota_exceeded";
+
+    /// <summary>The upstream stopped the job when it reached a spending or token budget (Gemini Interactions <c>budget_exceeded</c>).</summary>
+    public const string BudgetExceeded = "budget_exceeded";
+
+    /// <summary>The upstream paused the job for an action Reelay cannot take, such as a tool call (Gemini Interactions <c>requires_action</c>).</summary>
+    public const string RequiresAction = "requires_action";
+
+    /// <summary>The upstream ended the job before its output was complete (Gemini Interactions <c>incomplete</c>).</summary>
+    public const string Incomplete = "incomplete";
 
     /// <summary>The upstream failed: a 5xx answer, or a job it reports failed without a clearer reason.</summary>
     public const string UpstreamError = "upstream_error";

@@ -18,6 +18,11 @@ public enum UpstreamFailureStage
     Rejected,
     /// <summary>The upstream answered with a 5xx: not accepted.</summary>
     ServerError,
+    /// <summary>
+    /// The upstream no longer serves the model (a 404 saying it "is no longer available"): not accepted,
+    /// and not the channel's fault; another channel serving the same public model may run it.
+    /// </summary>
+    ModelRetired,
     /// <summary>The request was sent but no usable answer came back (timeout, reset, malformed body): the job may exist.</summary>
     UnknownAfterSend,
 }
@@ -58,5 +63,6 @@ public sealed class UpstreamException : Exception
 
     /// <summary>True when the upstream provably did not accept the job, so another channel may take it.</summary>
     public bool ProvablyNotAccepted => Stage is UpstreamFailureStage.ConnectFailed or UpstreamFailureStage.ConnectTimeout
-        or UpstreamFailureStage.RateLimited or UpstreamFailureStage.Unauthorized or UpstreamFailureStage.ServerError;
+        or UpstreamFailureStage.RateLimited or UpstreamFailureStage.Unauthorized or UpstreamFailureStage.ServerError
+        or UpstreamFailureStage.ModelRetired;
 }

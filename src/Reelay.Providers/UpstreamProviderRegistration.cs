@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Reelay.Providers.ComfyUi;
 using Reelay.Providers.Fal;
+using Reelay.Providers.GeminiOmni;
+using Reelay.Providers.GoogleCloud;
 using Reelay.Providers.Http;
 using Reelay.Providers.Kling;
 using Reelay.Providers.Luma;
@@ -12,6 +14,7 @@ using Reelay.Providers.Seedance;
 using Reelay.Providers.Sora;
 using Reelay.Providers.UnifiedRelay;
 using Reelay.Providers.Veo;
+using Reelay.Providers.VertexVeo;
 using Reelay.Providers.Wan;
 using Reelay.Providers.Xai;
 
@@ -29,6 +32,7 @@ public static class UpstreamProviderRegistration
         services.AddOptions<UpstreamHttpOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<UpstreamClient>();
+        services.TryAddSingleton<GoogleAccessTokens>();
 
         services.AddHttpClient(UpstreamClient.HttpClientName, client =>
             {
@@ -58,6 +62,8 @@ public static class UpstreamProviderRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, FalProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, ReplicateProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, ComfyUiProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, VertexVeoProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IVideoProvider, GeminiOmniProvider>());
         return services;
     }
 }

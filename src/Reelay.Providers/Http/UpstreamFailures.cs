@@ -134,6 +134,13 @@ internal static class UpstreamFailures
             return new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.ContentPolicy, $"{where}: {detail}");
         }
 
+        // Google's answer for a shut-down model id (google-veo.md, google-omni.md §8): the model is
+        // gone from this upstream, not the request wrong; another channel may still serve it.
+        if (code == 404 && IsRetiredModel(error.Message ?? body))
+        {
+            return new UpstreamException(UpstreamFailureStage.ModelRetired, TaskErrors.ModelRetired, $"{where}: {detail}");
+        }
+
         var rejectedCode = code switch
         {
             404 => TaskErrors.NotFound,
@@ -142,6 +149,10 @@ internal static class UpstreamFailures
         };
         return new UpstreamException(UpstreamFailureStage.Rejected, rejectedCode, $"{where}: {detail}");
     }
+
+    /// <summary>Whether an upstream message says the model was retired ("… is no longer available").</summary>
+    public static bool IsRetiredModel(string? message) =>
+        message is not null && message.Contains("is no longer available", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Whether an upstream error says the account's quota, credit or billing is exhausted.</summary>
     public static bool IsQuota(params ReadOnlySpan<string?> texts)

@@ -6,7 +6,7 @@ using Reelay.Tasks;
 
 namespace Reelay.Api;
 
-/// <summary>What both create surfaces share beyond the intake: the per-minute rate, dry runs, the replay marker.</summary>
+/// <summary>What both create surfaces share beyond the intake: the per-minute rate, dry runs, the replay and redirect markers.</summary>
 public static class CreateFilters
 {
     /// <summary>The header that asks for a dry run, besides <c>"dry_run": true</c> in the body.</summary>
@@ -57,12 +57,17 @@ public static class CreateFilters
         return result.Problem is { } problem ? (null, ApiError.From(problem)) : (PriceQuoteView.From(result, http.GetCaller()), null);
     }
 
-    /// <summary>Marks an idempotent replay on the answer.</summary>
-    public static void MarkReplayed(HttpContext http, TaskIntakeResult result)
+    /// <summary>Marks on the answer an idempotent replay, and a retired model run as its replacement.</summary>
+    public static void MarkResult(HttpContext http, TaskIntakeResult result)
     {
         if (result.Replayed)
         {
             http.Response.Headers[ReplayedHeader] = "true";
+        }
+
+        if (result.RedirectHeaderValue is { } redirect)
+        {
+            http.Response.Headers[TaskIntakeResult.RedirectHeader] = redirect;
         }
     }
 }

@@ -57,6 +57,25 @@ public sealed class ModelOptions
     /// <summary>Options every task of this model carries (e.g. <c>image_mode: components</c>), below the client's own.</summary>
     public Dictionary<string, string> Options { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// When set, the model is retired from its date on: a request for it is a 400 <c>model_retired</c>
+    /// naming the replacement, or, with <see cref="RetirementOptions.Redirect"/>, runs on the replacement.
+    /// </summary>
+    public RetirementOptions? Retired { get; set; }
+
     /// <summary>Upstream model id per provider name (<c>xai</c> → <c>grok-imagine-video</c>); the public name otherwise.</summary>
     public Dictionary<string, string> UpstreamModels { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>A model's retirement: from when, what replaces it, and whether requests are moved there.</summary>
+public sealed class RetirementOptions
+{
+    /// <summary>The day (UTC) from which the model is retired.</summary>
+    public DateTimeOffset On { get; set; }
+
+    /// <summary>The catalog model that replaces it (named in the error, or run instead with <see cref="Redirect"/>).</summary>
+    public string ReplacedBy { get; set; } = "";
+
+    /// <summary>Run requests on <see cref="ReplacedBy"/> instead of refusing them (the task's route and a response header say so). Default false: the replacement may bill differently.</summary>
+    public bool Redirect { get; set; }
 }

@@ -68,6 +68,19 @@ internal sealed class CatalogOptionsValidator : IValidateOptions<CatalogOptions>
             }
         }
 
+        foreach (var (model, o) in options.Models.Where(pair => pair.Value.Retired is not null).OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            var replacement = o.Retired!.ReplacedBy;
+            if (!owners.TryGetValue(replacement, out var owner) || owner.Equals(model, StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"Catalog model '{model}': Retired:ReplacedBy '{replacement}' is not another catalog model.");
+            }
+            else if (options.Models[owner].Retired is { Redirect: true } && o.Retired.Redirect)
+            {
+                errors.Add($"Catalog model '{model}' redirects to '{owner}', which is retired and redirects too: name the model that finally serves it.");
+            }
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -27,6 +27,12 @@ public sealed record ModelEntry(
     /// <summary>Exact pixel sizes (<c>1792x1024</c>) the model takes besides its size classes.</summary>
     public IReadOnlyList<string> PixelSizes { get; init; } = [];
 
+    /// <summary>When and by what the model is retired; null for a model in service.</summary>
+    public ModelRetirement? Retirement { get; init; }
+
+    /// <summary>The retirement in force at <paramref name="now"/>, or null.</summary>
+    public ModelRetirement? RetiredAt(DateTimeOffset now) => Retirement is { } r && now >= r.On ? r : null;
+
     /// <summary>The channel whose <c>Models</c> list made this model, for a model the catalog does not know; null for catalog entries.</summary>
     public string? ListedBy { get; init; }
 
@@ -61,6 +67,13 @@ public sealed record ModelEntry(
             ? mirror
             : AspectRatios.FirstOrDefault(ratio => Shapes.Orientation(ratio) == orientation);
     }
+}
+
+/// <summary>A model's retirement (<see cref="RetirementOptions"/>), frozen.</summary>
+public sealed record ModelRetirement(DateTimeOffset On, string ReplacedBy, bool Redirect)
+{
+    /// <summary>The date as messages and headers write it (<c>2026-06-30</c>).</summary>
+    public string Date => On.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>A model name listed outside the catalog (in a channel's <c>Models</c>), with the provider whose defaults it takes.</summary>
@@ -235,6 +248,7 @@ public sealed class ModelCatalog
             o.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => (IReadOnlyList<int>)p.Value.AsReadOnly(), StringComparer.Ordinal))
         {
             PixelSizes = [.. o.PixelSizes.Select(Shapes.CanonicalPixels)],
+            Retirement = o.Retired is { } retired ? new ModelRetirement(retired.On, retired.ReplacedBy, retired.Redirect) : null,
         };
 
     /// <summary>

@@ -20,6 +20,21 @@ public sealed class ChannelOptions
     /// <summary>Upstream secret. Never logged or returned.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// A Google service-account JSON key (<c>vertex-veo</c>; <c>gemini-omni</c> on Vertex AI), in place of
+    /// <see cref="ApiKey"/>: it is the channel's secret, kept and redacted exactly as an API key is.
+    /// </summary>
+    public string? ServiceAccountKey { get; set; }
+
+    /// <summary>Google Cloud project (Vertex AI); empty: the service-account key's <c>project_id</c>.</summary>
+    public string? Project { get; set; }
+
+    /// <summary>Google Cloud location (Vertex AI region, e.g. <c>us-central1</c>; Omni on Vertex is <c>global</c>). Empty: the provider's default.</summary>
+    public string? Location { get; set; }
+
+    /// <summary>Cloud Storage bucket (<c>my-bucket</c> or <c>gs://my-bucket/prefix</c>) Vertex AI writes results to; empty: results come inline.</summary>
+    public string? Bucket { get; set; }
+
     /// <summary>Public model names this channel serves; <c>public=upstream</c> maps a name. Empty: every catalog model with an upstream id for this provider.</summary>
     public List<string> Models { get; set; } = [];
 
@@ -102,8 +117,15 @@ public sealed record Channel(
         }
 
         var baseUrl = string.IsNullOrWhiteSpace(options.BaseUrl) ? null : new Uri(options.BaseUrl.TrimEnd('/') + "/");
+        var secret = string.IsNullOrWhiteSpace(options.ServiceAccountKey) ? options.ApiKey : options.ServiceAccountKey;
+        var settings = new ChannelSettings(options.Name, options.Provider.ToLowerInvariant(), baseUrl, string.IsNullOrWhiteSpace(secret) ? null : secret)
+        {
+            Project = string.IsNullOrWhiteSpace(options.Project) ? null : options.Project.Trim(),
+            Location = string.IsNullOrWhiteSpace(options.Location) ? null : options.Location.Trim(),
+            Bucket = string.IsNullOrWhiteSpace(options.Bucket) ? null : options.Bucket.Trim(),
+        };
         return new Channel(
-            new ChannelSettings(options.Name, options.Provider.ToLowerInvariant(), baseUrl, string.IsNullOrWhiteSpace(options.ApiKey) ? null : options.ApiKey),
+            settings,
             models, options.Priority, Math.Max(1, options.Weight), options.Enabled,
             Math.Max(0, options.SubmitsPerMinute), Math.Max(0, options.PollsPerMinute), source, options.PollInterval,
             string.IsNullOrWhiteSpace(options.PublicCallbackBaseUrl) ? null : new Uri(options.PublicCallbackBaseUrl.TrimEnd('/') + "/"),

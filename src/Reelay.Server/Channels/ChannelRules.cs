@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Reelay.Providers;
+using Reelay.Providers.GoogleCloud;
 
 namespace Reelay.Channels;
 
@@ -47,6 +48,18 @@ public static class ChannelRules
             return new(ChannelProblemKind.Invalid, "base_url", "a ComfyUI server is self-hosted: set BaseUrl to its address (http://host:8188).");
         }
 
+        if (config.Provider!.Equals(ProviderNames.Veo, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(config.BaseUrl))
+        {
+            return new(ChannelProblemKind.Invalid, "base_url",
+                "Google no longer serves Veo on the Gemini API (its Veo ids were turned off by 2026-10-22): use provider vertex-veo with a service-account key for veo3.1*, " +
+                "or gemini-omni with this AI Studio key. A veo channel is for a self-hosted Gemini-compatible server: set BaseUrl to its address.");
+        }
+
+        if (GoogleCloudProblem(config) is { } google)
+        {
+            return google;
+        }
+
         if (!string.IsNullOrWhiteSpace(config.PublicCallbackBaseUrl)
             && (!Uri.TryCreate(config.PublicCallbackBaseUrl, UriKind.Absolute, out var callbacks) || (callbacks.Scheme != Uri.UriSchemeHttp && callbacks.Scheme != Uri.UriSchemeHttps)))
         {
@@ -72,6 +85,79 @@ public static class ChannelRules
 
         return takenNames.Add(config.Name) ? null : new(ChannelProblemKind.NameTaken, "name", $"the name '{config.Name}' is used twice.");
     }
+
+    private static ChannelProblem? GoogleCloudProblem(ChannelOptions config)
+    {
+        var vertexVeo = config.Provider!.Equals(ProviderNames.VertexVeo, StringComparison.OrdinalIgnoreCase);
+        var omni = config.Provider.Equals(ProviderNames.GeminiOmni, StringComparison.OrdinalIgnoreCase);
+        if (!string.IsNullOrWhiteSpace(config.ServiceAccountKey) && !string.IsNullOrWhiteSpace(config.ApiKey))
+        {
+            return new(ChannelProblemKind.Invalid, "service_account_key", "Set ServiceAccountKey or ApiKey, not both: a channel holds one secret.");
+        }
+
+        if (!vertexVeo && !omni)
+        {
+            return !string.IsNullOrWhiteSpace(config.ServiceAccountKey) || !string.IsNullOrWhiteSpace(config.Project)
+                || !string.IsNullOrWhiteSpace(config.Location) || !string.IsNullOrWhiteSpace(config.Bucket)
+                ? new(ChannelProblemKind.Invalid, "service_account_key", $"ServiceAccountKey, Project, Location and Bucket are for the {ProviderNames.VertexVeo} and {ProviderNames.GeminiOmni} providers, not '{config.Provider}'.")
+                : null;
+        }
+
+        var secret = string.IsNullOrWhiteSpace(config.ServiceAccountKey) ? config.ApiKey : config.ServiceAccountKey;
+        var vertex = vertexVeo || GoogleServiceAccount.LooksLikeKey(secret);
+        if (vertexVeo && !string.IsNullOrWhiteSpace(secret) && !GoogleServiceAccount.LooksLikeKey(secret))
+        {
+            return new(ChannelProblemKind.Invalid, "service_account_key", "Vertex AI takes a service-account JSON key, not an API key: set ServiceAccountKey (service_account_key) to the key file's JSON.");
+        }
+
+        GoogleServiceAccount? account = null;
+        if (vertex && !string.IsNullOrWhiteSpace(secret) && !GoogleServiceAccount.TryParse(secret, out account, out var problem))
+        {
+            return new(ChannelProblemKind.Invalid, "service_account_key", "The service account key cannot be used: " + problem);
+        }
+
+        if (!vertex && (!string.IsNullOrWhiteSpace(config.Project) || !string.IsNullOrWhiteSpace(config.Bucket)))
+        {
+            return new(ChannelProblemKind.Invalid, "project", "Project and Bucket are for Gemini Omni on Vertex AI, which takes a service-account key (ServiceAccountKey); with an AI Studio API key, leave them out.");
+        }
+
+        if (vertex && account is not null && string.IsNullOrWhiteSpace(config.Project) && string.IsNullOrWhiteSpace(account.ProjectId))
+        {
+            return new(ChannelProblemKind.Invalid, "project", "The service-account key names no project_id: set Project to the Google Cloud project to bill.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(config.Location))
+        {
+            var location = config.Location.Trim();
+            if (omni && location != "global")
+            {
+                return new(ChannelProblemKind.Invalid, "location", $"Gemini Omni on Vertex AI is served at location 'global' only, not '{location}'; leave Location out.");
+            }
+
+            if (!GoogleCloudChannelRules.Location().IsMatch(location))
+            {
+                return new(ChannelProblemKind.Invalid, "location", $"Location '{location}' is not a Google Cloud region such as us-central1.");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(config.Bucket) && !GoogleCloudChannelRules.Bucket().IsMatch(config.Bucket.Trim()))
+        {
+            return new(ChannelProblemKind.Invalid, "bucket", $"Bucket '{config.Bucket}' is not a Cloud Storage bucket name (my-bucket, or gs://my-bucket/prefix).");
+        }
+
+        return null;
+    }
+}
+
+/// <summary>The Google Cloud fields (<c>vertex-veo</c>, <c>gemini-omni</c>): a key that parses, a project, a region, a bucket name.</summary>
+internal static partial class GoogleCloudChannelRules
+{
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
+    internal static partial System.Text.RegularExpressions.Regex Location();
+
+    // Bucket names: 3–63 (222 with dots) lower-case letters, digits, '-', '_', '.'; then an optional object prefix.
+    [System.Text.RegularExpressions.GeneratedRegex("^(gs://)?[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/[^\\s]*)?$")]
+    internal static partial System.Text.RegularExpressions.Regex Bucket();
 }
 
 /// <summary>A configured channel without a name is called after its provider and position (<c>xai-0</c>).</summary>

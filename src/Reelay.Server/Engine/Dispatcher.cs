@@ -97,7 +97,14 @@ public sealed partial class Dispatcher(
         }
 
         var route = task.Route.ToList();
+        // The route says when a retired model runs as its replacement (the intake chose it; the request named the old one).
+        if (route.Count == 0 && catalog.Find(task.RequestedModel) is { Retirement.Redirect: true } retired && retired.Name != model.Name)
+        {
+            route.Add(RouteStep.Redirect(retired.Name, model.Name, Now));
+        }
+
         UpstreamException? lastRefusal = null;
+        var allRetired = true;
         TimeSpan? wait = null;
         var attempted = 0;
         foreach (var candidate in candidates)
@@ -151,7 +158,18 @@ public sealed partial class Dispatcher(
             {
                 LogRefused(logger, task.Id, candidate.Channel.Name, e.Stage, e.Code);
                 candidate.State.Ended(task.Id);
-                candidate.State.RecordFailure();
+
+                // A model the upstream retired says nothing about the channel's health.
+                if (e.Stage == UpstreamFailureStage.ModelRetired)
+                {
+                    candidate.State.RecordSuccess();
+                }
+                else
+                {
+                    allRetired = false;
+                    candidate.State.RecordFailure();
+                }
+
                 route[^1] = route[^1] with { Outcome = e.Code };
                 lastRefusal = e;
                 if (e.RetryAfter is { } retryAfter)
@@ -161,6 +179,8 @@ public sealed partial class Dispatcher(
             }
             catch (UpstreamException e)
             {
+                allRetired = false;
+
                 // Rejected (final: another account would refuse it too) or unknown after sending
                 // (the job may exist: resubmitting could pay twice).
                 candidate.State.Ended(task.Id);
@@ -183,7 +203,15 @@ public sealed partial class Dispatcher(
 
         // Nothing accepted it. Rounds in which every channel refused count towards failing the
         // task; rounds in which channels were only busy (breaker open, budget spent) do not.
-        var rounds = route.Count(step => step.Outcome != RouteStep.Submitted) / candidates.Count;
+        // Every channel said the model is gone: asking again later cannot help.
+        if (attempted == candidates.Count && allRetired && lastRefusal is not null)
+        {
+            await FailAsync(task, lease, new TaskError(TaskErrors.ModelRetired,
+                $"Every upstream configured for {model.Name} has retired the model it was asked for ({lastRefusal.Message}); configure a channel that serves its replacement."), cancellationToken);
+            return;
+        }
+
+        var rounds = route.Count(step => step.Outcome is not (RouteStep.Submitted or RouteStep.Redirected)) / candidates.Count;
         if (attempted == 0 || rounds < Options.MaxDispatchRounds)
         {
             var delay = attempted == 0 ? wait ?? Options.RetryDelay : Shorter(wait, Options.RetryDelay * Math.Pow(2, Math.Max(0, rounds - 1)))!.Value;

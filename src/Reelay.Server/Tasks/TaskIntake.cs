@@ -47,7 +47,7 @@ public sealed class TaskIntake(
     /// </summary>
     public async Task<TaskIntakeResult> CreateAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
     {
-        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally, out var quote)
+        var problem = Validate(draft, caller, out var task, out var model, out var rendersLocally, out var quote, out var redirected)
             ?? await admission.AdmitAsync(model, rendersLocally, cancellationToken);
         if (problem is not null)
         {
@@ -88,7 +88,7 @@ public sealed class TaskIntake(
         }
 
         return result.Outcome is CreateOutcome.Created or CreateOutcome.Replayed
-            ? new TaskIntakeResult(result.Task, null) { Replayed = result.Outcome == CreateOutcome.Replayed }
+            ? new TaskIntakeResult(result.Task, null) { Replayed = result.Outcome == CreateOutcome.Replayed, RedirectedFrom = redirected }
             : new TaskIntakeResult(null, Refusal(result, task, caller, rules, quote));
     }
 
@@ -98,7 +98,7 @@ public sealed class TaskIntake(
     /// </summary>
     public async Task<TaskQuoteResult> QuoteAsync(TaskDraft draft, Caller caller, CancellationToken cancellationToken)
     {
-        if (Validate(draft, caller, out var task, out _, out _, out var quote) is { } problem)
+        if (Validate(draft, caller, out var task, out _, out _, out var quote, out _) is { } problem)
         {
             return new TaskQuoteResult(null, null, problem);
         }
@@ -194,12 +194,13 @@ public sealed class TaskIntake(
     }
 
     /// <summary>The draft as a task ready to store with its hold, or the first problem with it.</summary>
-    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally, out Quote? quote)
+    private TaskProblem? Validate(TaskDraft draft, Caller caller, out VideoTask task, out ModelEntry model, out bool rendersLocally, out Quote? quote, out ModelEntry? redirectedFrom)
     {
         task = null!;
         model = null!;
         rendersLocally = false;
         quote = null;
+        redirectedFrom = null;
         var names = draft.Names;
         var max = limits.Value;
 
@@ -212,8 +213,22 @@ public sealed class TaskIntake(
         if (found is null)
         {
             return TaskProblem.Invalid(
-                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => router.Candidates(e, caller.Mode).Count > 0 && caller.AllowsModel(e.Name)).Select(e => e.Name))}.",
+                $"Model '{Shorten(draft.Model)}' does not exist. Available models: {string.Join(", ", catalog.Entries.Where(e => e.RetiredAt(time.GetUtcNow()) is null && router.Candidates(e, caller.Mode).Count > 0 && caller.AllowsModel(e.Name)).Select(e => e.Name))}.",
                 names.Model, TaskErrors.ModelNotFound);
+        }
+
+        // A retired model is refused naming its replacement, or, where the operator chose so, runs as the replacement.
+        if (found.RetiredAt(time.GetUtcNow()) is { } retired)
+        {
+            if (!retired.Redirect || catalog.Find(retired.ReplacedBy) is not { } replacement)
+            {
+                return TaskProblem.Invalid(
+                    $"Model '{found.Name}' was retired on {retired.Date}: use '{retired.ReplacedBy}' instead.",
+                    names.Model, TaskErrors.ModelRetired);
+            }
+
+            redirectedFrom = found;
+            found = replacement;
         }
 
         model = found;
@@ -536,6 +551,17 @@ public sealed record TaskIntakeResult(VideoTask? Task, TaskProblem? Problem)
 {
     /// <summary>The task was stored earlier under the same idempotency key and request.</summary>
     public bool Replayed { get; init; }
+
+    /// <summary>The retired model the request named, when it was run as its replacement (<see cref="VideoTask.Model"/>).</summary>
+    public ModelEntry? RedirectedFrom { get; init; }
+
+    /// <summary>The response header that says a task runs on a replacement: <c>veo3; replaced-by=veo3.1; retired=2026-06-30</c>.</summary>
+    public const string RedirectHeader = "Reelay-Model-Redirect";
+
+    /// <summary>That header's value, or null when nothing was redirected.</summary>
+    public string? RedirectHeaderValue => RedirectedFrom is { Retirement: { } r } from && Task is { } task
+        ? $"{from.Name}; replaced-by={task.Model}; retired={r.Date}"
+        : null;
 }
 
 /// <summary>What a dry run found: the price and the account's credits, or the problem a create would meet first.</summary>

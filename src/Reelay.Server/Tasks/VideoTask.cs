@@ -71,6 +71,12 @@ public sealed record RouteStep(string Channel, string Provider, string UpstreamM
 {
     /// <summary>Outcome of a step whose submission the upstream accepted (or that is in flight).</summary>
     public const string Submitted = "submitted";
+
+    /// <summary>Outcome of the first step of a task whose retired model was run as its replacement (<see cref="UpstreamModel"/>); <see cref="Channel"/> names the retired model.</summary>
+    public const string Redirected = "redirected";
+
+    /// <summary>The step that records a redirect from a retired model: no channel was tried.</summary>
+    public static RouteStep Redirect(string retiredModel, string replacement, long at) => new(retiredModel, "catalog", replacement, Redirected, at);
 }
 
 /// <summary>

@@ -117,7 +117,7 @@ public class ChannelModelsTests
         var ct = TestContext.Current.CancellationToken;
         await using var fake = await FakeXaiServer.StartNewAsync(ct);
         // An xAI channel naming a Veo catalog model by its alias: the catalog entry wins, once, under its own name.
-        await using var app = Start([new ChannelSpec("odd", "xai", fake, Models: "veo-3.1-generate-preview")], new Dictionary<string, string?> { ["Engine:Enabled"] = "false" });
+        await using var app = Start([new ChannelSpec("odd", "xai", fake, Models: "veo-3.1-generate-001")], new Dictionary<string, string?> { ["Engine:Enabled"] = "false" });
         using var client = await app.CreateClientWithKeyAsync("live", ct);
 
         var models = await ListModelsAsync(client, ct);

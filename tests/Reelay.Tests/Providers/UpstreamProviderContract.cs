@@ -35,12 +35,20 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
 
     protected ChannelSettings Channel => ChannelAt(Fake.BaseUrl);
 
-    protected ChannelSettings ChannelAt(Uri baseUrl) => new("test-channel", ProviderName, baseUrl, ApiKey);
+    /// <summary>The channel the facts run on, at a base URL (the fake's, or a closed port); Google Cloud adapters add their key and project.</summary>
+    protected virtual ChannelSettings ChannelAt(Uri baseUrl) => new("test-channel", ProviderName, baseUrl, ApiKey);
+
+    /// <summary>Services the adapter under test gets besides the defaults (a fake clock).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
 
     public async ValueTask InitializeAsync()
     {
         Fake = await StartFakeAsync(Cancel);
-        _services = new ServiceCollection().AddLogging().AddUpstreamProviders().BuildServiceProvider();
+        var services = new ServiceCollection().AddLogging();
+        ConfigureServices(services);
+        _services = services.AddUpstreamProviders().BuildServiceProvider();
         Provider = _services.GetServices<IVideoProvider>().Single(p => p.Name == ProviderName);
     }
 

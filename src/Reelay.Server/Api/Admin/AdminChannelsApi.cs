@@ -26,7 +26,20 @@ public sealed record ChannelView(
     string Source,
     string Breaker,
     int ConsecutiveFailures,
-    string? DisabledReason);
+    string? DisabledReason)
+{
+    /// <summary>Google Cloud project (Vertex AI channels); left out elsewhere.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Project { get; init; }
+
+    /// <summary>Google Cloud location (Vertex AI channels); left out elsewhere.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Location { get; init; }
+
+    /// <summary>Cloud Storage bucket results go to (Vertex AI channels); left out elsewhere.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Bucket { get; init; }
+}
 
 public sealed record ChannelList(string Object, IReadOnlyList<ChannelView> Data);
 
@@ -39,7 +52,7 @@ public sealed record CreateChannelRequest
     [Description("A unique label such as \"xai-main\", recorded on every task routed through it.")]
     public required string Name { get; init; }
 
-    [Description("xai, veo, sora, unified or local.")]
+    [Description("xai, veo, vertex-veo, gemini-omni, sora, unified, seedance, kling… (the provider names; a bad one is answered with the list).")]
     public required string Provider { get; init; }
 
     [Description("Upstream address; the provider's public endpoint when left out (required for unified).")]
@@ -47,6 +60,18 @@ public sealed record CreateChannelRequest
 
     [Description("The upstream secret; write-only (answers show has_api_key).")]
     public string? ApiKey { get; init; }
+
+    [Description("vertex-veo, or gemini-omni on Vertex AI: the service-account JSON key (the key file's text, or the object itself) instead of api_key; write-only, kept like api_key (answers show has_api_key).")]
+    public string? ServiceAccountKey { get; init; }
+
+    [Description("Vertex AI: the Google Cloud project; the key's project_id when left out.")]
+    public string? Project { get; init; }
+
+    [Description("Vertex AI: the region (us-central1 when left out; gemini-omni is global only).")]
+    public string? Location { get; init; }
+
+    [Description("Vertex AI: a Cloud Storage bucket (my-bucket or gs://my-bucket/prefix) for results; inline when left out.")]
+    public string? Bucket { get; init; }
 
     [Description("Public model names it serves; \"public=upstream\" maps a name. Empty: every catalog model with an upstream id for this provider.")]
     public IReadOnlyList<string>? Models { get; init; }
@@ -79,7 +104,7 @@ public sealed record UpdateChannelRequest
     [Description("If present, the channel's current name: channels cannot be renamed.")]
     public string? Name { get; init; }
 
-    [Description("xai, veo, sora, unified or local.")]
+    [Description("xai, veo, vertex-veo, gemini-omni, sora, unified, seedance, kling… (the provider names; a bad one is answered with the list).")]
     public string? Provider { get; init; }
 
     [Description("Upstream address; null or \"\" resets it to the provider's public endpoint.")]
@@ -87,6 +112,18 @@ public sealed record UpdateChannelRequest
 
     [Description("The upstream secret; null or \"\" removes it.")]
     public string? ApiKey { get; init; }
+
+    [Description("A new service-account JSON key (Vertex AI), replacing the channel's secret; null or \"\" removes it.")]
+    public string? ServiceAccountKey { get; init; }
+
+    [Description("Vertex AI project; null or \"\" uses the key's project_id.")]
+    public string? Project { get; init; }
+
+    [Description("Vertex AI region; null or \"\" resets it to the provider's default.")]
+    public string? Location { get; init; }
+
+    [Description("Cloud Storage bucket for results; null or \"\" makes results inline.")]
+    public string? Bucket { get; init; }
 
     [Description("Public model names it serves; \"public=upstream\" maps a name.")]
     public IReadOnlyList<string>? Models { get; init; }
@@ -203,9 +240,9 @@ public static class AdminChannelsApi
             // A key that does not decrypt is replaced, not kept: changing anything else would leave the channel off.
             if (unreadable.Find(SecretPurposes.ChannelApiKey, current.Name) is { } reason)
             {
-                if (!document.RootElement.TryGetProperty("api_key", out _))
+                if (!document.RootElement.TryGetProperty("api_key", out _) && !document.RootElement.TryGetProperty("service_account_key", out _))
                 {
-                    return ApiError.BadRequest($"Channel '{current.Name}' is disabled: its {reason}. Send \"api_key\" with this change.", "api_key", "api_key_unreadable");
+                    return ApiError.BadRequest($"Channel '{current.Name}' is disabled: its {reason}. Send \"api_key\" (or \"service_account_key\") with this change.", "api_key", "api_key_unreadable");
                 }
 
                 // It was off only for want of a key: with a new one it is back on, unless the body says otherwise.
@@ -259,12 +296,16 @@ public static class AdminChannelsApi
     /// </summary>
     private static string? SecretNote(JsonElement body)
     {
-        if (!body.TryGetProperty("api_key", out var apiKey))
+        foreach (var field in (string[])["api_key", "service_account_key"])
         {
-            return null;
+            if (body.TryGetProperty(field, out var secret))
+            {
+                var set = secret.ValueKind == JsonValueKind.Object || (secret.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(secret.GetString()));
+                return set ? $"{field} changed" : $"{field} removed";
+            }
         }
 
-        return apiKey.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(apiKey.GetString()) ? "api_key changed" : "api_key removed";
+        return null;
     }
 
     /// <summary>Copies the fields present in the body onto the channel. <c>name</c> and <c>provider</c> are required on create.</summary>
@@ -283,9 +324,21 @@ public static class AdminChannelsApi
         var polls = fields.Integer("polls_per_minute", 0, 1_000_000);
         var pollInterval = fields.Integer("poll_interval_ms", 50, 3_600_000);
         var callbackBase = fields.String("public_callback_base_url");
+        var project = fields.String("project");
+        var location = fields.String("location");
+        var bucket = fields.String("bucket");
+        // The key file's text, or the key pasted as the JSON object itself.
+        var serviceAccountKey = body.TryGetProperty("service_account_key", out var key) && key.ValueKind == JsonValueKind.Object
+            ? key.GetRawText()
+            : fields.String("service_account_key");
         if (fields.Error is not null)
         {
             return fields.Error;
+        }
+
+        if (body.TryGetProperty("service_account_key", out _) && body.TryGetProperty("api_key", out _))
+        {
+            return ApiError.BadRequest("Send 'service_account_key' or 'api_key', not both: a channel holds one secret.", "service_account_key", "invalid_channel");
         }
 
         if (creating)
@@ -316,6 +369,27 @@ public static class AdminChannelsApi
         if (body.TryGetProperty("api_key", out _))
         {
             channel.ApiKey = string.IsNullOrWhiteSpace(apiKey) ? null : apiKey.Trim();
+        }
+
+        // The same secret, by the name Google gives it: stored, encrypted and reported as api_key is.
+        if (body.TryGetProperty("service_account_key", out _))
+        {
+            channel.ApiKey = string.IsNullOrWhiteSpace(serviceAccountKey) ? null : serviceAccountKey.Trim();
+        }
+
+        if (body.TryGetProperty("project", out _))
+        {
+            channel.Project = string.IsNullOrWhiteSpace(project) ? null : project.Trim();
+        }
+
+        if (body.TryGetProperty("location", out _))
+        {
+            channel.Location = string.IsNullOrWhiteSpace(location) ? null : location.Trim();
+        }
+
+        if (body.TryGetProperty("bucket", out _))
+        {
+            channel.Bucket = string.IsNullOrWhiteSpace(bucket) ? null : bucket.Trim();
         }
 
         channel.Models = models ?? channel.Models;
@@ -366,6 +440,11 @@ public static class AdminChannelsApi
                 _ => "closed",
             },
             state.ConsecutiveFailures,
-            channel.Source == ChannelSource.Admin ? unreadable.Find(SecretPurposes.ChannelApiKey, channel.Name) : null);
+            channel.Source == ChannelSource.Admin ? unreadable.Find(SecretPurposes.ChannelApiKey, channel.Name) : null)
+        {
+            Project = channel.Settings.Project,
+            Location = channel.Settings.Location,
+            Bucket = channel.Settings.Bucket,
+        };
     }
 }

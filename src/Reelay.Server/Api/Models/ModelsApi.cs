@@ -36,10 +36,13 @@ public static class ModelsApi
         return routes;
     }
 
-    private static Ok<ModelList> List(HttpContext http, ModelCatalog catalog, ChannelRouter router)
+    private static Ok<ModelList> List(HttpContext http, ModelCatalog catalog, ChannelRouter router, TimeProvider time)
     {
         var caller = http.GetCaller();
+        var now = time.GetUtcNow();
         var models = catalog.Entries
+            // A retired model cannot be used (unless the operator redirects it to its replacement).
+            .Where(model => model.RetiredAt(now) is null or { Redirect: true })
             .Where(model => router.Candidates(model, caller.Mode).Count > 0 && caller.AllowsModel(model.Name))
             .Select(model => new ModelView(
                 model.Name, "model", "reelay", model.Description, model.Aliases, model.AspectRatios, model.DefaultAspectRatio,

@@ -283,7 +283,7 @@ public static class OpenAiVideosApi
         TaskDraft draft, HttpContext http, TaskIntake intake, IBlobStore blobs, FileLinkOptions files)
     {
         var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
-        CreateFilters.MarkReplayed(http, result);
+        CreateFilters.MarkResult(http, result);
         return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(blobs, files.FileUrlTtl, http.Request)) : ApiError.From(result.Problem!);
     }
 

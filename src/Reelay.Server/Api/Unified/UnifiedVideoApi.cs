@@ -49,7 +49,7 @@ public static class UnifiedVideoApi
             }
 
             var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
-            CreateFilters.MarkReplayed(http, result);
+            CreateFilters.MarkResult(http, result);
             return result.Task is { } task ? TypedResults.Ok(task.AsCreateResponse()) : ApiError.From(result.Problem!);
         }
     }

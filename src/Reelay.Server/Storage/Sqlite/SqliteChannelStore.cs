@@ -17,7 +17,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
 
     public async Task<IReadOnlyList<ChannelOptions>> ListAsync(CancellationToken cancellationToken)
     {
-        var rows = await database.ReadAsync(connection => connection.QueryAsync<ChannelRow>(new CommandDefinition("SELECT name AS Name, provider AS Provider, base_url AS BaseUrl, api_key AS PlainApiKey, api_key_ciphertext AS ProtectedApiKey, models_json AS ModelsJson, priority AS Priority, weight AS Weight, enabled AS Enabled, submits_per_minute AS SubmitsPerMinute, polls_per_minute AS PollsPerMinute, poll_interval_ms AS PollIntervalMs, public_callback_base_url AS PublicCallbackBaseUrl FROM channels ORDER BY created_at, name", cancellationToken: cancellationToken)), cancellationToken);
+        var rows = await database.ReadAsync(connection => connection.QueryAsync<ChannelRow>(new CommandDefinition("SELECT name AS Name, provider AS Provider, base_url AS BaseUrl, api_key AS PlainApiKey, api_key_ciphertext AS ProtectedApiKey, models_json AS ModelsJson, priority AS Priority, weight AS Weight, enabled AS Enabled, submits_per_minute AS SubmitsPerMinute, polls_per_minute AS PollsPerMinute, poll_interval_ms AS PollIntervalMs, public_callback_base_url AS PublicCallbackBaseUrl, settings_json AS SettingsJson FROM channels ORDER BY created_at, name", cancellationToken: cancellationToken)), cancellationToken);
         var channels = new List<ChannelOptions>();
         var failed = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var row in rows)
@@ -59,8 +59,8 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition("""
-                    INSERT INTO channels (name, provider, base_url, api_key, api_key_ciphertext, models_json, priority, weight, enabled, submits_per_minute, polls_per_minute, poll_interval_ms, public_callback_base_url, created_at, updated_at)
-                    VALUES (@Name, @Provider, @BaseUrl, NULL, @ProtectedApiKey, @ModelsJson, @Priority, @Weight, @Enabled, @SubmitsPerMinute, @PollsPerMinute, @PollIntervalMs, @PublicCallbackBaseUrl, @now, @now)
+                    INSERT INTO channels (name, provider, base_url, api_key, api_key_ciphertext, models_json, priority, weight, enabled, submits_per_minute, polls_per_minute, poll_interval_ms, public_callback_base_url, settings_json, created_at, updated_at)
+                    VALUES (@Name, @Provider, @BaseUrl, NULL, @ProtectedApiKey, @ModelsJson, @Priority, @Weight, @Enabled, @SubmitsPerMinute, @PollsPerMinute, @PollIntervalMs, @PublicCallbackBaseUrl, @SettingsJson, @now, @now)
                     """, parameters, cancellationToken: cancellationToken));
                 return true;
             }
@@ -78,7 +78,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
         return database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition("""
             UPDATE channels SET provider = @Provider, base_url = @BaseUrl, api_key = NULL, api_key_ciphertext = @ProtectedApiKey, models_json = @ModelsJson, priority = @Priority,
                 weight = @Weight, enabled = @Enabled, submits_per_minute = @SubmitsPerMinute, polls_per_minute = @PollsPerMinute, poll_interval_ms = @PollIntervalMs,
-                public_callback_base_url = @PublicCallbackBaseUrl, updated_at = @now
+                public_callback_base_url = @PublicCallbackBaseUrl, settings_json = @SettingsJson, updated_at = @now
             WHERE name = @Name
             """, parameters, cancellationToken: cancellationToken)) == 1, cancellationToken);
     }
@@ -167,6 +167,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
             channel.PollsPerMinute,
             PollIntervalMs = (long?)channel.PollInterval?.TotalMilliseconds,
             channel.PublicCallbackBaseUrl,
+            SettingsJson = ChannelSettingsJson.Write(channel),
         });
         parameters.Add("now", now);
         return parameters;
@@ -187,9 +188,10 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
         public int PollsPerMinute { get; set; }
         public long? PollIntervalMs { get; set; }
         public string? PublicCallbackBaseUrl { get; set; }
+        public string? SettingsJson { get; set; }
 
         /// <summary>Everything but the key, which <see cref="ListAsync"/> decrypts.</summary>
-        public ChannelOptions ToOptions() => new()
+        public ChannelOptions ToOptions() => ChannelSettingsJson.Read(SettingsJson, new()
         {
             Name = Name,
             Provider = Provider,
@@ -202,6 +204,34 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
             PollsPerMinute = PollsPerMinute,
             PollInterval = PollIntervalMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             PublicCallbackBaseUrl = PublicCallbackBaseUrl,
-        };
+        });
     }
 }
+
+/// <summary>The <c>settings_json</c> column: a channel's provider settings that are not secrets.</summary>
+internal static class ChannelSettingsJson
+{
+    public static string? Write(ChannelOptions channel) =>
+        channel.Project is null && channel.Location is null && channel.Bucket is null
+            ? null
+            : System.Text.Json.JsonSerializer.Serialize(new StoredChannelSettings(channel.Project, channel.Location, channel.Bucket), ChannelSettingsJsonContext.Default.StoredChannelSettings);
+
+    public static ChannelOptions Read(string? json, ChannelOptions channel)
+    {
+        if (json is not null && System.Text.Json.JsonSerializer.Deserialize(json, ChannelSettingsJsonContext.Default.StoredChannelSettings) is { } stored)
+        {
+            (channel.Project, channel.Location, channel.Bucket) = (stored.Project, stored.Location, stored.Bucket);
+        }
+
+        return channel;
+    }
+}
+
+/// <summary>What <c>settings_json</c> holds.</summary>
+internal sealed record StoredChannelSettings(string? Project, string? Location, string? Bucket);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(StoredChannelSettings))]
+internal sealed partial class ChannelSettingsJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

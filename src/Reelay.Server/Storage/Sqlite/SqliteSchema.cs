@@ -251,5 +251,10 @@ internal static class SqliteSchema
         -- Reelay's address as the channel's upstream sees it: jobs are submitted with callback URLs under it.
         ALTER TABLE channels ADD COLUMN public_callback_base_url TEXT;
         """,
+        """
+        -- Provider settings that are not secrets (Google Cloud project, location, bucket), as one JSON object.
+        -- A service-account key is the channel's secret: it lives in api_key_ciphertext like any API key.
+        ALTER TABLE channels ADD COLUMN settings_json TEXT;
+        """,
     ];
 }

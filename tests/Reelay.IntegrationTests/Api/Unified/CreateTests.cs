@@ -134,7 +134,7 @@ public sealed class CreateTests(CreateFixture fixture) : IClassFixture<CreateFix
     [Theory]
     [InlineData("grok-imagine-video", "grok-video-3", "grok:")]
     [InlineData("GROK-VIDEO-3", "grok-video-3", "grok:")]
-    [InlineData("veo-3.1-fast-generate-preview", "veo3.1-fast", "veo3.1-fast:")]
+    [InlineData("veo-3.1-fast-generate-001", "veo3.1-fast", "veo3.1-fast:")]
     [InlineData("sora-2", "sora-2", "sora-2:")]
     public async Task Create_ModelAlias_ResolvesToCatalogEntryAndItsIdPrefix(string requested, string model, string prefix)
     {
