@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Metadata;
 using Reelay.Api.Errors;
 using Reelay.Tasks;
 
@@ -17,7 +15,7 @@ namespace Reelay.Api;
 /// A comment goes out every <see cref="WaitingOptions.HeartbeatInterval"/> of silence. Waits go through
 /// <see cref="ITaskChanges"/>; nothing is polled.
 /// </summary>
-public sealed class TaskEvents : IResult, IEndpointMetadataProvider
+public sealed class TaskEvents : IResult
 {
     private static readonly byte[] Heartbeat = ": keep-alive\n\n"u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
@@ -152,7 +150,4 @@ public sealed class TaskEvents : IResult, IEndpointMetadataProvider
         await response.Body.WriteAsync(EventEnd, cancellationToken);
         await response.Body.FlushAsync(cancellationToken);
     }
-
-    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]));
 }

@@ -102,7 +102,9 @@ public static class TaskWaits
             var remaining = wait - time.GetElapsedTime(started);
             if (!await next.ArrivesWithinAsync(remaining, time, cancellationToken))
             {
-                break;
+                // The wait is over: the state as it is now, in case a change came from where no notice reaches.
+                cancellationToken.ThrowIfCancellationRequested();
+                return await store.GetAsync(id, ownerKeyId, cancellationToken) ?? task;
             }
 
             next = watch.NextChange();

@@ -22,6 +22,8 @@ public static class OpenAiVideoControlApi
         group.MapGet("/{id}/events", EventsAsync)
             .WithName("OpenAiVideoEvents")
             .WithSummary("Reelay's extension: Server-Sent Events, the video object at each change of status or progress until it ends (Last-Event-ID resumes)")
+            .Produces<string>(200, "text/event-stream")
+            .Produces(204)
             .ProducesApiErrors(400, 404);
         return group;
     }

@@ -23,6 +23,8 @@ public static class UnifiedTaskControlApi
         group.MapGet("/events", EventsAsync)
             .WithName("UnifiedEvents")
             .WithSummary("Server-Sent Events: the task as the query shows it, at each change of status or progress, until it ends (Last-Event-ID resumes)")
+            .Produces<string>(200, "text/event-stream")
+            .Produces(204)
             .ProducesApiErrors(400, 404);
         return group;
     }
