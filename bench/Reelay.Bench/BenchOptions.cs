@@ -7,6 +7,9 @@ internal sealed record BenchOptions(
     string ServerDll, string? OutputPath, LoadSettings Load, WrkSettings Wrk, int QueryTasks, int CompletedTasks, int RenderBacklog,
     PollingSettings Polling, QueueSettings Queue, string? Revision, string? Only)
 {
+    /// <summary>The waiting run's counts (<c>--only waiting</c>).</summary>
+    public WaitingSettings Waiting { get; init; } = new(2000, 2000, 200, 10);
+
     public const string Usage = """
         usage: Reelay.Bench --server <Reelay.Server.dll> [--out RESULTS.md] [--connections 32]
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
@@ -14,13 +17,16 @@ internal sealed record BenchOptions(
                             [--wrk-rounds 3] [--wrk-max-requests 2000000] [--completed-tasks 4] [--render-backlog 24]
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
-                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing]
+                            [--waiting-streams 2000] [--waiting-polls 2000] [--waiting-tasks 200] [--waiting-cancels-at-once 1]
+                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing|waiting]
         --only queue measures the queued local renders alone and prints that section (no file written);
         --only throughput measures throughput, files, allocations and renders alone and prints them (no file written);
         --only polling measures the polls per completed task alone and prints that section (no file written);
         --only callbacks measures polls per task and detection delay with and without upstream
         callbacks, and writes that section alone to --out (bench/CALLBACKS.md);
-        --only billing measures creates that hold credits alone and prints that section (no file written).
+        --only billing measures creates that hold credits alone and prints that section (no file written);
+        --only waiting holds event streams and long-polls open while their tasks end, and replaces that
+        section of --out (bench/RESULTS.md) with what it measured.
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -64,13 +70,16 @@ internal sealed record BenchOptions(
             Rounds: Int("wrk-rounds", 3),
             MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing"))
+        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting"))
         {
             return null;
         }
 
         return new BenchOptions(
             Path.GetFullPath(server), values.GetValueOrDefault("out"), load, wrk, Int("query-tasks", 500), Int("completed-tasks", 4), Int("render-backlog", 24),
-            polling, queue, values.GetValueOrDefault("revision"), only);
+            polling, queue, values.GetValueOrDefault("revision"), only)
+        {
+            Waiting = new WaitingSettings(Int("waiting-streams", 2000), Int("waiting-polls", 2000), Int("waiting-tasks", 200), Int("waiting-cancels-at-once", 1)),
+        };
     }
 }

@@ -39,6 +39,20 @@ if (options.Only == "callbacks")
     return 0;
 }
 
+if (options.Only == "waiting")
+{
+    var section = WaitingBenchmark.Section(options, await WaitingBenchmark.RunAsync(options));
+    Console.WriteLine(section);
+    if (options.OutputPath is { } resultsPath)
+    {
+        // Only this section of the page changes: the other figures stay those of the last full run.
+        await File.WriteAllTextAsync(resultsPath, Report.ReplaceSection(File.Exists(resultsPath) ? await File.ReadAllTextAsync(resultsPath) : "", section));
+        Console.WriteLine($"Section written to {Path.GetFullPath(resultsPath)}");
+    }
+
+    return 0;
+}
+
 if (options.Only == "billing")
 {
     Console.WriteLine(BillingBenchmark.Section(options, await BillingBenchmark.RunAsync(options)));

@@ -317,4 +317,19 @@ internal static class Report
 
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
+
+    /// <summary>The page with <paramref name="section"/> (which starts with a blank line and its <c>## </c> heading) in place of the section of that heading, or added at its end.</summary>
+    public static string ReplaceSection(string page, string section)
+    {
+        var heading = section.TrimStart('\n').Split('\n')[0];
+        var start = page.IndexOf("\n" + heading + "\n", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return page.TrimEnd('\n') + "\n" + section;
+        }
+
+        var end = page.IndexOf("\n## ", start + heading.Length + 1, StringComparison.Ordinal);
+        var before = page[..start].TrimEnd('\n') + "\n";
+        return end < 0 ? before + section : before + section + page[end..];
+    }
 }

@@ -18,6 +18,8 @@ public static class ApiExtensions
         services.AddApiErrors();
         services.AddAllowedHosts();
         services.TryAddSingleton<Unified.QueryAnswerCache>();
+        services.AddOptions<WaitingOptions>().BindConfiguration("Waiting")
+            .Validate(waiting => waiting.HeartbeatInterval > TimeSpan.Zero, "Waiting:HeartbeatInterval must be positive.").ValidateOnStart();
         services.AddHostedService<StartupBanner>();
         return services;
     }

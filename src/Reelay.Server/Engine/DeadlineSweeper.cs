@@ -9,8 +9,10 @@ namespace Reelay.Engine;
 /// <summary>
 /// Every task ends: one that outlives its model's maximum lifetime fails with <c>timeout</c>, and
 /// its upstream job is cancelled where the provider can cancel (the local renderer stops rendering).
+/// One that passes the deadline its client set (<c>Cancel-After</c>, <c>timeout</c>) is cancelled, as
+/// the client's own cancel would.
 /// </summary>
-public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter router, RequestImages requestImages, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
+public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter router, RequestImages requestImages, TaskCanceller canceller, TimeProvider time, IOptions<EngineOptions> options, ILogger<DeadlineSweeper> logger) : BackgroundService
 {
     private readonly StoreOutage _outage = new();
 
@@ -39,6 +41,12 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
                     {
                         await CancelUpstreamAsync(task, stoppingToken);
                         await requestImages.DeleteAsync(task.Images, CancellationToken.None);
+                    }
+
+                    foreach (var task in await store.CancelOverdueAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), stoppingToken))
+                    {
+                        LogClientDeadline(logger, task.Id);
+                        await canceller.CancelledAsync(task);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -89,6 +97,9 @@ public sealed partial class DeadlineSweeper(ITaskStore store, ChannelRouter rout
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} tasks passed their maximum lifetime and failed with timeout")]
     private static partial void LogExpired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} passed the deadline its client set and was cancelled")]
+    private static partial void LogClientDeadline(ILogger logger, string taskId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The deadline sweep failed; it backs off and tries again")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

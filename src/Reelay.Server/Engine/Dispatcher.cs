@@ -21,6 +21,7 @@ public sealed partial class Dispatcher(
     RequestImages requestImages,
     TaskSignals signals,
     UpstreamCallbacks callbacks,
+    TaskCanceller canceller,
     TimeProvider time,
     IOptions<EngineOptions> options,
     ILogger<Dispatcher> logger)
@@ -277,6 +278,11 @@ public sealed partial class Dispatcher(
 
                     // The upstream has the images now; a resubmission never happens after this point.
                     await requestImages.DeleteAsync(task.Images, CancellationToken.None);
+                }
+                else if (await Store.GetAsync(task.Id, task.OwnerKeyId, cancellationToken) is { Stage: TaskStage.Cancelled })
+                {
+                    // Cancelled while the submission was in flight: the upstream took a job nobody wants now.
+                    canceller.StopUpstream(task with { UpstreamId = upstreamId, Channel = candidate.Channel.Name, UpstreamModel = candidate.UpstreamModel });
                 }
 
                 return;

@@ -15,6 +15,10 @@ public static class EngineExtensions
         services.AddOptions<UpstreamCallbackOptions>().BindConfiguration("Callbacks");
         services.TryAddSingleton<UpstreamCallbacks>();
 
+        // On every instance, API-only ones included: a client's cancel may arrive at any of them.
+        services.TryAddSingleton<TaskCanceller>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskCanceller>());
+
         // Callbacks are taken in on every instance, API-only ones included: the nudge is a database write any worker sees.
         services.AddHostedService<CallbackReceiver>();
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>

@@ -24,13 +24,21 @@ public static class PollSchedule
     /// </summary>
     public static TimeSpan? FromProgress(RouteCandidate route, int? progress, TimeSpan elapsed)
     {
-        if (progress is not (> 0 and < 100) || elapsed <= TimeSpan.Zero)
+        if (Remaining(progress, elapsed) is not { } remaining)
         {
             return null;
         }
 
-        var remaining = elapsed.TotalMilliseconds * (100 - progress.Value) / progress.Value;
-        var bounded = Math.Clamp(remaining, route.PollInterval.TotalMilliseconds, route.MaxPollInterval.TotalMilliseconds);
+        var bounded = Math.Clamp(remaining.TotalMilliseconds, route.PollInterval.TotalMilliseconds, route.MaxPollInterval.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(bounded * (1.0 + (Random.Shared.NextDouble() * 0.1)));
     }
+
+    /// <summary>
+    /// The predicted time a job has left, from how long it has run and how far it got (elapsed × remaining /
+    /// done); null without usable progress. The poller schedules by it, and clients are told to poll by it.
+    /// </summary>
+    public static TimeSpan? Remaining(int? progress, TimeSpan elapsed) =>
+        progress is > 0 and < 100 && elapsed > TimeSpan.Zero
+            ? TimeSpan.FromMilliseconds(elapsed.TotalMilliseconds * (100 - progress.Value) / progress.Value)
+            : null;
 }

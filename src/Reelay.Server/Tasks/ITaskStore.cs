@@ -120,13 +120,18 @@ public interface ITaskStore
 
     /// <summary>
     /// The owner's task, or null: another key's task is as absent as a missing one. Client reads
-    /// (this, list, cancel, delete, create) leave the request's images, options and route empty.
+    /// (this, list, delete, create) leave the request's images, options and route empty.
     /// </summary>
     Task<VideoTask?> GetAsync(string id, string ownerKeyId, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<VideoTask>> ListAsync(string ownerKeyId, TaskPageRequest page, CancellationToken cancellationToken);
 
-    /// <summary>Cancels an unfinished task of the owner, releasing its hold. Returns the task after the change, or null if none matched.</summary>
+    /// <summary>
+    /// Cancels an unfinished task of the owner through the one way tasks end (its hold released in the same
+    /// transaction); any worker's lease is cleared, so its later writes change nothing. Returns the whole
+    /// task after the change (with its request images, for the canceller to delete), or null if no
+    /// unfinished task of the owner matched — a task that ended first keeps its end.
+    /// </summary>
     Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken);
 
     /// <summary>Deletes a finished task of the owner; returns the deleted row, or null.</summary>
@@ -189,6 +194,13 @@ public interface ITaskStore
 
     /// <summary>Fails every unleased unfinished task past its deadline with <c>timeout</c>, releasing their holds; returns them as they were failed.</summary>
     Task<IReadOnlyList<VideoTask>> ExpireOverdueAsync(long now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Cancels every unfinished task whose client deadline (<see cref="VideoTask.CancelAt"/>: <c>Cancel-After</c>
+    /// or <c>timeout</c>) has passed, as a client's cancel would — any worker's lease is cleared, so its later
+    /// writes change nothing — releasing their holds; returns them as they were cancelled.
+    /// </summary>
+    Task<IReadOnlyList<VideoTask>> CancelOverdueAsync(long now, CancellationToken cancellationToken);
 
     /// <summary>Unfinished tasks bound for the local renderer: test-mode tasks and those routed to the local channel.</summary>
     Task<int> CountLocalBacklogAsync(CancellationToken cancellationToken);

@@ -23,6 +23,9 @@ public sealed class TaskDraft
     public string? IdempotencyKey { get; set; }
     public string? RemixedFrom { get; set; }
 
+    /// <summary>The client's deadline (<c>Cancel-After</c> header or <c>timeout</c> field): past it, counted from the create, the task is cancelled.</summary>
+    public TimeSpan? CancelAfter { get; set; }
+
     /// <summary>Only price the request: check it as a create would, store and hold nothing.</summary>
     public bool DryRun { get; set; }
 

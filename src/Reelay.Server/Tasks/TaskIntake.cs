@@ -399,6 +399,7 @@ public sealed class TaskIntake(
             UpdatedAt = now,
             NextAt = now,
             DeadlineAt = now + (long)model.MaxLifetime.TotalMilliseconds,
+            CancelAt = draft.CancelAfter is { } cancelAfter ? now + (long)cancelAfter.TotalMilliseconds : null,
         };
         return null;
     }

@@ -11,6 +11,7 @@ public static class TasksExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitsOptions>, LimitsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TaskSignals>();
+        services.TryAddSingleton<ITaskChanges, InProcessTaskChanges>();
         services.TryAddSingleton<TaskAdmission>();
         services.TryAddSingleton<RequestImages>();
         services.TryAddSingleton<TaskIntake>();

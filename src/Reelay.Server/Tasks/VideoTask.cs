@@ -120,6 +120,8 @@ public sealed record VideoTask
     public long? CompletedAt { get; init; }
     /// <summary>Unix ms after which an unfinished task fails with <c>timeout</c>.</summary>
     public long DeadlineAt { get; init; }
+    /// <summary>Unix ms after which an unfinished task is cancelled: the client's own deadline (<c>Cancel-After</c>, <c>timeout</c>), null without one.</summary>
+    public long? CancelAt { get; init; }
     /// <summary>Unix ms when the task is next due for its stage's worker.</summary>
     public long NextAt { get; init; }
     public string? LeaseToken { get; init; }

@@ -31,7 +31,7 @@ public class QueuedLocalRendersTests
             ["Limits:LocalAdmission"] = "false",
         });
         var database = app.Services.GetRequiredService<SqliteDatabase>();
-        var store = (SqliteTaskStore)app.Services.GetRequiredService<ITaskStore>();
+        var store = app.Services.GetRequiredService<SqliteTaskStore>();
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var largestWal = WatchWalAsync(database, stopWatching.Token);
         using var client = await app.CreateClientWithKeyAsync("test", ct);

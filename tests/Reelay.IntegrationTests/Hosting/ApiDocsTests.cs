@@ -19,6 +19,7 @@ public sealed class ApiDocsTests
         "POST /v1/video/create", "GET /v1/video/query",
         "POST /v1/videos", "GET /v1/videos", "GET /v1/videos/{id}", "DELETE /v1/videos/{id}",
         "GET /v1/videos/{id}/content", "POST /v1/videos/{id}/remix",
+        "POST /v1/video/cancel", "GET /v1/video/events", "POST /v1/videos/{id}/cancel", "GET /v1/videos/{id}/events",
         "GET /v1/models", "GET /v1/pricing", "GET /v1/usage",
         "POST /admin/keys", "GET /admin/keys", "GET /admin/keys/{id}", "PATCH /admin/keys/{id}", "DELETE /admin/keys/{id}",
         "POST /admin/accounts", "GET /admin/accounts", "GET /admin/accounts/{id}", "PATCH /admin/accounts/{id}", "DELETE /admin/accounts/{id}",
@@ -83,7 +84,7 @@ public sealed class ApiDocsTests
 
         // openai-python sends JSON with input_reference as an object; openai-node sends multipart with a file.
         var json = BodySchema(root, "/v1/videos", "post", "application/json", schemas);
-        Assert.Equal(new[] { "input_reference", "model", "orientation", "private", "prompt", "seconds", "size", "style", "watermark" }, Properties(json).Order().ToArray());
+        Assert.Equal(new[] { "input_reference", "model", "orientation", "private", "prompt", "seconds", "size", "style", "timeout", "watermark" }, Properties(json).Order().ToArray());
         var form = BodySchema(root, "/v1/videos", "post", "multipart/form-data", schemas);
         var file = form.GetProperty("properties").GetProperty("input_reference");
         Assert.Equal("binary", file.GetProperty("format").GetString());
@@ -172,7 +173,9 @@ public sealed class ApiDocsTests
             }
         }
 
-        if (name.StartsWith("POST ", StringComparison.Ordinal) || name.StartsWith("PATCH ", StringComparison.Ordinal) || name.StartsWith("PUT ", StringComparison.Ordinal))
+        // An action on the resource its path names (POST /v1/videos/{id}/cancel, as OpenAI's own cancels) takes no body.
+        var bodiless = name.EndsWith("}/cancel", StringComparison.Ordinal);
+        if (!bodiless && (name.StartsWith("POST ", StringComparison.Ordinal) || name.StartsWith("PATCH ", StringComparison.Ordinal) || name.StartsWith("PUT ", StringComparison.Ordinal)))
         {
             if (!operation.TryGetProperty("requestBody", out var body) || !EveryContentHasSchema(body, schemas))
             {

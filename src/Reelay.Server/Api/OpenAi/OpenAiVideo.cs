@@ -39,6 +39,9 @@ public sealed record OpenAiCreateVideoRequest
 
     [Description("Reelay extension: one of thanksgiving, comic, news, selfie, nostalgic, anime.")]
     public string? Style { get; init; }
+
+    [Description("Reelay extension: cancel the video if it has not ended this long after the create. Seconds, or a duration such as 90s, 5m, 1h30m (1s to 24h); the Cancel-After header does the same.")]
+    public string? Timeout { get; init; }
 }
 
 /// <summary><c>input_reference</c> in a JSON body.</summary>
@@ -84,6 +87,9 @@ public sealed record OpenAiCreateVideoForm
 
     [Description("Reelay extension: one of thanksgiving, comic, news, selfie, nostalgic, anime.")]
     public string? Style { get; init; }
+
+    [Description("Reelay extension: cancel the video if it has not ended this long after the create. Seconds, or a duration such as 90s, 5m, 1h30m (1s to 24h); the Cancel-After header does the same.")]
+    public string? Timeout { get; init; }
 }
 
 /// <summary>The body of <c>POST /v1/videos/{id}/remix</c>, JSON or multipart; the source video's settings are kept.</summary>

@@ -25,9 +25,6 @@ public static class OpenAiVideosApi
     private const string DefaultModel = "sora-2";
     private const string DefaultSize = "720x1280";
 
-    /// <summary>What the SDKs' poll helpers wait between reads when told nothing; sent explicitly so they keep that pace.</summary>
-    private const string PollAfterMilliseconds = "1000";
-
     /// <summary>How each create field is named on this surface, so validation messages use OpenAI's words.</summary>
     private static readonly FieldNames Names = new("model", "prompt", "size", "size", "input_reference", "seconds");
 
@@ -78,17 +75,21 @@ public static class OpenAiVideosApi
             .AcceptsBody<OpenAiRemixVideoRequest>()
             .AcceptsBody<OpenAiRemixVideoRequest>("multipart/form-data")
             .ProducesApiErrors(400, 402, 404, 409, 413, 415, 429, 503);
+        group.MapVideoControl();
         return routes;
     }
 
     private static async Task<Results<Ok<OpenAiVideo>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
         HttpContext http, TaskIntake intake, ModelCatalog catalog, IBlobStore blobs,
-        IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
+        IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files,
+        ITaskStore store, ITaskChanges changes, TimeProvider time)
     {
         var idempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
         var (draft, error) = http.Request.HasFormContentType
             ? await ReadFormAsync(http.Request, limits.Value, imageLimits.Value, idempotencyKey)
             : await ReadJsonAsync(http.Request, limits.Value, idempotencyKey);
+        var preferError = TaskWaits.ParsePrefer(http.Request, out var wait);
+        error ??= preferError;
         if (error is not null)
         {
             return error;
@@ -109,14 +110,46 @@ public static class OpenAiVideosApi
             return quoteError is not null ? quoteError : TypedResults.Ok(quote!);
         }
 
-        return await StoreAsync(draft, http, intake, blobs, files.Value) switch
+        var created = await StoreAsync(draft, http, intake, blobs, files.Value);
+        if (created.Result is not Ok<OpenAiVideo> video)
         {
-            { Result: Ok<OpenAiVideo> video } => video,
-            { Result: var other } => (ApiError)other,
-        };
+            return (ApiError)created.Result;
+        }
+
+        if (wait is not { } held)
+        {
+            SetPollAfter(http.Response, video.Value!.Status, time, null);
+            return video;
+        }
+
+        // Prefer: wait — held until the video is finished or the wait is over, then answered as it is then.
+        var latest = await TaskWaits.ReadWhenAsync(store, changes, time, video.Value!.Id, http.GetCaller().KeyId, held, static (_, _) => false, http.RequestAborted);
+        TaskWaits.MarkPreferenceApplied(http.Response, held);
+        if (latest is null)
+        {
+            return video;
+        }
+
+        SetPollAfter(http.Response, null, time, latest);
+        return TypedResults.Ok(latest.AsOpenAiVideo(blobs, files.Value.FileUrlTtl, http.Request));
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options)
+    /// <summary>
+    /// <c>openai-poll-after-ms</c> while the video is unfinished: when the SDKs' poll helpers, which honour it,
+    /// should read again (<see cref="TaskWaits.PollHint"/>). A fresh create has no estimate yet: the default hint.
+    /// </summary>
+    private static void SetPollAfter(HttpResponse response, string? status, TimeProvider time, VideoTask? task)
+    {
+        var hint = task is not null
+            ? TaskWaits.PollHint(task, time.GetUtcNow().ToUnixTimeMilliseconds())
+            : status is "queued" or "in_progress" ? TaskWaits.DefaultPollHint : null;
+        if (hint is { } after)
+        {
+            response.Headers["openai-poll-after-ms"] = ((long)after.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options, TimeProvider time)
     {
         var task = await FindAsync(id, http, store);
         if (task is null)
@@ -124,10 +157,7 @@ public static class OpenAiVideosApi
             return NotFound(id);
         }
 
-        if (!task.Stage.IsTerminal())
-        {
-            http.Response.Headers["openai-poll-after-ms"] = PollAfterMilliseconds;
-        }
+        SetPollAfter(http.Response, null, time, task);
 
         return TypedResults.Ok(task.AsOpenAiVideo(blobs, options.Value.FileUrlTtl, http.Request));
     }
@@ -342,7 +372,15 @@ public static class OpenAiVideosApi
                 draft.Images.Add(url!);
             }
 
-            return fields.Error is { } fieldError ? (null, fieldError) : (draft, null);
+            if (fields.Error is { } fieldError)
+            {
+                return (null, fieldError);
+            }
+
+            // Reelay's extension, as on the unified route: the Cancel-After header or a timeout field.
+            error = CancelAfter.Read(request, document.RootElement.TryGetProperty("timeout", out var timeout) ? timeout : null, out var cancelAfter);
+            draft.CancelAfter = cancelAfter;
+            return error is null ? (draft, null) : (null, error);
         }
     }
 
@@ -451,6 +489,12 @@ public static class OpenAiVideosApi
             draft.Images.Add(url);
         }
 
+        if (CancelAfter.Read(request, Field(form, "timeout"), out var cancelAfter) is { } cancelAfterError)
+        {
+            return (null, cancelAfterError);
+        }
+
+        draft.CancelAfter = cancelAfter;
         return (draft, null);
     }
 
@@ -525,7 +569,7 @@ public static class OpenAiVideosApi
         return await next(context);
     }
 
-    private static ApiError NotFound(string id) =>
+    internal static ApiError NotFound(string id) =>
         new(404, $"No video with id '{Shorten(id)}' exists for this key.", "video_not_found", "video_id");
 
     private static ApiError NotFinished(VideoTask task, string verb) =>

@@ -61,6 +61,9 @@ public sealed record UnifiedCreateRequest
     [Description("One of thanksgiving, comic, news, selfie, nostalgic, anime; stored and passed to relay upstreams (Sora app).")]
     public string? Style { get; init; }
 
+    [Description("Reelay's extension: cancel the task if it has not ended this long after the create. Seconds as a number, or a duration such as 90s, 5m, 1h30m (1s to 24h). The Cancel-After header does the same; with both, the sooner applies.")]
+    public System.Text.Json.JsonElement? Timeout { get; init; }
+
     [Description("true: only answer what the request would cost (checked as a create is); nothing is stored or held. The X-Dry-Run: true header does the same.")]
     public bool? DryRun { get; init; }
 }

@@ -21,12 +21,14 @@ public static class UnifiedVideoApi
             .ProducesApiErrors(400, 402, 409, 413, 415, 429, 503);
         group.MapGet("/query", QueryAsync)
             .WithName("UnifiedQuery")
-            .WithSummary("Read a video task")
+            .WithSummary("Read a video task; with wait=N (up to 60) answer as soon as its status or progress changes, or after N seconds")
             .ProducesApiErrors(400, 404);
+        group.MapTaskControl();
         return routes;
     }
 
-    private static async Task<Results<Ok<UnifiedCreateResponse>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(HttpContext http, TaskIntake intake, IOptions<LimitsOptions> limits)
+    private static async Task<Results<Ok<UnifiedCreateResponse>, Ok<UnifiedQueryResponse>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
+        HttpContext http, TaskIntake intake, IOptions<LimitsOptions> limits, ITaskStore store, ITaskChanges changes, TimeProvider time, IBlobStore blobs, IOptions<FileLinkOptions> links)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, limits.Value.MaxCreateBodyBytes);
         if (error is not null)
@@ -36,11 +38,16 @@ public static class UnifiedVideoApi
 
         using (document)
         {
-            error = ToDraft(document!.RootElement, http.Request.Headers["Idempotency-Key"].FirstOrDefault(), out var draft);
-            if (error is not null)
+            var body = document!.RootElement;
+            error = ToDraft(body, http.Request.Headers["Idempotency-Key"].FirstOrDefault(), out var draft);
+            var cancelAfterError = CancelAfter.Read(http.Request, body.TryGetProperty("timeout", out var timeout) ? timeout : null, out var cancelAfter);
+            var preferError = TaskWaits.ParsePrefer(http.Request, out var wait);
+            if ((error ?? cancelAfterError ?? preferError) is { } refused)
             {
-                return error;
+                return refused;
             }
+
+            draft.CancelAfter = cancelAfter;
 
             if (draft.DryRun || CreateFilters.AsksDryRun(http.Request))
             {
@@ -50,16 +57,36 @@ public static class UnifiedVideoApi
 
             var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
             CreateFilters.MarkResult(http, result);
-            return result.Task is { } task ? TypedResults.Ok(task.AsCreateResponse()) : ApiError.From(result.Problem!);
+            if (result.Task is not { } task)
+            {
+                return ApiError.From(result.Problem!);
+            }
+
+            if (wait is not { } held)
+            {
+                return TypedResults.Ok(task.AsCreateResponse());
+            }
+
+            // Prefer: wait — held until the task ends or the wait is over, then the whole task as the query shows it
+            // (its first fields are the create answer's, so a client reading only those still finds them).
+            var latest = await TaskWaits.ReadWhenAsync(store, changes, time, task.Id, task.OwnerKeyId, held, static (_, _) => false, http.RequestAborted) ?? task;
+            TaskWaits.MarkPreferenceApplied(http.Response, held);
+            SetRetryAfter(http.Response, latest, time);
+            return TypedResults.Ok(latest.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
         }
     }
 
     private static async Task<Results<QueryAnswer, Ok<UnifiedQueryResponse>, ApiError>> QueryAsync(
-        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> links, QueryAnswerCache answers, string? id)
+        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> links, QueryAnswerCache answers, ITaskChanges changes, TimeProvider time, string? id, string? wait)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
             return ApiError.BadRequest("Query parameter 'id' is required: pass the id that /v1/video/create returned.", "id", "missing_field");
+        }
+
+        if (TaskWaits.ParseWait(wait, out var waitFor) is { } waitError)
+        {
+            return waitError;
         }
 
         var caller = http.GetCaller();
@@ -71,15 +98,31 @@ public static class UnifiedVideoApi
         }
 
         var deletions = answers.Deletions;
-        var task = looksValid ? await store.GetAsync(id, caller.KeyId, http.RequestAborted) : null;
+        var task = !looksValid ? null
+            : waitFor > TimeSpan.Zero
+                ? await TaskWaits.ReadWhenAsync(store, changes, time, id, caller.KeyId, waitFor, TaskWaits.StatusOrProgressChanged, http.RequestAborted)
+                : await store.GetAsync(id, caller.KeyId, http.RequestAborted);
         if (task is null)
         {
             return ApiError.NotFound($"No task with id '{(id.Length > 80 ? id[..80] + "…" : id)}' exists for this key.", "id");
         }
 
-        return task.Stage.IsTerminal()
-            ? answers.Add(task, http.Request, deletions)
-            : TypedResults.Ok(task.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
+        if (task.Stage.IsTerminal())
+        {
+            return answers.Add(task, http.Request, deletions);
+        }
+
+        SetRetryAfter(http.Response, task, time);
+        return TypedResults.Ok(task.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
+    }
+
+    /// <summary>While the task runs: when asking again may find a change (whole seconds, as <c>Retry-After</c> takes them).</summary>
+    private static void SetRetryAfter(HttpResponse response, VideoTask task, TimeProvider time)
+    {
+        if (TaskWaits.PollHint(task, time.GetUtcNow().ToUnixTimeMilliseconds()) is { } hint)
+        {
+            response.Headers.RetryAfter = ((int)Math.Ceiling(hint.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     /// <summary>The unified body → a draft. Unknown fields are ignored: relay clients send extras.</summary>

@@ -256,5 +256,11 @@ internal static class SqliteSchema
         -- A service-account key is the channel's secret: it lives in api_key_ciphertext like any API key.
         ALTER TABLE channels ADD COLUMN settings_json TEXT;
         """,
+        """
+        -- The client's own deadline (Cancel-After, timeout): past it the task is cancelled. The sweep reads the
+        -- few unfinished rows that have one along this partial index, never the whole table.
+        ALTER TABLE tasks ADD COLUMN cancel_at INTEGER;
+        CREATE INDEX ix_tasks_cancel_at ON tasks (cancel_at) WHERE cancel_at IS NOT NULL AND stage IN ('pending', 'submitting', 'running', 'finishing');
+        """,
     ];
 }

@@ -26,7 +26,9 @@ public static class SqliteStorageExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<SqliteDatabase>>()));
         services.TryAddSingleton<SqliteTaskStore>();
-        services.TryAddSingleton<ITaskStore>(sp => sp.GetRequiredService<SqliteTaskStore>());
+        // Wrapped so that every committed change to a task wakes whoever waits on it (long-polls, event streams).
+        services.TryAddSingleton<ITaskChanges, InProcessTaskChanges>();
+        services.TryAddSingleton<ITaskStore>(sp => new PublishingTaskStore(sp.GetRequiredService<SqliteTaskStore>(), sp.GetRequiredService<ITaskChanges>()));
         services.TryAddSingleton<ITaskMonitor>(sp => sp.GetRequiredService<SqliteTaskStore>());
         services.TryAddSingleton<IKeyStore, SqliteKeyStore>();
         services.TryAddSingleton<SqliteChannelStore>();

@@ -323,10 +323,10 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     private const string InsertSql = """
             INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
                 duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq)
+                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq, cancel_at)
             VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
                 $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq)
+                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq, $cancel_at)
             """;
 
     /// <summary>
@@ -609,12 +609,13 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     }
 
     public async Task<VideoTask?> CancelAsync(string id, string ownerKeyId, long now, CancellationToken cancellationToken) =>
-        // Clearing the lease fences out any worker still busy with it.
+        // Clearing the lease fences out any worker still busy with it. Every column comes back: the
+        // canceller needs the upstream job to stop and the request's stored images to delete.
         (await EndAsync($"""
             UPDATE tasks SET stage = 'cancelled', error_code = $code, error_message = 'Cancelled by the client.',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $id AND owner_key_id = $owner AND stage IN {Unfinished}
-            RETURNING {SqliteTaskRows.ClientColumns}
+            RETURNING {SqliteTaskRows.Columns}
             """, now, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
@@ -737,6 +738,18 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
               AND (lease_until IS NULL OR lease_until < $now)
             RETURNING {SqliteTaskRows.Columns}
             """, now, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
+
+    public Task<IReadOnlyList<VideoTask>> CancelOverdueAsync(long now, CancellationToken cancellationToken) =>
+        // Along ix_tasks_cancel_at (its WHERE repeated so the planner may use it). The lease is cleared as a
+        // client's cancel clears it: the deadline is the client's word, and a worker busy with the task then
+        // changes nothing more.
+        EndAsync($"""
+            UPDATE tasks SET stage = 'cancelled', error_code = $code,
+                error_message = 'Cancelled: the task passed the deadline its client set (Cancel-After or timeout).',
+                updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
+            WHERE id IN (SELECT id FROM tasks WHERE cancel_at IS NOT NULL AND stage IN {Unfinished} AND cancel_at <= $now)
+            RETURNING {SqliteTaskRows.Columns}
+            """, now, cancellationToken, ("$now", now), ("$code", TaskErrors.Cancelled));
 
     /// <summary>The settlement of a task that ends without a result: nothing charged, the whole hold released.</summary>
     private const string ReleaseAll = "charged = 0, released = held";
