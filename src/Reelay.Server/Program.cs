@@ -20,6 +20,7 @@ using Reelay.Secrets;
 using Reelay.Limits;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
+using Reelay.Webhooks;
 
 // appsettings.json ships beside the binary; the data directory stays relative to where Reelay is started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -39,6 +40,7 @@ builder.Services.AddReferenceImages();
 builder.Services.AddChannels();
 builder.Services.AddTasks();
 builder.Services.AddEngine(builder.Configuration);
+builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddApi();
 builder.Services.AddApiDocs();
 
@@ -60,6 +62,7 @@ app.MapAdminAuditApi();
 app.MapAdminChannelsApi();
 app.MapAdminSecretsApi();
 app.MapAdminTasksApi();
+app.MapAdminWebhooksApi();
 app.MapFilesApi();
 // Upstreams report job changes here; a report only makes Reelay poll sooner.
 app.MapUpstreamCallbacksApi();

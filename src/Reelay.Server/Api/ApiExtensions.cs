@@ -18,6 +18,7 @@ public static class ApiExtensions
         services.AddApiErrors();
         services.AddAllowedHosts();
         services.TryAddSingleton<Unified.QueryAnswerCache>();
+        services.TryAddSingleton<Webhooks.IWebhookPayloads, WebhookPayloads>();
         services.AddHostedService<StartupBanner>();
         return services;
     }

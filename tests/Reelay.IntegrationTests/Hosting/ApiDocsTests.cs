@@ -30,6 +30,9 @@ public sealed class ApiDocsTests
         "PATCH /admin/channels/{name}", "DELETE /admin/channels/{name}",
         "GET /admin/tasks/{id}",
         "GET /admin/secrets", "POST /admin/secrets/rotate", "DELETE /admin/secrets/keys/{id}",
+        "POST /admin/webhooks/endpoints", "GET /admin/webhooks/endpoints", "GET /admin/webhooks/endpoints/{id}",
+        "PATCH /admin/webhooks/endpoints/{id}", "DELETE /admin/webhooks/endpoints/{id}", "GET /admin/webhooks/endpoints/{id}/deliveries",
+        "POST /admin/webhooks/deliveries/{id}/redeliver", "GET /admin/tasks/{id}/webhooks", "POST /admin/accounts/{id}/webhook-secret",
     ];
 
     [Fact]

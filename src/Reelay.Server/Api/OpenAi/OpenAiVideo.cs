@@ -39,6 +39,12 @@ public sealed record OpenAiCreateVideoRequest
 
     [Description("Reelay extension: one of thanksgiving, comic, news, selfie, nostalgic, anime.")]
     public string? Style { get; init; }
+
+    [Description("Reelay extension, as on the unified route: an http(s) URL that receives the task's webhook events (signed the Standard Webhooks way).")]
+    public string? CallbackUrl { get; init; }
+
+    [Description("Reelay extension: the event types callback_url receives (video.processing, video.progress, video.completed, video.failed, video.cancelled); every type but video.progress when left out.")]
+    public IReadOnlyList<string>? WebhookEventsFilter { get; init; }
 }
 
 /// <summary><c>input_reference</c> in a JSON body.</summary>
@@ -84,6 +90,12 @@ public sealed record OpenAiCreateVideoForm
 
     [Description("Reelay extension: one of thanksgiving, comic, news, selfie, nostalgic, anime.")]
     public string? Style { get; init; }
+
+    [Description("Reelay extension, as on the unified route: an http(s) URL that receives the task's webhook events (signed the Standard Webhooks way).")]
+    public string? CallbackUrl { get; init; }
+
+    [Description("Reelay extension: the event types callback_url receives (video.processing, video.progress, video.completed, video.failed, video.cancelled); every type but video.progress when left out.")]
+    public string? WebhookEventsFilter { get; init; }
 }
 
 /// <summary>The body of <c>POST /v1/videos/{id}/remix</c>, JSON or multipart; the source video's settings are kept.</summary>

@@ -108,7 +108,7 @@ internal static class SqliteTaskRows
         "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
         "$duration", "$seed", "$images_json", "$options_json", "$callback_url", "$idempotency_key", "$surface", "$remixed_from",
         "$stage", "$progress", "$created_at", "$updated_at", "$deadline_at", "$next_at",
-        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq",
+        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq", "$webhook_events",
     ];
 
     /// <summary>
@@ -155,6 +155,7 @@ internal static class SqliteTaskRows
         p[25].Value = task.PriceUnit is { } unit ? Price.UnitText(unit) : DBNull.Value;
         p[26].Value = task.UnitPrice;
         p[27].Value = (object?)holdSeq ?? DBNull.Value;
+        p[28].Value = task.WebhookEvents is { } events ? Json(events) : DBNull.Value;
     }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
