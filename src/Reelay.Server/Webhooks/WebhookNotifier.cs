@@ -123,6 +123,7 @@ public sealed partial class WebhookNotifier(
     {
         try
         {
+            LogTrying(logger, delivery.Id, delivery.EventId, delivery.Attempts + 1, delivery.LeaseToken);
             var outcome = await TryAsync(delivery, stoppingToken);
             // Checkpoint: the outcome is recorded under the lease; until then the delivery is still due.
             if (!await store.RecordAsync(delivery, outcome, Now, CancellationToken.None))
@@ -256,10 +257,13 @@ public sealed partial class WebhookNotifier(
         await Task.Delay(delay <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : delay, time, stoppingToken);
     }
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook delivery {DeliveryId} of {EventId}: try {Attempt} under lease {LeaseToken}")]
+    private static partial void LogTrying(ILogger logger, long deliveryId, string eventId, int attempt, string leaseToken);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} to {Url} not delivered (status {StatusCode}): {Reason}; the delivery is now {State}")]
     private static partial void LogDeliveryFailed(ILogger logger, string eventId, string url, int? statusCode, string reason, DeliveryState state);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} was taken over by another notifier before its outcome was recorded; that one tries it again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} was taken over (by another notifier after its lease ran out, or by a redelivery) before its outcome was recorded; the new holder tries it again")]
     private static partial void LogLeaseLost(ILogger logger, long deliveryId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId} failed inside Reelay; it is tried again when its lease runs out")]
