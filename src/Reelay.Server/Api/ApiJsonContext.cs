@@ -53,6 +53,7 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(WebhookDeliveryList))]
 [JsonSerializable(typeof(WebhookSecretView))]
 [JsonSerializable(typeof(WebhookSecretRecord))]
+[JsonSerializable(typeof(WebhookAdminActionRequest))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
 
 /// <summary>How every JSON answer is written, whichever writer produces it.</summary>

@@ -73,7 +73,7 @@ public sealed class ApiDocsTests
 
         var unified = BodySchema(root, "/v1/video/create", "post", "application/json", schemas);
         var unifiedFields = Properties(unified);
-        foreach (var field in (string[])["model", "prompt", "aspect_ratio", "size", "images", "duration", "seed", "negative_prompt", "callback_url", "enhance_prompt", "enable_upsample", "orientation", "watermark", "private", "style"])
+        foreach (var field in (string[])["model", "prompt", "aspect_ratio", "size", "images", "duration", "seed", "negative_prompt", "callback_url", "webhook_events_filter", "enhance_prompt", "enable_upsample", "orientation", "watermark", "private", "style"])
         {
             Assert.Contains(field, unifiedFields);
         }
@@ -85,7 +85,7 @@ public sealed class ApiDocsTests
 
         // openai-python sends JSON with input_reference as an object; openai-node sends multipart with a file.
         var json = BodySchema(root, "/v1/videos", "post", "application/json", schemas);
-        Assert.Equal(new[] { "input_reference", "model", "orientation", "private", "prompt", "seconds", "size", "style", "watermark" }, Properties(json).Order().ToArray());
+        Assert.Equal(new[] { "callback_url", "input_reference", "model", "orientation", "private", "prompt", "seconds", "size", "style", "watermark", "webhook_events_filter" }, Properties(json).Order().ToArray());
         var form = BodySchema(root, "/v1/videos", "post", "multipart/form-data", schemas);
         var file = form.GetProperty("properties").GetProperty("input_reference");
         Assert.Equal("binary", file.GetProperty("format").GetString());

@@ -166,6 +166,30 @@ public sealed class WebhookDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Cancel_ThroughTheStoresEnd_PutsVideoCancelledInTheOutbox()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var clock = new ShiftedTime();
+        await using var receiver = await WebhookReceiver.StartAsync(ct);
+        // No engine: the task stays pending until cancelled; the notifier still runs.
+        await using var app = Start(clock, new Dictionary<string, string?> { ["Engine:Enabled"] = "false", ["Webhooks:Enabled"] = "true", ["Limits:LocalAdmission"] = "false" });
+        var (account, _, secret) = await AccountAsync(app, ct);
+        receiver.Secrets = [secret];
+        using var admin = app.CreateClient();
+        var key = await AccountKit.CreateKeyAsync(admin, app.AdminKey, account, "test", cancellationToken: ct);
+        using var client = app.ClientFor(key.Key);
+        var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "never made", callback_url = receiver.Url.ToString() }, ct);
+
+        var cancelled = await app.Services.GetRequiredService<Reelay.Tasks.ITaskStore>().CancelAsync(id, key.Id, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), ct);
+        var events = await receiver.WaitForEventsAsync(1, Timeout, ct);
+
+        Assert.NotNull(cancelled);
+        Assert.Equal("video.cancelled", Type(events[0]));
+        Assert.Equal("cancelled", events[0].GetProperty("data").GetProperty("status").GetString());
+        Assert.Equal("cancelled", events[0].GetProperty("data").GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Create_UnknownEventType_Is400NamingTheTypes()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -84,6 +84,13 @@ public sealed record WebhookDeliveryView(
 
 public sealed record WebhookDeliveryList(string Object, IReadOnlyList<WebhookDeliveryView> Data);
 
+/// <summary>Optional body of <c>POST /admin/webhooks/deliveries/{id}/redeliver</c> and <c>POST /admin/accounts/{id}/webhook-secret</c>.</summary>
+public sealed record WebhookAdminActionRequest
+{
+    [Description("Why, up to 500 characters; kept in the audit log.")]
+    public string? Reason { get; init; }
+}
+
 /// <summary>A new signing secret, shown this once.</summary>
 /// <param name="PreviousValidUntil">Until when the secret it replaced still signs (Unix ms); null when there was none.</param>
 public sealed record WebhookSecretView(string Object, string AccountId, string Secret, long RotatedAt, long? PreviousValidUntil);
@@ -108,7 +115,7 @@ public static class AdminWebhooksApi
         var group = routes.MapGroup("/admin/webhooks").RequireAdminKey().ProducesApiErrors(401, 403).WithTags("Admin");
         group.MapPost("/endpoints", CreateAsync).WithName("CreateWebhookEndpoint").WithSummary("Register an endpoint that receives an account's webhook events")
             .AcceptsBody<CreateWebhookEndpointRequest>().ProducesApiErrors(400, 404, 413, 415);
-        group.MapGet("/endpoints", ListAsync).WithName("ListWebhookEndpoints").WithSummary("Endpoints, oldest first; of one account with account_id");
+        group.MapGet("/endpoints", ListAsync).WithName("ListWebhookEndpoints").WithSummary("Endpoints, oldest first; of one account with account_id").ProducesApiErrors(400);
         group.MapGet("/endpoints/{id}", GetAsync).WithName("GetWebhookEndpoint").WithSummary("One endpoint").ProducesApiErrors(404);
         group.MapPatch("/endpoints/{id}", UpdateAsync).WithName("UpdateWebhookEndpoint").WithSummary("Change an endpoint's URL, events or note, or turn it on or off")
             .AcceptsBody<UpdateWebhookEndpointRequest>().ProducesApiErrors(400, 404, 413, 415);
@@ -117,10 +124,11 @@ public static class AdminWebhooksApi
         group.MapGet("/endpoints/{id}/deliveries", EndpointDeliveriesAsync).WithName("ListEndpointDeliveries")
             .WithSummary("The endpoint's deliveries, newest first, with every try").ProducesApiErrors(400, 404);
         group.MapPost("/deliveries/{id}/redeliver", RedeliverAsync).WithName("RedeliverWebhook")
-            .WithSummary("Send a delivery again now (same webhook-id), whatever its state").ProducesApiErrors(404);
+            .WithSummary("Send a delivery again now (same webhook-id), whatever its state").AcceptsBody<WebhookAdminActionRequest>().ProducesApiErrors(400, 404, 413, 415);
         routes.MapGet("/admin/tasks/{id}/webhooks", TaskDeliveriesAsync).RequireAdminKey().ProducesApiErrors(400, 401, 403, 404).WithTags("Admin")
             .WithName("ListTaskDeliveries").WithSummary("A task's webhook deliveries, newest first, with every try");
-        routes.MapPost("/admin/accounts/{id}/webhook-secret", RotateSecretAsync).RequireAdminKey().ProducesApiErrors(401, 403, 404).WithTags("Admin")
+        routes.MapPost("/admin/accounts/{id}/webhook-secret", RotateSecretAsync).RequireAdminKey().ProducesApiErrors(400, 401, 403, 404, 413, 415).WithTags("Admin")
+            .AcceptsBody<WebhookAdminActionRequest>()
             .WithName("RotateWebhookSecret").WithSummary("A new signing secret for the account, shown once; the old one still signs for 24 h");
         return routes;
     }
@@ -177,8 +185,10 @@ public static class AdminWebhooksApi
         }
     }
 
-    private static async Task<Ok<WebhookEndpointList>> ListAsync(IWebhookStore store, [FromQuery(Name = "account_id")] string? accountId, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new WebhookEndpointList("list", [.. (await store.ListEndpointsAsync(accountId, cancellationToken)).Select(WebhookEndpointView.From)]));
+    private static async Task<Results<Ok<WebhookEndpointList>, ApiError>> ListAsync(IWebhookStore store, [FromQuery(Name = "account_id")] string? accountId, CancellationToken cancellationToken) =>
+        accountId is not null && string.IsNullOrWhiteSpace(accountId)
+            ? ApiError.BadRequest("'account_id' is empty: name an account, or leave it out for every account's endpoints.", "account_id", "invalid_value")
+            : TypedResults.Ok(new WebhookEndpointList("list", [.. (await store.ListEndpointsAsync(accountId, cancellationToken)).Select(WebhookEndpointView.From)]));
 
     private static async Task<Results<Ok<WebhookEndpointView>, ApiError>> GetAsync(string id, IWebhookStore store, CancellationToken cancellationToken) =>
         await store.GetEndpointAsync(id, cancellationToken) is { } endpoint ? TypedResults.Ok(WebhookEndpointView.From(endpoint)) : UnknownEndpoint(id);
@@ -279,6 +289,12 @@ public static class AdminWebhooksApi
     private static async Task<Results<Ok<WebhookDeliveryView>, ApiError>> RedeliverAsync(
         string id, HttpContext http, IWebhookStore store, [FromKeyedServices(WebhookNotifier.ClockKey)] TimeProvider time)
     {
+        var (reason, error) = await ReasonAsync(http);
+        if (error is not null)
+        {
+            return error;
+        }
+
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var deliveryId) || await store.GetDeliveryAsync(deliveryId, http.RequestAborted) is not { } before)
         {
             return ApiError.NotFound($"No webhook delivery with id '{Shorten(id)}' exists.", "id");
@@ -286,13 +302,19 @@ public static class AdminWebhooksApi
 
         await store.RedeliverAsync(deliveryId, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
         var after = WebhookDeliveryView.From((await store.GetDeliveryAsync(deliveryId, http.RequestAborted))!);
-        await AdminAudit.WriteAsync(http, "webhook_delivery.redeliver", "webhook_delivery", id, WebhookDeliveryView.From(before) with { Attempts = [] }, after with { Attempts = [] });
+        await AdminAudit.WriteAsync(http, "webhook_delivery.redeliver", "webhook_delivery", id, WebhookDeliveryView.From(before) with { Attempts = [] }, after with { Attempts = [] }, reason);
         return TypedResults.Ok(after);
     }
 
     private static async Task<Results<Ok<WebhookSecretView>, ApiError>> RotateSecretAsync(
         string id, HttpContext http, IWebhookStore store, IAccountStore accounts, [FromKeyedServices(WebhookNotifier.ClockKey)] TimeProvider time)
     {
+        var (reason, error) = await ReasonAsync(http);
+        if (error is not null)
+        {
+            return error;
+        }
+
         if (await accounts.GetAsync(id, http.RequestAborted) is null)
         {
             return ApiError.NotFound($"No account with id '{Shorten(id)}' exists.", "id");
@@ -305,8 +327,32 @@ public static class AdminWebhooksApi
         // The audit shows when, never what: the secret is in the answer only.
         await AdminAudit.WriteAsync(http, "webhook_secret.rotate", "account", id,
             before is { } was ? new WebhookSecretRecord("webhook_secret", id, was.RotatedAt, was.PreviousUntil) : null,
-            new WebhookSecretRecord("webhook_secret", id, now, keepUntil), note: "secret rotated");
+            new WebhookSecretRecord("webhook_secret", id, now, keepUntil), note: reason is null ? "secret rotated" : "secret rotated: " + reason);
         return TypedResults.Ok(new WebhookSecretView("webhook_secret", id, secret, now, keepUntil));
+    }
+
+    /// <summary>The optional <c>{"reason"}</c> body; no body at all (curl -X POST) is fine.</summary>
+    private static async Task<(string? Reason, ApiError? Error)> ReasonAsync(HttpContext http)
+    {
+        if (!(http.Request.ContentLength > 0 || (http.Request.ContentLength is null && http.Request.Headers.TransferEncoding.Count > 0)))
+        {
+            return (null, null);
+        }
+
+        var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 4 * 1024);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        using (document)
+        {
+            var fields = JsonBody.Fields(document!.RootElement);
+            var reason = fields.String("reason");
+            return fields.Error is { } invalid ? (null, invalid)
+                : reason is { Length: > MaxDescriptionChars } ? (null, ApiError.BadRequest($"'reason' has {reason.Length} characters; at most {MaxDescriptionChars} are kept.", "reason", "too_long"))
+                : (string.IsNullOrWhiteSpace(reason) ? null : reason.Trim(), null);
+        }
     }
 
     private static ApiError? CheckUrl(string url, NetworkPolicy network, LimitsOptions limits)
