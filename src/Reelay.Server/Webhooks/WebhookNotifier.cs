@@ -63,13 +63,10 @@ public sealed partial class WebhookNotifier(
                         LogStoreRecovered(logger);
                     }
                 }
-                catch (StoreUnavailableException e)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    if (_outage.Failed())
-                    {
-                        LogStoreUnavailable(logger, e.Message);
-                    }
-
+                    // Whatever the store throws, the loop backs off and goes on: it must never stop the host.
+                    StoreFailed(e);
                     claimed = [];
                 }
 
@@ -140,10 +137,7 @@ public sealed partial class WebhookNotifier(
         }
         catch (StoreUnavailableException e)
         {
-            if (_outage.Failed())
-            {
-                LogStoreUnavailable(logger, e.Message);
-            }
+            StoreFailed(e);
         }
         catch (Exception e)
         {
@@ -226,6 +220,24 @@ public sealed partial class WebhookNotifier(
             : new DeliveryOutcome(DeliveryState.Failed, attempt, null);
     }
 
+    /// <summary>Counts a store failure; only the first of an episode is logged.</summary>
+    private void StoreFailed(Exception exception)
+    {
+        if (!_outage.Failed())
+        {
+            return;
+        }
+
+        if (exception is StoreUnavailableException unavailable)
+        {
+            LogStoreUnavailable(logger, unavailable.Message);
+        }
+        else
+        {
+            LogClaimFailed(logger, exception);
+        }
+    }
+
     /// <summary><c>Retry-After</c> as seconds or as an HTTP date; null when absent or unreadable.</summary>
     private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
@@ -245,12 +257,9 @@ public sealed partial class WebhookNotifier(
                 delay = untilDue < delay ? untilDue : delay;
             }
         }
-        catch (StoreUnavailableException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            if (_outage.Failed())
-            {
-                LogStoreUnavailable(logger, e.Message);
-            }
+            StoreFailed(e);
         }
 
         // Due work leased by another instance: do not spin on it.
@@ -268,6 +277,9 @@ public sealed partial class WebhookNotifier(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId} failed inside Reelay; it is tried again when its lease runs out")]
     private static partial void LogDeliverFailed(ILogger logger, Exception exception, long deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The webhook notifier could not read its outbox; it backs off and tries again")]
+    private static partial void LogClaimFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The webhook notifier pauses: {Reason}. It backs off (up to 30 s) and tries again; no event is lost")]
     private static partial void LogStoreUnavailable(ILogger logger, string reason);

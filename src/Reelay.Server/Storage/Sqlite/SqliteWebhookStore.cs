@@ -50,6 +50,8 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
             INSERT INTO webhook_deliveries (event_id, task_id, endpoint_id, url, state, next_at, created_at)
             SELECT $event, t.id, NULL, t.callback_url, 'pending', $now, $now FROM tasks AS t
             WHERE t.id = $task AND t.callback_url IS NOT NULL
+              -- A callback_url that answered 410 Gone gets no more of this task's events.
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS g WHERE g.task_id = t.id AND g.endpoint_id IS NULL AND g.state = 'gone')
               AND CASE WHEN t.webhook_events IS NULL THEN $type <> 'video.progress'
                        ELSE EXISTS (SELECT 1 FROM json_each(t.webhook_events) WHERE value = $type) END
             UNION ALL
@@ -86,7 +88,17 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
         _ => WebhookEvents.Failed,
     };
 
-    public async Task<IReadOnlyList<WebhookDelivery>> ClaimAsync(long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken) =>
+    public async Task<IReadOnlyList<WebhookDelivery>> ClaimAsync(long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken)
+    {
+        // A read first, along the partial index: an idle notifier never takes the write lock, so it
+        // neither competes with the engine's writers nor shows up in the write health readiness reports.
+        var due = await database.ReadAsync(connection => connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_at <= @now AND (lease_until IS NULL OR lease_until < @now) LIMIT 1",
+            new { now }, cancellationToken: cancellationToken)), cancellationToken);
+        return due is null ? [] : await ClaimDueAsync(now, token, leaseUntil, limit, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<WebhookDelivery>> ClaimDueAsync(long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken) =>
         [.. await database.WriteAsync(async connection =>
         {
             // One statement takes the lease; the rows it stamped are then read with their events.
