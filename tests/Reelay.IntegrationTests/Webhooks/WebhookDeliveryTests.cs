@@ -36,7 +36,13 @@ public sealed class WebhookDeliveryTests : IDisposable
 
     private static Dictionary<string, string?> Settings(Dictionary<string, string?>? more = null)
     {
-        var settings = new Dictionary<string, string?> { ["Webhooks:IdleDelay"] = "00:00:00.100" };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Webhooks:IdleDelay"] = "00:00:00.100",
+            // Longer than any jump of the shifted clock: a try in flight when the test moves time on must
+            // not see its lease run out and be sent again beside itself (a real clock never jumps).
+            ["Webhooks:LeaseDuration"] = "2.00:00:00",
+        };
         foreach (var (key, value) in more ?? [])
         {
             settings[key] = value;
@@ -384,6 +390,7 @@ public sealed class WebhookDeliveryTests : IDisposable
         var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "rotating", duration = 1, callback_url = receiver.Url.ToString(), webhook_events_filter = new[] { "video.completed" } }, ct);
         await receiver.WaitForEventsAsync(1, Timeout, ct);
         var bothSigned = receiver.LastSignature!;
+        await WaitForDeliveriesAsync(app, id, ds => ds.All(d => d.GetProperty("state").GetString() == "delivered"), ct);
 
         // A day later only the new one signs: the old-secret receiver refuses, the switched one accepts.
         clock.Advance(TimeSpan.FromHours(25));
