@@ -21,6 +21,7 @@ using Reelay.Limits;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 using Reelay.Telemetry;
+using Reelay.Webhooks;
 
 // appsettings.json ships beside the binary; the data directory stays relative to where Reelay is started.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -41,6 +42,7 @@ builder.Services.AddReferenceImages();
 builder.Services.AddChannels();
 builder.Services.AddTasks();
 builder.Services.AddEngine(builder.Configuration);
+builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddApi();
 builder.Services.AddApiDocs();
 
@@ -64,6 +66,7 @@ app.MapAdminAuditApi();
 app.MapAdminChannelsApi();
 app.MapAdminSecretsApi();
 app.MapAdminTasksApi();
+app.MapAdminWebhooksApi();
 app.MapFilesApi();
 // Upstreams report job changes here; a report only makes Reelay poll sooner.
 app.MapUpstreamCallbacksApi();

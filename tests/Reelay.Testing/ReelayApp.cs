@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -39,7 +40,8 @@ public sealed class ReelayApp : IAsyncDisposable
     /// them (<c>ALLOW_PRIVATE_NETWORKS</c>, <c>Engine:IdleDelay</c>, <c>Channels:0:Provider</c>…);
     /// <paramref name="logs"/>, when given, receives every log line the instance writes.
     /// </summary>
-    public static ReelayApp Start(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null, CapturedLogs? logs = null)
+    /// <param name="services">Replaces services after the app's own registrations (a clock, say); null for none.</param>
+    public static ReelayApp Start(IReadOnlyDictionary<string, string?>? settings = null, string? dataDir = null, CapturedLogs? logs = null, Action<IServiceCollection>? services = null)
     {
         var ownsDataDir = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "reelay-test-" + Guid.NewGuid().ToString("N"));
@@ -58,7 +60,7 @@ public sealed class ReelayApp : IAsyncDisposable
             all[key] = value;
         }
 
-        var factory = new Factory(all, logs);
+        var factory = new Factory(all, logs, services);
         factory.UseKestrel(0);
         factory.StartServer();
         return new ReelayApp(factory, dataDir, adminKey, ownsDataDir);
@@ -118,7 +120,7 @@ public sealed class ReelayApp : IAsyncDisposable
         }
     }
 
-    private sealed class Factory(IReadOnlyDictionary<string, string?> settings, CapturedLogs? logs) : WebApplicationFactory<Program>
+    private sealed class Factory(IReadOnlyDictionary<string, string?> settings, CapturedLogs? logs, Action<IServiceCollection>? services) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -130,6 +132,11 @@ public sealed class ReelayApp : IAsyncDisposable
             if (logs is not null)
             {
                 builder.ConfigureLogging(logging => logging.AddProvider(logs));
+            }
+
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services);
             }
         }
     }

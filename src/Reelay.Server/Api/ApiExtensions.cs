@@ -20,6 +20,7 @@ public static class ApiExtensions
         services.TryAddSingleton<Unified.QueryAnswerCache>();
         services.AddOptions<WaitingOptions>().BindConfiguration("Waiting")
             .Validate(waiting => waiting.HeartbeatInterval > TimeSpan.Zero, "Waiting:HeartbeatInterval must be positive.").ValidateOnStart();
+        services.TryAddSingleton<Webhooks.IWebhookPayloads, WebhookPayloads>();
         services.AddHostedService<StartupBanner>();
         return services;
     }

@@ -48,6 +48,15 @@ namespace Reelay.Api;
 [JsonSerializable(typeof(AuditList))]
 [JsonSerializable(typeof(RetryTaskRequest))]
 [JsonSerializable(typeof(TaskRetryRecord))]
+[JsonSerializable(typeof(WebhookEndpointView))]
+[JsonSerializable(typeof(WebhookEndpointList))]
+[JsonSerializable(typeof(CreateWebhookEndpointRequest))]
+[JsonSerializable(typeof(UpdateWebhookEndpointRequest))]
+[JsonSerializable(typeof(WebhookDeliveryView))]
+[JsonSerializable(typeof(WebhookDeliveryList))]
+[JsonSerializable(typeof(WebhookSecretView))]
+[JsonSerializable(typeof(WebhookSecretRecord))]
+[JsonSerializable(typeof(WebhookAdminActionRequest))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
 
 /// <summary>How every JSON answer is written, whichever writer produces it.</summary>

@@ -13,4 +13,7 @@ public static class SecretPurposes
 
     /// <summary>The keys that sign file URLs, kept in the data directory when <c>SIGNING_KEY</c> is not set.</summary>
     public const string FileSigningKeys = "files.signing_keys";
+
+    /// <summary>The accounts' webhook signing secrets (<c>whsec_…</c>), current and previous.</summary>
+    public const string WebhookSigningSecrets = "webhooks.signing_secrets";
 }

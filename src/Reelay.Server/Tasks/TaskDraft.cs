@@ -18,6 +18,8 @@ public sealed class TaskDraft
     public long? Seed { get; set; }
     public string? NegativePrompt { get; set; }
     public string? CallbackUrl { get; set; }
+    /// <summary>The webhook event types <see cref="CallbackUrl"/> receives, already checked by the surface; null: the default set.</summary>
+    public IReadOnlyList<string>? WebhookEvents { get; set; }
     /// <summary>Pass-through options (<c>enhance_prompt</c>; the Sora app's <c>watermark</c>, <c>private</c>, <c>style</c>), stored with the task.</summary>
     public Dictionary<string, string> Options { get; } = new(StringComparer.Ordinal);
     public string? IdempotencyKey { get; set; }

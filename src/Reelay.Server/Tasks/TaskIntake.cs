@@ -177,6 +177,7 @@ public sealed class TaskIntake(
         Add(task.Duration.ToString(CultureInfo.InvariantCulture));
         Add(task.Seed?.ToString(CultureInfo.InvariantCulture));
         Add(task.CallbackUrl);
+        Add(task.WebhookEvents is { } events ? string.Join(',', events) : null);
         Add(task.RemixedFrom);
         foreach (var image in task.Images)
         {
@@ -391,6 +392,7 @@ public sealed class TaskIntake(
             Images = [.. draft.Images],
             Options = flags,
             CallbackUrl = draft.CallbackUrl,
+            WebhookEvents = draft.WebhookEvents,
             IdempotencyKey = draft.IdempotencyKey,
             Surface = draft.Surface,
             RemixedFrom = draft.RemixedFrom,

@@ -108,6 +108,8 @@ public sealed record VideoTask
     /// <summary>Prompt flags and pass-through options.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyOptions;
     public string? CallbackUrl { get; init; }
+    /// <summary>The webhook event types the <see cref="CallbackUrl"/> receives (<c>webhook_events_filter</c>); null: every type but progress. Written at create, read by the outbox in SQL.</summary>
+    public IReadOnlyList<string>? WebhookEvents { get; init; }
     public string? IdempotencyKey { get; init; }
     public TaskSurface Surface { get; init; }
     public string? RemixedFrom { get; init; }

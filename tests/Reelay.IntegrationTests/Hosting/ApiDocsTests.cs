@@ -32,6 +32,9 @@ public sealed class ApiDocsTests
         "PATCH /admin/channels/{name}", "DELETE /admin/channels/{name}",
         "GET /admin/tasks/{id}",
         "GET /admin/secrets", "POST /admin/secrets/rotate", "DELETE /admin/secrets/keys/{id}",
+        "POST /admin/webhooks/endpoints", "GET /admin/webhooks/endpoints", "GET /admin/webhooks/endpoints/{id}",
+        "PATCH /admin/webhooks/endpoints/{id}", "DELETE /admin/webhooks/endpoints/{id}", "GET /admin/webhooks/endpoints/{id}/deliveries",
+        "POST /admin/webhooks/deliveries/{id}/redeliver", "GET /admin/tasks/{id}/webhooks", "POST /admin/accounts/{id}/webhook-secret",
     ];
 
     [Fact]
@@ -72,7 +75,7 @@ public sealed class ApiDocsTests
 
         var unified = BodySchema(root, "/v1/video/create", "post", "application/json", schemas);
         var unifiedFields = Properties(unified);
-        foreach (var field in (string[])["model", "prompt", "aspect_ratio", "size", "images", "duration", "seed", "negative_prompt", "callback_url", "enhance_prompt", "enable_upsample", "orientation", "watermark", "private", "style"])
+        foreach (var field in (string[])["model", "prompt", "aspect_ratio", "size", "images", "duration", "seed", "negative_prompt", "callback_url", "webhook_events_filter", "enhance_prompt", "enable_upsample", "orientation", "watermark", "private", "style"])
         {
             Assert.Contains(field, unifiedFields);
         }
@@ -84,7 +87,7 @@ public sealed class ApiDocsTests
 
         // openai-python sends JSON with input_reference as an object; openai-node sends multipart with a file.
         var json = BodySchema(root, "/v1/videos", "post", "application/json", schemas);
-        Assert.Equal(new[] { "input_reference", "model", "orientation", "private", "prompt", "seconds", "size", "style", "timeout", "watermark" }, Properties(json).Order().ToArray());
+        Assert.Equal(new[] { "callback_url", "input_reference", "model", "orientation", "private", "prompt", "seconds", "size", "style", "timeout", "watermark", "webhook_events_filter" }, Properties(json).Order().ToArray());
         var form = BodySchema(root, "/v1/videos", "post", "multipart/form-data", schemas);
         var file = form.GetProperty("properties").GetProperty("input_reference");
         Assert.Equal("binary", file.GetProperty("format").GetString());

@@ -51,6 +51,12 @@ public sealed class SecretsAtRestTests : IDisposable
 
     private static string NewSecret(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N");
 
+    private static async Task<string> AccountOfAsync(HttpClient admin, string keyId, CancellationToken ct)
+    {
+        using var key = JsonDocument.Parse(await SendAsync(admin, HttpMethod.Get, $"/admin/keys/{keyId}", HttpStatusCode.OK, null, ct));
+        return key.RootElement.GetProperty("account_id").GetString()!;
+    }
+
     [Fact]
     public async Task Upgrade_PlainTextApiKeysOfAnEarlierVersion_EncryptedOnFirstStartAndTheChannelStillWorks()
     {
@@ -124,6 +130,7 @@ public sealed class SecretsAtRestTests : IDisposable
         var answers = new List<string>();
         string adminKey;
         string signingKey;
+        var webhookSecret = "";
 
         await using (var app = ReelayApp.Start(new Dictionary<string, string?>
         {
@@ -163,6 +170,12 @@ public sealed class SecretsAtRestTests : IDisposable
             answers.Add(route);
             answers.Add(await SendAsync(admin, HttpMethod.Get, "/admin/channels", HttpStatusCode.OK, null, ct));
             answers.Add(await SendAsync(admin, HttpMethod.Get, "/admin/channels/xai-serves", HttpStatusCode.OK, null, ct));
+            // Shown once, in an answer that is not kept: from then on it exists only encrypted.
+            using (var shown = JsonDocument.Parse(await SendAsync(admin, HttpMethod.Post, $"/admin/accounts/{await AccountOfAsync(admin, created.Id, ct)}/webhook-secret", HttpStatusCode.OK, null, ct)))
+            {
+                webhookSecret = shown.RootElement.GetProperty("secret").GetString()!;
+            }
+
             answers.Add(await SendAsync(admin, HttpMethod.Post, "/admin/secrets/rotate", HttpStatusCode.OK, "{}", ct));
             answers.Add(await SendAsync(admin, HttpMethod.Get, "/admin/secrets", HttpStatusCode.OK, null, ct));
             answers.Add(await SendAsync(app.CreateClient(), HttpMethod.Get, "/readyz", HttpStatusCode.OK, null, ct));
@@ -179,7 +192,7 @@ public sealed class SecretsAtRestTests : IDisposable
         Assert.Contains(files, file => file.Where == "reelay.db");
         var places = new List<(string Where, byte[] Bytes)> { ("the logs", Encoding.UTF8.GetBytes(logs.Text)) };
         places.AddRange(answers.Select((answer, i) => ($"answer {i}", Encoding.UTF8.GetBytes(answer))));
-        foreach (var (name, secret) in new[] { ("refused channel key", refusedKey), ("served channel key", servedKey), ("replaced channel key", replacedKey), ("SECRETS_KEY", secretsKey), ("file signing key", signingKey) })
+        foreach (var (name, secret) in new[] { ("refused channel key", refusedKey), ("served channel key", servedKey), ("replaced channel key", replacedKey), ("SECRETS_KEY", secretsKey), ("file signing key", signingKey), ("webhook signing secret", webhookSecret["whsec_".Length..]) })
         {
             foreach (var (where, bytes) in places.Concat(files))
             {

@@ -42,6 +42,12 @@ public sealed record OpenAiCreateVideoRequest
 
     [Description("Reelay extension: cancel the video if it has not ended this long after the create. Seconds, or a duration such as 90s, 5m, 1h30m (1s to 24h); the Cancel-After header does the same.")]
     public string? Timeout { get; init; }
+
+    [Description("Reelay extension, as on the unified route: an http(s) URL that receives the task's webhook events (signed the Standard Webhooks way).")]
+    public string? CallbackUrl { get; init; }
+
+    [Description("Reelay extension: the event types callback_url receives (video.processing, video.progress, video.completed, video.failed, video.cancelled); every type but video.progress when left out.")]
+    public IReadOnlyList<string>? WebhookEventsFilter { get; init; }
 }
 
 /// <summary><c>input_reference</c> in a JSON body.</summary>
@@ -90,6 +96,12 @@ public sealed record OpenAiCreateVideoForm
 
     [Description("Reelay extension: cancel the video if it has not ended this long after the create. Seconds, or a duration such as 90s, 5m, 1h30m (1s to 24h); the Cancel-After header does the same.")]
     public string? Timeout { get; init; }
+
+    [Description("Reelay extension, as on the unified route: an http(s) URL that receives the task's webhook events (signed the Standard Webhooks way).")]
+    public string? CallbackUrl { get; init; }
+
+    [Description("Reelay extension: the event types callback_url receives (video.processing, video.progress, video.completed, video.failed, video.cancelled); every type but video.progress when left out.")]
+    public string? WebhookEventsFilter { get; init; }
 }
 
 /// <summary>The body of <c>POST /v1/videos/{id}/remix</c>, JSON or multipart; the source video's settings are kept.</summary>

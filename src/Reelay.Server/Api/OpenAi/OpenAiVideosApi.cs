@@ -340,7 +340,14 @@ public static class OpenAiVideosApi
                 Orientation = fields.String("orientation"),
                 Duration = (int?)fields.Integer("seconds", 1, 600),
                 DryRun = fields.Boolean("dry_run") ?? false,
+                // Reelay extension, as on the unified route: where the task's webhook events go.
+                CallbackUrl = fields.String("callback_url"),
             };
+            if (WebhookFilterField.Read(document.RootElement, fields, draft) is { } filterError)
+            {
+                return (null, filterError);
+            }
+
             foreach (var flag in SoraAppFlags)
             {
                 if (fields.Boolean(flag) is { } on)
@@ -444,7 +451,17 @@ public static class OpenAiVideosApi
             Prompt = Field(form, "prompt"),
             Size = Field(form, "size"),
             Orientation = Field(form, "orientation"),
+            CallbackUrl = Field(form, "callback_url"),
         };
+
+        if (form.TryGetValue(WebhookFilterField.Name, out var filter) || form.TryGetValue(WebhookFilterField.Name + "[]", out filter))
+        {
+            var types = filter.SelectMany(value => (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+            if (WebhookFilterField.Apply(types, draft) is { } filterError)
+            {
+                return (null, filterError);
+            }
+        }
 
         foreach (var flag in SoraAppFlags)
         {

@@ -40,8 +40,11 @@ public sealed record UnifiedCreateRequest
     [Description("What the video should not show; passed to upstreams that use it.")]
     public string? NegativePrompt { get; init; }
 
-    [Description("An http(s) URL, validated and stored with the task; Reelay does not call it.")]
+    [Description("An http(s) URL that receives the task's webhook events, signed the Standard Webhooks way; the key's or account's default when left out.")]
     public string? CallbackUrl { get; init; }
+
+    [Description("The event types callback_url receives: video.processing, video.progress (at most one per 2 s), video.completed, video.failed, video.cancelled; every type but video.progress when left out.")]
+    public IReadOnlyList<string>? WebhookEventsFilter { get; init; }
 
     [Description("Passed to upstreams that use it (Veo: rewrite and translate the prompt).")]
     public bool? EnhancePrompt { get; init; }

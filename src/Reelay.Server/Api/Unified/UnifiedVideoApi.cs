@@ -159,6 +159,6 @@ public static class UnifiedVideoApi
             draft.Options["style"] = style;
         }
 
-        return fields.Error;
+        return fields.Error ?? WebhookFilterField.Read(body, fields, draft);
     }
 }

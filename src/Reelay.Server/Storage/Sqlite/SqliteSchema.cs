@@ -262,5 +262,71 @@ internal static class SqliteSchema
         ALTER TABLE tasks ADD COLUMN cancel_at INTEGER;
         CREATE INDEX ix_tasks_cancel_at ON tasks (cancel_at) WHERE cancel_at IS NOT NULL AND stage IN ('pending', 'submitting', 'running', 'finishing');
         """,
+        """
+        -- Webhooks: the events a task's changes cause (the outbox), one delivery per event and target with
+        -- its attempts, the endpoints accounts register, and each account's signing secret (encrypted).
+        ALTER TABLE tasks ADD COLUMN webhook_events TEXT;
+
+        CREATE TABLE webhook_endpoints (
+            id           TEXT PRIMARY KEY,
+            account_id   TEXT NOT NULL,
+            url          TEXT NOT NULL,
+            events_json  TEXT,
+            description  TEXT,
+            enabled      INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL
+        );
+        CREATE INDEX ix_webhook_endpoints_account ON webhook_endpoints (account_id, created_at);
+
+        CREATE TABLE webhook_secrets (
+            account_id           TEXT PRIMARY KEY,
+            secret_ciphertext    TEXT NOT NULL,
+            previous_ciphertext  TEXT,
+            previous_until       INTEGER,
+            rotated_at           INTEGER NOT NULL
+        );
+
+        CREATE TABLE webhook_events (
+            id          TEXT PRIMARY KEY,
+            task_id     TEXT NOT NULL,
+            account_id  TEXT NOT NULL,
+            type        TEXT NOT NULL,
+            progress    INTEGER NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+        CREATE INDEX ix_webhook_events_task ON webhook_events (task_id, type, created_at);
+
+        CREATE TABLE webhook_deliveries (
+            id           INTEGER PRIMARY KEY,
+            event_id     TEXT NOT NULL,
+            task_id      TEXT NOT NULL,
+            endpoint_id  TEXT,
+            url          TEXT NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'gone')),
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            next_at      INTEGER,
+            lease_token  TEXT,
+            lease_until  INTEGER,
+            last_status  INTEGER,
+            last_error   TEXT,
+            created_at   INTEGER NOT NULL,
+            delivered_at INTEGER
+        );
+        CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (next_at) WHERE state = 'pending';
+        CREATE INDEX ix_webhook_deliveries_task ON webhook_deliveries (task_id);
+        CREATE INDEX ix_webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id) WHERE endpoint_id IS NOT NULL;
+
+        CREATE TABLE webhook_attempts (
+            delivery_id  INTEGER NOT NULL,
+            n            INTEGER NOT NULL,
+            at           INTEGER NOT NULL,
+            status_code  INTEGER,
+            latency_ms   INTEGER NOT NULL,
+            error        TEXT,
+            PRIMARY KEY (delivery_id, n)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -14,7 +14,7 @@ namespace Reelay.Storage.Sqlite;
 
 public static class SqliteStorageExtensions
 {
-    /// <summary>The embedded default: tasks, keys, accounts and their ledger, prices, the audit log and channels in one SQLite file in the data directory, and its readiness check.</summary>
+    /// <summary>The embedded default: tasks, keys, accounts and their ledger, prices, the audit log, channels and the webhook outbox in one SQLite file in the data directory, and its readiness check.</summary>
     public static IServiceCollection AddSqliteStorage(this IServiceCollection services)
     {
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateOnStart();
@@ -34,6 +34,9 @@ public static class SqliteStorageExtensions
         services.TryAddSingleton<SqliteChannelStore>();
         services.TryAddSingleton<IChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, SqliteChannelStore>(sp => sp.GetRequiredService<SqliteChannelStore>()));
+        services.TryAddSingleton<SqliteWebhookStore>();
+        services.TryAddSingleton<Webhooks.IWebhookStore>(sp => sp.GetRequiredService<SqliteWebhookStore>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, SqliteWebhookStore>(sp => sp.GetRequiredService<SqliteWebhookStore>()));
         services.TryAddSingleton<IAccountStore, SqliteAccountStore>();
         services.TryAddSingleton<IPriceStore, SqlitePriceStore>();
         services.TryAddSingleton<ICatalogStore, SqliteCatalogStore>();

@@ -108,7 +108,7 @@ internal static class SqliteTaskRows
         "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
         "$duration", "$seed", "$images_json", "$options_json", "$callback_url", "$idempotency_key", "$surface", "$remixed_from",
         "$stage", "$progress", "$created_at", "$updated_at", "$deadline_at", "$next_at",
-        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq", "$cancel_at",
+        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq", "$cancel_at", "$webhook_events",
     ];
 
     /// <summary>
@@ -156,6 +156,7 @@ internal static class SqliteTaskRows
         p[26].Value = task.UnitPrice;
         p[27].Value = (object?)holdSeq ?? DBNull.Value;
         p[28].Value = (object?)task.CancelAt ?? DBNull.Value;
+        p[29].Value = task.WebhookEvents is { } events ? Json(events) : DBNull.Value;
     }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>

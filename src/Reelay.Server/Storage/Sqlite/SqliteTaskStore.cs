@@ -323,10 +323,10 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     private const string InsertSql = """
             INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
                 duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq, cancel_at)
+                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq, cancel_at, webhook_events)
             VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
                 $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq, $cancel_at)
+                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq, $cancel_at, $webhook_events)
             """;
 
     /// <summary>
@@ -656,7 +656,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             ("$width", attempt.Width), ("$height", attempt.Height), ("$routeJson", SqliteTaskRows.Json(attempt.Route)));
 
     public Task<bool> MarkRunningAsync(Lease lease, string upstreamId, long nextPollAt, long now, CancellationToken cancellationToken) =>
-        UpdateAsync("""
+        UpdateWithEventAsync(Webhooks.WebhookEvents.Processing, now, """
             UPDATE tasks SET stage = 'running', upstream_id = $upstreamId, next_at = $nextPollAt, updated_at = $now,
                 lease_token = NULL, lease_until = NULL
             WHERE id = $task AND lease_token = $token AND stage = 'submitting'
@@ -669,7 +669,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             """, lease, cancellationToken, ("$nextAt", nextAt), ("$routeJson", SqliteTaskRows.Json(route)));
 
     public Task<bool> SchedulePollAsync(Lease lease, PollUpdate update, CancellationToken cancellationToken) =>
-        UpdateAsync("""
+        UpdateWithEventAsync(Webhooks.WebhookEvents.Progress, null, """
             UPDATE tasks SET progress = MAX(progress, $progress), polls = polls + 1, poll_failures = $pollFailures, next_at = $nextPollAt,
                 enhanced_prompt = COALESCE($enhancedPrompt, enhanced_prompt), lease_token = NULL, lease_until = NULL
             WHERE id = $task AND lease_token = $token AND stage = 'running'
@@ -776,6 +776,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             foreach (var task in ended)
             {
                 await SettleAsync(session, task, now);
+
+                // Checkpoint: the end's webhook event is in the outbox exactly when the end is stored.
+                await SqliteWebhookStore.AddEventAsync(session, task.Id, SqliteWebhookStore.EndEventOf(task.Stage), now);
             }
 
             await session.Command("COMMIT").ExecuteNonQueryAsync(CancellationToken.None);
@@ -1030,6 +1033,44 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
         {
             throw database.WriteFailed(e);
+        }
+    }
+
+    /// <summary>
+    /// A fenced update (as <see cref="UpdateAsync"/>) and, when it changed the task, the webhook event it
+    /// causes, in one transaction: an event is in the outbox exactly when its change is stored.
+    /// </summary>
+    private async Task<bool> UpdateWithEventAsync(string eventType, long? now, string sql, Lease lease, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        using var session = await database.RentSessionAsync(cancellationToken);
+        using var gate = await database.EnterWriteAsync(cancellationToken);
+        try
+        {
+            await database.BeginImmediateAsync(session.Connection, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
+            var command = session.Command(sql);
+            Bind(command, parameters);
+            command.Parameters.AddWithValue("$task", lease.TaskId);
+            command.Parameters.AddWithValue("$token", lease.Token);
+            var changed = await command.ExecuteNonQueryAsync(CancellationToken.None);
+            if (changed == 1)
+            {
+                await SqliteWebhookStore.AddEventAsync(session, lease.TaskId, eventType, now);
+            }
+
+            await session.Command("COMMIT").ExecuteNonQueryAsync(CancellationToken.None);
+            database.WriteSucceeded();
+            Interlocked.Add(ref _rowsWritten, changed);
+            return changed == 1;
+        }
+        catch (Exception e)
+        {
+            session.Broken = !SqliteDatabase.RollBack(session.Connection);
+            if (e is SqliteException sqlite && SqliteDatabase.IsUnavailable(sqlite))
+            {
+                throw database.WriteFailed(sqlite);
+            }
+
+            throw;
         }
     }
 
