@@ -21,6 +21,10 @@ public sealed class FakeComfyUiServer : FakeUpstreamServer
 {
     private readonly ConcurrentDictionary<string, string> _graphs = new();
     private readonly ConcurrentDictionary<string, SocketClient> _sockets = new(StringComparer.Ordinal);
+
+    // Sockets whose handshake is under way: the client may POST /prompt as soon as its side of the
+    // handshake completes, before this side has registered the socket; such a prompt is followed too.
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<SocketClient>> _accepting = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _clientOf = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _started = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _ended = new(StringComparer.Ordinal);
@@ -82,9 +86,18 @@ public sealed class FakeComfyUiServer : FakeUpstreamServer
     /// <summary>Sends a raw text frame to the socket that queued the prompt (a garbled one, in tests).</summary>
     public async Task SendAsync(string promptId, string frame)
     {
-        if (_clientOf.TryGetValue(promptId, out var clientId) && _sockets.TryGetValue(clientId, out var client))
+        if (!_clientOf.TryGetValue(promptId, out var clientId))
+        {
+            return;
+        }
+
+        if (_sockets.TryGetValue(clientId, out var client))
         {
             await client.SendAsync(frame);
+        }
+        else if (_accepting.TryGetValue(clientId, out var accepting))
+        {
+            await (await accepting.Task.WaitAsync(TimeSpan.FromSeconds(10))).SendAsync(frame);
         }
     }
 
@@ -141,7 +154,7 @@ public sealed class FakeComfyUiServer : FakeUpstreamServer
             var id = JsonField(request.Body, "prompt_id") ?? Guid.NewGuid().ToString();
             var job = CreateJob(id);
             _graphs[id] = request.Body;
-            if (JsonField(request.Body, "client_id") is { } clientId && _sockets.ContainsKey(clientId))
+            if (JsonField(request.Body, "client_id") is { } clientId && (_sockets.ContainsKey(clientId) || _accepting.ContainsKey(clientId)))
             {
                 // Followed over the socket: history and queue follow its events from now on.
                 _clientOf[id] = clientId;
@@ -242,10 +255,26 @@ public sealed class FakeComfyUiServer : FakeUpstreamServer
 
         var clientId = context.Request.Query["clientId"].ToString();
         clientId = string.IsNullOrEmpty(clientId) ? Guid.NewGuid().ToString("N") : clientId;
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var accepting = new TaskCompletionSource<SocketClient>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _accepting[clientId] = accepting;
+        WebSocket socket;
+        try
+        {
+            socket = await context.WebSockets.AcceptWebSocketAsync();
+        }
+        catch
+        {
+            _accepting.TryRemove(new KeyValuePair<string, TaskCompletionSource<SocketClient>>(clientId, accepting));
+            accepting.TrySetCanceled();
+            throw;
+        }
+
+        using var accepted = socket;
         var client = new SocketClient(socket);
         // ComfyUI keeps one socket per client id: a reconnect with the same id takes its prompts' events.
         _sockets[clientId] = client;
+        accepting.TrySetResult(client);
+        _accepting.TryRemove(new KeyValuePair<string, TaskCompletionSource<SocketClient>>(clientId, accepting));
         Interlocked.Increment(ref _socketConnections);
         try
         {
