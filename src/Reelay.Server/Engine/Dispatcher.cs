@@ -80,7 +80,7 @@ public sealed partial class Dispatcher(
         else
         {
             // Channels may have changed since the intake checked that one renders this request.
-            var choice = router.Route(model, task.Mode, new RenderSpec(model.Name, task.AspectRatio, task.Size, width, height, task.Duration));
+            var choice = router.Route(model, task.Mode, new RenderSpec(model.Name, task.AspectRatio, task.Size, width, height, task.Duration) { Options = task.Options });
             if (choice.Candidates.Count == 0 && choice.Refused.Count > 0)
             {
                 await FailAsync(task, lease, new TaskError(TaskErrors.InvalidArgument,
