@@ -5,6 +5,7 @@ using Reelay.Images;
 using Reelay.Providers;
 using Reelay.Storage;
 using Reelay.Tasks;
+using Reelay.Telemetry;
 
 namespace Reelay.Engine;
 
@@ -24,8 +25,9 @@ public sealed partial class Dispatcher(
     TaskCanceller canceller,
     TimeProvider time,
     IOptions<EngineOptions> options,
+    ReelayTelemetry telemetry,
     ILogger<Dispatcher> logger)
-    : LeasedWorker(ClaimKind.Dispatch, store, time, options, logger)
+    : LeasedWorker(ClaimKind.Dispatch, store, time, options, telemetry, logger)
 {
     protected override int Concurrency => Options.DispatchConcurrency;
 
