@@ -162,7 +162,13 @@ public sealed record ModelDefaults(
 /// <param name="Width">Output width in pixels Reelay expects.</param>
 /// <param name="Height">Output height in pixels Reelay expects.</param>
 /// <param name="DurationSeconds">Length in seconds.</param>
-public sealed record RenderSpec(string UpstreamModel, string AspectRatio, string Size, int Width, int Height, int DurationSeconds);
+public sealed record RenderSpec(string UpstreamModel, string AspectRatio, string Size, int Width, int Height, int DurationSeconds)
+{
+    /// <summary>The request's options (prompt flags, model options): an upstream without a field may refuse a value for it.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = NoOptions;
+
+    private static readonly IReadOnlyDictionary<string, string> NoOptions = new Dictionary<string, string>();
+}
 
 /// <summary>Which requested value an upstream cannot render.</summary>
 public enum RenderField
@@ -170,10 +176,16 @@ public enum RenderField
     AspectRatio,
     Size,
     Duration,
+
+    /// <summary>One of the request's options, named by <see cref="RenderProblem.Option"/>.</summary>
+    Option,
 }
 
 /// <summary>A value an upstream cannot render, and what it takes instead (<c>4, 8 or 12 seconds</c>).</summary>
-public sealed record RenderProblem(RenderField Field, string Accepts);
+/// <param name="Field">Which value.</param>
+/// <param name="Accepts">What the upstream takes instead, as words for a message.</param>
+/// <param name="Option">For <see cref="RenderField.Option"/>: the option's name.</param>
+public sealed record RenderProblem(RenderField Field, string Accepts, string? Option = null);
 
 /// <summary>A callback as it arrived: headers (names case-insensitive), the raw body, when it came.</summary>
 public sealed record UpstreamCallback(IReadOnlyDictionary<string, string> Headers, ReadOnlyMemory<byte> Body, DateTimeOffset ReceivedAt)

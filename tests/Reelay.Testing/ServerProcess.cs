@@ -105,7 +105,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>The server's own build output (it carries appsettings.json), found beside the test's.</summary>
-    private static string ServerDll()
+    public static string ServerDll()
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = testOutput.Name;

@@ -26,14 +26,15 @@ internal sealed partial class GeminiOmniProvider(UpstreamClient upstream, Google
     internal const string InlineResultScheme = "omni-inline:";
 
     // What Omni does not have (§2 "Not present"): one clip per interaction, audio always on, 24 fps
-    // fixed. Sent on, such options would be silently ignored, so the task is refused instead.
-    private static readonly (string Option, Func<string, bool> Refused, string Why)[] MissingFields =
+    // fixed. Sent on, such options would be silently ignored, so the request is refused instead:
+    // at create by CheckRender (a 400 naming the option), and again at submit for a task stored before.
+    private static readonly (string Option, string Takes, Func<string, bool> Refused)[] MissingFields =
     [
-        ("generate_audio", v => v.Trim().Equals("false", StringComparison.OrdinalIgnoreCase), "Omni always makes the soundtrack"),
-        ("n", v => v.Trim() != "1", "Omni makes one clip per request"),
-        ("sample_count", v => v.Trim() != "1", "Omni makes one clip per request"),
-        ("number_of_videos", v => v.Trim() != "1", "Omni makes one clip per request"),
-        ("fps", v => v.Trim() != "24", "Omni renders at 24 fps only"),
+        ("generate_audio", "only true (Omni always makes the soundtrack)", v => v.Trim().Equals("false", StringComparison.OrdinalIgnoreCase)),
+        ("n", "only 1 (Omni makes one clip per request)", v => v.Trim() != "1"),
+        ("sample_count", "only 1 (Omni makes one clip per request)", v => v.Trim() != "1"),
+        ("number_of_videos", "only 1 (Omni makes one clip per request)", v => v.Trim() != "1"),
+        ("fps", "only 24 (Omni renders at 24 fps only)", v => v.Trim() != "24"),
     ];
 
     public string Name => ProviderNames.GeminiOmni;
@@ -64,7 +65,26 @@ internal sealed partial class GeminiOmniProvider(UpstreamClient upstream, Google
         }
 
         var max = MaxDurationOf(spec.UpstreamModel);
-        return spec.DurationSeconds >= 3 && spec.DurationSeconds <= max ? null : new(RenderField.Duration, $"3–{max} seconds");
+        if (spec.DurationSeconds < 3 || spec.DurationSeconds > max)
+        {
+            return new(RenderField.Duration, $"3–{max} seconds");
+        }
+
+        return MissingField(spec.Options) is { } missing ? new(RenderField.Option, missing.Takes, missing.Option) : null;
+    }
+
+    /// <summary>The first option the request sets to a value Omni has no field for, or null.</summary>
+    private static (string Option, string Value, string Takes)? MissingField(IReadOnlyDictionary<string, string> options)
+    {
+        foreach (var (option, takes, refused) in MissingFields)
+        {
+            if (options.TryGetValue(option, out var value) && refused(value))
+            {
+                return (option, value, takes);
+            }
+        }
+
+        return null;
     }
 
     public async Task<SubmitResult> SubmitAsync(VideoJobRequest request, ChannelSettings channel, CancellationToken cancellationToken)
@@ -208,13 +228,10 @@ internal sealed partial class GeminiOmniProvider(UpstreamClient upstream, Google
 
     private static OmniCreateRequest ToCreateRequest(VideoJobRequest request, ChannelSettings channel)
     {
-        foreach (var (option, refused, why) in MissingFields)
+        if (MissingField(request.Options) is { } missing)
         {
-            if (request.Options.TryGetValue(option, out var value) && refused(value))
-            {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
-                    $"Gemini Omni has no '{option}' {value}: {why}. Leave '{option}' out.");
-            }
+            throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
+                $"Gemini Omni takes '{missing.Option}' {missing.Takes}, not {missing.Value}. Leave '{missing.Option}' out.");
         }
 
         // Omni has no negative prompt; Google's guidance is to say what to avoid in the prompt itself.

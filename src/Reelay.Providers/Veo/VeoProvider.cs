@@ -104,37 +104,10 @@ internal sealed partial class VeoProvider(UpstreamClient upstream, ILogger<VeoPr
     private static VeoPredictRequest ToPredictRequest(VideoJobRequest request)
     {
         var images = request.Images;
-        var components = request.Options.TryGetValue(ImageModeOption, out var mode)
-            && string.Equals(mode, "components", StringComparison.OrdinalIgnoreCase);
-
-        VeoImage? first = null, last = null;
-        IReadOnlyList<VeoReferenceImage>? references = null;
-        if (components && images.Count > 0)
-        {
-            // Reference images ("ASSET") exclude image/lastFrame; at most three.
-            if (images.Count > 3)
-            {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
-                    $"Veo takes at most 3 reference images, not {images.Count}.");
-            }
-
-            references = [.. images.Select(i => new VeoReferenceImage(ToImage(i), "ASSET"))];
-        }
-        else if (images.Count > 0)
-        {
-            // Default "frames": the mode every Veo 3.x model has (reference images are 3.1-only),
-            // and what one image means everywhere: the first frame; a second one pins the last frame.
-            if (images.Count > 2)
-            {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
-                    $"Veo takes a first and a last frame (2 images), not {images.Count}; use image_mode 'components' for up to 3 references.");
-            }
-
-            first = ToImage(images[0]);
-            last = images.Count == 2 ? ToImage(images[1]) : null;
-        }
-
-        var instance = new VeoInstance(request.Prompt, first, last, references);
+        var roles = VeoImageRoles<VeoImage>.Of(request, ToImage);
+        // Reference images are sent as "ASSET" on the Gemini API.
+        var references = roles.References?.Select(image => new VeoReferenceImage(image, "ASSET")).ToList();
+        var instance = new VeoInstance(request.Prompt, roles.First, roles.Last, references);
         var parameters = new VeoParameters(
             AspectRatio: request.AspectRatio,
             Resolution: ToResolution(request.Size),

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Reelay.Providers.GoogleCloud;
 using Reelay.Providers.Http;
+using Reelay.Providers.Veo;
 
 namespace Reelay.Providers.VertexVeo;
 
@@ -227,34 +228,9 @@ internal sealed partial class VertexVeoProvider(GoogleAccessTokens tokens, ILogg
 
     private static VertexPredictRequest ToPredictRequest(VideoJobRequest request, ChannelSettings channel)
     {
-        var images = request.Images;
-        var components = request.Options.TryGetValue(ImageModeOption, out var mode)
-            && string.Equals(mode, "components", StringComparison.OrdinalIgnoreCase);
-
-        VertexImage? first = null, last = null;
-        IReadOnlyList<VertexReferenceImage>? references = null;
-        if (components && images.Count > 0)
-        {
-            // Reference images exclude image/lastFrame; Veo 3.1 takes at most three.
-            if (images.Count > 3)
-            {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
-                    $"Veo takes at most 3 reference images, not {images.Count}.");
-            }
-
-            references = [.. images.Select(i => new VertexReferenceImage(ToImage(i), "asset"))];
-        }
-        else if (images.Count > 0)
-        {
-            if (images.Count > 2)
-            {
-                throw new UpstreamException(UpstreamFailureStage.Rejected, TaskErrors.InvalidArgument,
-                    $"Veo takes a first and a last frame (2 images), not {images.Count}; use image_mode 'components' for up to 3 references.");
-            }
-
-            first = ToImage(images[0]);
-            last = images.Count == 2 ? ToImage(images[1]) : null;
-        }
+        var roles = VeoImageRoles<VertexImage>.Of(request, ToImage);
+        // Vertex AI spells the reference type in lower case.
+        var references = roles.References?.Select(image => new VertexReferenceImage(image, "asset")).ToList();
 
         var audio = !(request.Options.TryGetValue(GenerateAudioOption, out var generateAudio)
             && string.Equals(generateAudio.Trim(), "false", StringComparison.OrdinalIgnoreCase));
@@ -271,7 +247,7 @@ internal sealed partial class VertexVeoProvider(GoogleAccessTokens tokens, ILogg
             // Left out, Vertex applies its default (allow_adult).
             PersonGeneration: request.Options.GetValueOrDefault(PersonGenerationOption),
             StorageUri: StorageUriFor(channel, request.TaskId));
-        return new VertexPredictRequest([new VertexVeoInstance(request.Prompt, first, last, references)], parameters);
+        return new VertexPredictRequest([new VertexVeoInstance(request.Prompt, roles.First, roles.Last, references)], parameters);
     }
 
     private static VertexImage ToImage(ReferenceImage image) =>

@@ -15,13 +15,24 @@ public static class CreateFilters
     /// <summary>Set on an answer that replays the task an idempotency key already made (as Stripe marks them).</summary>
     public const string ReplayedHeader = "Idempotent-Replayed";
 
+    /// <summary>The headers a create's answer may carry, as the API description lists them.</summary>
+    private static readonly ResponseHeader[] CreateHeaders =
+    [
+        new("x-ratelimit-limit-requests", "Create requests per minute of the tightest limit on the key or its account (only when one is set)."),
+        new("x-ratelimit-remaining-requests", "Create requests left in that minute's allowance."),
+        new("x-ratelimit-reset-requests", "Until the allowance is full again, as OpenAI writes it (20ms, 1.5s, 6m0s)."),
+        new(ReplayedHeader, "true when the answer replays the task an earlier request with the same Idempotency-Key made."),
+        new(TaskIntakeResult.RedirectHeader, "Set when the requested model is retired and the task runs on its replacement: veo3; replaced-by=veo3.1; retired=2026-06-30."),
+    ];
+
     /// <summary>
     /// Counts the request against the key's and the account's requests per minute and writes OpenAI's
     /// <c>x-ratelimit-*-requests</c> headers for the tightest of them; over the limit it answers 429 with
-    /// <c>Retry-After</c>, naming the limit. Goes after the key filter, which says who is calling.
+    /// <c>Retry-After</c>, naming the limit. Goes after the key filter, which says who is calling. Also
+    /// declares, for the API description, the headers every create answer may carry.
     /// </summary>
     public static RouteHandlerBuilder RequireCreateRate(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter(async (context, next) =>
+        builder.WithResponseHeaders(CreateHeaders).AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
             if (http.RequestServices.GetRequiredService<RequestRates>().Acquire(http.GetCaller()) is not { } decision)

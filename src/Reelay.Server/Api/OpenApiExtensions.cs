@@ -19,6 +19,7 @@ public static class OpenApiExtensions
         {
             options.AddDocumentTransformer(DescribeDocument);
             options.AddOperationTransformer(DescribeRequestBodyAsync);
+            options.AddOperationTransformer(DescribeResponseHeaders);
         });
         return services;
     }
@@ -55,6 +56,10 @@ public static class OpenApiExtensions
     /// </summary>
     public static RouteHandlerBuilder AcceptsBody<TBody>(this RouteHandlerBuilder builder, string contentType = "application/json") =>
         builder.WithMetadata(new RequestBodyMetadata(typeof(TBody), contentType));
+
+    /// <summary>Declares headers a successful answer may carry (<c>Idempotent-Replayed</c>, <c>x-ratelimit-*</c>…), so generated clients can read them.</summary>
+    public static RouteHandlerBuilder WithResponseHeaders(this RouteHandlerBuilder builder, params ResponseHeader[] headers) =>
+        builder.WithMetadata([.. headers]);
 
     /// <summary>Names the document and the bearer scheme; every operation that can answer 401 takes the key.</summary>
     private static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
@@ -103,6 +108,27 @@ public static class OpenApiExtensions
         operation.RequestBody = new OpenApiRequestBody { Required = true, Content = content };
     }
 
+    /// <summary>Writes each declared <see cref="ResponseHeader"/> onto the operation's 2xx answers.</summary>
+    private static Task DescribeResponseHeaders(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var headers = context.Description.ActionDescriptor.EndpointMetadata.OfType<ResponseHeader>().ToList();
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (headers.Count == 0 || !status.StartsWith('2') || response is not OpenApiResponse answer)
+            {
+                continue;
+            }
+
+            answer.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            foreach (var header in headers)
+            {
+                answer.Headers[header.Name] = new OpenApiHeader { Description = header.Description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>The type's schema, registered under its name, so generated clients get a named type.</summary>
     private static async Task<IOpenApiSchema> ComponentAsync(Type type, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -122,3 +148,6 @@ public static class OpenApiExtensions
 
     private sealed record RequestBodyMetadata(Type Type, string ContentType);
 }
+
+/// <summary>A header a route's successful answer may carry, for the API description (<see cref="OpenApiExtensions.WithResponseHeaders"/>).</summary>
+public sealed record ResponseHeader(string Name, string Description);

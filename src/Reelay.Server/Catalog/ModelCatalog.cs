@@ -81,7 +81,11 @@ public sealed record ModelRetirement(DateTimeOffset On, string ReplacedBy, bool 
 /// <param name="ListedBy">The channel that lists it first (by priority, then name).</param>
 /// <param name="Provider">That channel's provider.</param>
 /// <param name="Defaults">That provider's <see cref="ProviderCapabilities.DefaultModel"/>.</param>
-public sealed record ListedModel(string Name, string ListedBy, string Provider, ModelDefaults Defaults);
+public sealed record ListedModel(string Name, string ListedBy, string Provider, ModelDefaults Defaults)
+{
+    /// <summary>The retirement that channel gives the name, if any.</summary>
+    public ModelRetirement? Retirement { get; init; }
+}
 
 /// <summary>
 /// Model names that something other than the catalog lists. The channels implement it: the
@@ -279,6 +283,7 @@ public sealed class ModelCatalog
             d.DurationsBySize.ToFrozenDictionary(p => p.Key.ToUpperInvariant(), p => p.Value, StringComparer.Ordinal))
         {
             ListedBy = listed.ListedBy,
+            Retirement = listed.Retirement,
         };
     }
 

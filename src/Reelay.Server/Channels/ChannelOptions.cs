@@ -1,3 +1,4 @@
+using Reelay.Catalog;
 using Reelay.Providers;
 
 namespace Reelay.Channels;
@@ -37,6 +38,13 @@ public sealed class ChannelOptions
 
     /// <summary>Public model names this channel serves; <c>public=upstream</c> maps a name. Empty: every catalog model with an upstream id for this provider.</summary>
     public List<string> Models { get; set; } = [];
+
+    /// <summary>
+    /// Models this channel lists that are retired, by public name (one of <see cref="Models"/>): from the
+    /// day on, a request for one is a 400 <c>model_retired</c> naming the replacement, or runs on it with
+    /// <see cref="RetirementOptions.Redirect"/>. For a model the catalog defines, its entry's <c>Retired</c> applies instead.
+    /// </summary>
+    public Dictionary<string, RetirementOptions> RetiredModels { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Lower is tried first.</summary>
     public int Priority { get; set; }
@@ -95,6 +103,11 @@ public sealed record Channel(
 
     public string Provider => Settings.Provider;
 
+    /// <summary>The listed models it retires (<see cref="ChannelOptions.RetiredModels"/>), by public name.</summary>
+    public IReadOnlyDictionary<string, ModelRetirement> RetiredModels { get; init; } = NoRetirements;
+
+    private static readonly IReadOnlyDictionary<string, ModelRetirement> NoRetirements = new Dictionary<string, ModelRetirement>();
+
     /// <summary>The models list as configured (<c>public</c> or <c>public=upstream</c>).</summary>
     public IReadOnlyList<string> ModelsAsConfigured =>
         [.. Models.Select(pair => pair.Value is null ? pair.Key : pair.Key + "=" + pair.Value)];
@@ -129,6 +142,11 @@ public sealed record Channel(
             models, options.Priority, Math.Max(1, options.Weight), options.Enabled,
             Math.Max(0, options.SubmitsPerMinute), Math.Max(0, options.PollsPerMinute), source, options.PollInterval,
             string.IsNullOrWhiteSpace(options.PublicCallbackBaseUrl) ? null : new Uri(options.PublicCallbackBaseUrl.TrimEnd('/') + "/"),
-            options.CallbackPollInterval);
+            options.CallbackPollInterval)
+        {
+            RetiredModels = options.RetiredModels.Count == 0
+                ? NoRetirements
+                : options.RetiredModels.ToDictionary(pair => pair.Key.Trim(), pair => new ModelRetirement(pair.Value.On, pair.Value.ReplacedBy.Trim(), pair.Value.Redirect), StringComparer.OrdinalIgnoreCase),
+        };
     }
 }

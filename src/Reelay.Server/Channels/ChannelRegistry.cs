@@ -125,7 +125,10 @@ public sealed class ChannelRegistry : IModelListings, IDisposable
         var listed = channels
             .OrderBy(c => c.Priority).ThenBy(c => c.Name, StringComparer.Ordinal)
             .Where(c => Providers.ContainsKey(c.Provider))
-            .SelectMany(c => c.Models.Keys.Select(name => new ListedModel(name, c.Name, c.Provider, Providers[c.Provider].Capabilities.DefaultModel)))
+            .SelectMany(c => c.Models.Keys.Select(name => new ListedModel(name, c.Name, c.Provider, Providers[c.Provider].Capabilities.DefaultModel)
+            {
+                Retirement = c.RetiredModels.GetValueOrDefault(name),
+            }))
             .ToList();
         return new Snapshot(channels, listed);
     }

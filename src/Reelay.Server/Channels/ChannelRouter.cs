@@ -65,7 +65,7 @@ public sealed class ChannelRouter(ChannelRegistry registry)
     /// <param name="fieldName">How the surface names each field; the unified names when null.</param>
     public static string DescribeRefusals(IEnumerable<RouteRefusal> refused, Func<RenderField, string>? fieldName = null) =>
         string.Join("; ", refused.Select(r =>
-            $"channel '{r.Candidate.Channel.Name}' ({r.Candidate.Provider.Name}) renders '{(fieldName ?? UnifiedName)(r.Problem.Field)}' {r.Problem.Accepts}"));
+            $"channel '{r.Candidate.Channel.Name}' ({r.Candidate.Provider.Name}) renders '{r.Problem.Option ?? (fieldName ?? UnifiedName)(r.Problem.Field)}' {r.Problem.Accepts}"));
 
     private static string UnifiedName(RenderField field) => field switch
     {

@@ -83,7 +83,32 @@ public static class ChannelRules
             return new(ChannelProblemKind.Invalid, "weight", "Weight, SubmitsPerMinute and PollsPerMinute cannot be negative.");
         }
 
+        if (RetiredModelsProblem(config) is { } retired)
+        {
+            return retired;
+        }
+
         return takenNames.Add(config.Name) ? null : new(ChannelProblemKind.NameTaken, "name", $"the name '{config.Name}' is used twice.");
+    }
+
+    /// <summary>A retirement is of a name the channel lists, and names another model to replace it.</summary>
+    private static ChannelProblem? RetiredModelsProblem(ChannelOptions config)
+    {
+        foreach (var (model, retired) in config.RetiredModels)
+        {
+            var listed = config.Models.Any(entry => entry.Split('=', 2)[0].Trim().Equals(model.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (!listed)
+            {
+                return new(ChannelProblemKind.Invalid, "retired_models", $"RetiredModels names '{model}', which is not among the channel's Models: retire a model the channel lists.");
+            }
+
+            if (string.IsNullOrWhiteSpace(retired.ReplacedBy) || retired.ReplacedBy.Trim().Equals(model.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return new(ChannelProblemKind.Invalid, "retired_models", $"RetiredModels '{model}': ReplacedBy must name another model, the one that replaces it.");
+            }
+        }
+
+        return null;
     }
 
     private static ChannelProblem? GoogleCloudProblem(ChannelOptions config)

@@ -5,6 +5,7 @@ using Reelay.Images;
 using Reelay.Providers;
 using Reelay.Storage;
 using Reelay.Tasks;
+using Reelay.Telemetry;
 
 namespace Reelay.Engine;
 
@@ -24,8 +25,9 @@ public sealed partial class Dispatcher(
     TaskCanceller canceller,
     TimeProvider time,
     IOptions<EngineOptions> options,
+    ReelayTelemetry telemetry,
     ILogger<Dispatcher> logger)
-    : LeasedWorker(ClaimKind.Dispatch, store, time, options, logger)
+    : LeasedWorker(ClaimKind.Dispatch, store, time, options, telemetry, logger)
 {
     protected override int Concurrency => Options.DispatchConcurrency;
 
@@ -80,7 +82,7 @@ public sealed partial class Dispatcher(
         else
         {
             // Channels may have changed since the intake checked that one renders this request.
-            var choice = router.Route(model, task.Mode, new RenderSpec(model.Name, task.AspectRatio, task.Size, width, height, task.Duration));
+            var choice = router.Route(model, task.Mode, new RenderSpec(model.Name, task.AspectRatio, task.Size, width, height, task.Duration) { Options = task.Options });
             if (choice.Candidates.Count == 0 && choice.Refused.Count > 0)
             {
                 await FailAsync(task, lease, new TaskError(TaskErrors.InvalidArgument,

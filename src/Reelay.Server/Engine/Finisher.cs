@@ -8,6 +8,7 @@ using Reelay.Hosting;
 using Reelay.Providers;
 using Reelay.Providers.Media;
 using Reelay.Tasks;
+using Reelay.Telemetry;
 
 namespace Reelay.Engine;
 
@@ -27,9 +28,10 @@ public sealed partial class Finisher(
     TaskSignals signals,
     TimeProvider time,
     IOptions<EngineOptions> options,
+    ReelayTelemetry telemetry,
     IOptions<LimitsOptions> limits,
     ILogger<Finisher> logger)
-    : LeasedWorker(ClaimKind.Finish, store, time, options, logger)
+    : LeasedWorker(ClaimKind.Finish, store, time, options, telemetry, logger)
 {
     protected override int Concurrency => Options.FinishConcurrency;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Providers;
 using Reelay.Storage;
 using Reelay.Tasks;
+using Reelay.Telemetry;
 
 namespace Reelay.Engine;
 
@@ -13,7 +14,7 @@ namespace Reelay.Engine;
 /// episode is logged, claims back off (doubling, up to 30 s), and the task is redone from its last
 /// recorded stage, as after a crash.
 /// </summary>
-public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, TimeProvider time, IOptions<EngineOptions> options, ILogger logger)
+public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, TimeProvider time, IOptions<EngineOptions> options, ReelayTelemetry telemetry, ILogger logger)
     : BackgroundService
 {
     private readonly StoreOutage _outage = new();
@@ -23,6 +24,8 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
     protected ITaskStore Store { get; } = store;
 
     protected TimeProvider Time { get; } = time;
+
+    protected ReelayTelemetry Telemetry { get; } = telemetry;
 
     protected long Now => Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -121,7 +124,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
     private async Task RunOneAsync(VideoTask task, Lease lease, CancellationToken hardStop)
     {
         using var work = CancellationTokenSource.CreateLinkedTokenSource(hardStop);
-        await using var keeper = new LeaseKeeper(Store, lease, Options.LeaseDuration, Time, work);
+        await using var keeper = new LeaseKeeper(Store, lease, Options.LeaseDuration, Time, work, () => Telemetry.RecordLeaseLost(kind.ToString().ToLowerInvariant()));
         try
         {
             await HandleAsync(task, lease, work.Token);
@@ -235,10 +238,10 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
 
-        public LeaseKeeper(ITaskStore store, Lease lease, TimeSpan duration, TimeProvider time, CancellationTokenSource work) =>
-            _loop = KeepAsync(store, lease, duration, time, work);
+        public LeaseKeeper(ITaskStore store, Lease lease, TimeSpan duration, TimeProvider time, CancellationTokenSource work, Action lost) =>
+            _loop = KeepAsync(store, lease, duration, time, work, lost);
 
-        private async Task KeepAsync(ITaskStore store, Lease lease, TimeSpan duration, TimeProvider time, CancellationTokenSource work)
+        private async Task KeepAsync(ITaskStore store, Lease lease, TimeSpan duration, TimeProvider time, CancellationTokenSource work, Action lost)
         {
             try
             {
@@ -250,6 +253,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
                     {
                         if (!await store.ExtendLeaseAsync(lease, until, _stop.Token))
                         {
+                            lost();
                             await work.CancelAsync();
                             return;
                         }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Channels;
 using Reelay.Providers;
 using Reelay.Tasks;
+using Reelay.Telemetry;
 
 namespace Reelay.Engine;
 
@@ -20,8 +21,9 @@ public sealed partial class Poller(
     ReportedChanges changes,
     TimeProvider time,
     IOptions<EngineOptions> options,
+    ReelayTelemetry telemetry,
     ILogger<Poller> logger)
-    : LeasedWorker(ClaimKind.Poll, store, time, options, logger)
+    : LeasedWorker(ClaimKind.Poll, store, time, options, telemetry, logger)
 {
     protected override int Concurrency => Options.PollConcurrency;
 
@@ -93,6 +95,11 @@ public sealed partial class Poller(
         if (result.State is UpstreamState.Succeeded or UpstreamState.Failed)
         {
             candidate.State.Ended(task.Id);
+        }
+
+        if (result.State == UpstreamState.Succeeded)
+        {
+            Telemetry.RecordPollsToFinish(candidate.Provider.Name, candidate.Channel.Name, task.Polls + 1);
         }
 
         switch (result.State)

@@ -1,3 +1,5 @@
+using Reelay.Providers;
+
 namespace Reelay.Tasks;
 
 /// <summary>
@@ -42,4 +44,12 @@ public sealed class TaskDraft
 public sealed record FieldNames(string Model, string Prompt, string AspectRatio, string Size, string Images, string Duration)
 {
     public static readonly FieldNames Unified = new("model", "prompt", "aspect_ratio", "size", "images", "duration");
+
+    /// <summary>The wire name of a field an upstream cannot render (an option is named by its problem, not here).</summary>
+    public string Of(RenderField field) => field switch
+    {
+        RenderField.AspectRatio => AspectRatio,
+        RenderField.Size => Size,
+        _ => Duration,
+    };
 }

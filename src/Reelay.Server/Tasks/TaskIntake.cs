@@ -326,32 +326,6 @@ public sealed class TaskIntake(
             return TaskProblem.Invalid($"'{StyleOption}' {Quote(givenStyle!)} is not one of {string.Join(", ", Styles)}.", StyleOption, "unsupported_value");
         }
 
-        // Only channels whose upstream renders this shape, size and length take part; with none
-        // left the client hears what the configured ones render, rather than getting something else.
-        var (width, height) = Shapes.For(size, aspectRatio);
-        var route = router.Route(model, caller.Mode, new RenderSpec(model.Name, aspectRatio, size, width, height, duration));
-        if (route.Candidates.Count == 0 && route.Refused.Count == 0)
-        {
-            return TaskProblem.Unavailable(ChannelRouter.MissingSetting(model), names.Model, TaskErrors.ModelNotConfigured);
-        }
-
-        if (route.Candidates.Count == 0)
-        {
-            var first = route.Refused[0].Problem.Field;
-            var (field, value) = first switch
-            {
-                RenderField.AspectRatio => (names.AspectRatio, Quote(aspectRatio)),
-                RenderField.Size => (names.Size, Quote(draft.Size ?? size)),
-                _ => (names.Duration, duration.ToString(CultureInfo.InvariantCulture)),
-            };
-            return TaskProblem.Invalid(
-                $"'{field}' {value} is not rendered by any upstream configured for {model.Name}: " +
-                ChannelRouter.DescribeRefusals(route.Refused, f => f switch { RenderField.AspectRatio => names.AspectRatio, RenderField.Size => names.Size, _ => names.Duration }) + ".",
-                field, "unsupported_value");
-        }
-
-        rendersLocally = route.Candidates.All(c => c.Provider.Name == ProviderNames.Local);
-
         foreach (var (name, value) in draft.Options.Concat(model.Options))
         {
             flags.TryAdd(name, value);
@@ -367,6 +341,33 @@ public sealed class TaskIntake(
         {
             flags[StyleOption] = style;
         }
+
+        // Only channels whose upstream renders this shape, size and length take part; with none
+        // left the client hears what the configured ones render, rather than getting something else.
+        var (width, height) = Shapes.For(size, aspectRatio);
+        var route = router.Route(model, caller.Mode, new RenderSpec(model.Name, aspectRatio, size, width, height, duration) { Options = flags });
+        if (route.Candidates.Count == 0 && route.Refused.Count == 0)
+        {
+            return TaskProblem.Unavailable(ChannelRouter.MissingSetting(model), names.Model, TaskErrors.ModelNotConfigured);
+        }
+
+        if (route.Candidates.Count == 0)
+        {
+            var first = route.Refused[0].Problem.Field;
+            var (field, value) = first switch
+            {
+                RenderField.AspectRatio => (names.AspectRatio, Quote(aspectRatio)),
+                RenderField.Size => (names.Size, Quote(draft.Size ?? size)),
+                RenderField.Option => (route.Refused[0].Problem.Option!, Quote(flags[route.Refused[0].Problem.Option!])),
+                _ => (names.Duration, duration.ToString(CultureInfo.InvariantCulture)),
+            };
+            return TaskProblem.Invalid(
+                $"'{field}' {value} is not rendered by any upstream configured for {model.Name}: " +
+                ChannelRouter.DescribeRefusals(route.Refused, names.Of) + ".",
+                field, "unsupported_value");
+        }
+
+        rendersLocally = route.Candidates.All(c => c.Provider.Name == ProviderNames.Local);
 
         // Test keys are never charged; a model with no price is free.
         quote = caller.Mode == KeyMode.Test ? null : prices.For(model.Name)?.QuoteFor(model.Name, size, duration, flags);

@@ -17,6 +17,8 @@ public sealed class ReelayTelemetry : IDisposable
 
     private readonly Meter _meter;
     private readonly Histogram<double> _upstreamDuration;
+    private readonly Histogram<int> _pollsToFinish;
+    private readonly Counter<long> _leasesLost;
 
     public ReelayTelemetry(IMeterFactory meters)
     {
@@ -24,6 +26,11 @@ public sealed class ReelayTelemetry : IDisposable
         _upstreamDuration = _meter.CreateHistogram<double>(
             "reelay.upstream.duration", "s", "Time of each call to an upstream, by provider, channel, operation (submit, poll, download, cancel) and outcome (ok or the error code).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
+        _pollsToFinish = _meter.CreateHistogram<int>(
+            "reelay.task.polls", "{poll}", "Upstream polls each task took until the upstream reported it finished (1 is ideal), by provider and channel.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 3, 4, 6, 8, 12, 20, 50] });
+        _leasesLost = _meter.CreateCounter<long>(
+            "reelay.leases.lost", "{lease}", "Task leases a worker lost while handling the task (another instance took it over, or the store refused the extension), by worker.");
     }
 
     /// <summary>The meter, for the gauges other concerns observe (<see cref="ObserveGauge"/>).</summary>
@@ -35,6 +42,16 @@ public sealed class ReelayTelemetry : IDisposable
             new KeyValuePair<string, object?>("channel", channel),
             new KeyValuePair<string, object?>("operation", operation),
             new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A task's upstream job was seen finished at its <paramref name="polls"/>-th poll.</summary>
+    public void RecordPollsToFinish(string provider, string channel, int polls) =>
+        _pollsToFinish.Record(polls,
+            new KeyValuePair<string, object?>("provider", provider),
+            new KeyValuePair<string, object?>("channel", channel));
+
+    /// <summary>A worker (<c>dispatch</c>, <c>poll</c>, <c>finish</c>) found its lease on a task gone: its work on it stops, its writes change nothing.</summary>
+    public void RecordLeaseLost(string worker) =>
+        _leasesLost.Add(1, new KeyValuePair<string, object?>("worker", worker));
 
     public void Dispose() => _meter.Dispose();
 }

@@ -125,6 +125,7 @@ internal sealed class Mutator(int seed)
         "model", "prompt", "aspect_ratio", "size", "duration", "seconds", "images", "seed", "negative_prompt", "callback_url",
         "enhance_prompt", "enable_upsample", "orientation", "watermark", "private", "style", "input_reference", "image_url", "file_id", "name", "mode", "provider", "base_url",
         "api_key", "models", "priority", "weight", "enabled", "submits_per_minute", "polls_per_minute", "poll_interval_ms",
+        "public_callback_base_url", "service_account_key", "retired_models", "retired", "on", "replaced_by", "redirect",
         "PROMPT", "Model", "prompt ", "", "__proto__", "constructor", "id", "status",
     ];
 

@@ -99,6 +99,31 @@ public class GoogleFlowTests
         Assert.Equal("inline", fake.BodyOf(fake.Jobs.Single().Id).GetProperty("response_format").GetProperty("delivery").GetString());
     }
 
+    [Theory]
+    [InlineData("/v1/video/create", "a fox --generate_audio=false", "generate_audio", "only true")]
+    [InlineData("/v1/videos", "a fox --n=2", "n", "only 1")]
+    [InlineData("/v1/video/create", "a fox --fps=30", "fps", "only 24")]
+    public async Task Create_OptionOmniDoesNotHave_Answers400NamingItBeforeAnythingIsStored(string path, string prompt, string option, string takes)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeGeminiOmniServer.StartNewAsync(ct);
+        await using var app = Start([new ChannelSpec("omni", "gemini-omni", fake, ApiKey: "AIza-studio-key")]);
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+
+        using var answer = await client.PostAsJsonAsync(path, new { model = "gemini-omni-1.1-flash", prompt }, ct);
+        var text = await answer.Content.ReadAsStringAsync(ct);
+
+        Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, text);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal(option, error.GetProperty("param").GetString());
+        Assert.Equal("unsupported_value", error.GetProperty("code").GetString());
+        Assert.Contains($"channel 'omni' (gemini-omni) renders '{option}' {takes}", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(fake.Jobs);
+        using var admin = app.AdminClient();
+        var tasks = await admin.GetFromJsonAsync<JsonElement>("/admin/tasks", ct);
+        Assert.Equal(0, tasks.GetProperty("data").GetArrayLength());
+    }
+
     [Fact]
     public async Task Create_BudgetExceeded_FailsWithItsOwnCode()
     {

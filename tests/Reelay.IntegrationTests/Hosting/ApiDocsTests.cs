@@ -98,6 +98,29 @@ public sealed class ApiDocsTests
         var channel = BodySchema(root, "/admin/channels", "post", "application/json", schemas);
         Assert.Contains("base_url", Properties(channel));
         Assert.Contains("poll_interval_ms", Properties(channel));
+        Assert.Contains("retired_models", Properties(channel));
+        Assert.Contains("retired", Properties(BodySchema(root, "/admin/models/{name}", "put", "application/json", schemas)));
+    }
+
+    [Theory]
+    [InlineData("/v1/video/create")]
+    [InlineData("/v1/videos")]
+    [InlineData("/v1/videos/{id}/remix")]
+    public async Task OpenApiDocument_CreateAnswers_DeclareTheHeadersTheyMayCarry(string path)
+    {
+        using var document = await ReadDocumentAsync();
+        var responses = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty("post").GetProperty("responses");
+        var success = responses.EnumerateObject().Single(r => r.Name.StartsWith('2')).Value;
+
+        var headers = success.GetProperty("headers").EnumerateObject().Select(h => h.Name).ToList();
+
+        foreach (var header in (string[])["Reelay-Model-Redirect", "Idempotent-Replayed", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"])
+        {
+            Assert.Contains(header, headers);
+        }
+
+        Assert.All(success.GetProperty("headers").EnumerateObject(), h => Assert.False(string.IsNullOrWhiteSpace(h.Value.GetProperty("description").GetString())));
+        Assert.False(responses.GetProperty("400").TryGetProperty("headers", out _));
     }
 
     [Fact]

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
 using Reelay.Testing;
+using Reelay.Testing.Fakes;
 
 namespace Reelay.IntegrationTests.Hosting;
 
@@ -34,6 +36,8 @@ public class MetricsTests
             Assert.Matches(Series("reelay_upstream_duration_seconds_count", $"channel=\"local\"", $"operation=\"{operation}\"", "outcome=\"ok\"", "provider=\"local\""), text);
         }
 
+        // The render was seen finished at some poll: the polls it took are counted per channel.
+        Assert.Matches(Series("reelay_task_polls_count", "channel=\"local\"", "provider=\"local\""), text);
         Assert.Matches(Series("http_server_request_duration_seconds_count", "http_request_method=\"POST\"", "http_response_status_code=\"200\"", "http_route=\"/v1/video/create\""), text);
         foreach (var stage in (string[])["pending", "submitting", "running", "finishing"])
         {
@@ -45,6 +49,64 @@ public class MetricsTests
         Assert.Matches(new Regex("^reelay_channel_breaker\\{[^}]*channel=\"xai-metrics\"[^}]*\\} 0( \\d+)?$", RegexOptions.Multiline), text);
         Assert.DoesNotContain("xai-secret-metrics-4711", text, StringComparison.Ordinal);
         Assert.DoesNotContain(id, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_ALeaseTakenOverMidSubmit_IsCountedAsLostByItsWorker()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeXaiServer.StartNewAsync(ct);
+        fake.SubmitDelay = TimeSpan.FromSeconds(5);
+        await using var app = ReelayApp.Start(new Dictionary<string, string?>
+        {
+            ["Engine:LeaseDuration"] = "00:00:01.500",
+            ["Channels:0:Name"] = "xai",
+            ["Channels:0:Provider"] = "xai",
+            ["Channels:0:BaseUrl"] = fake.BaseUrl.ToString(),
+            ["Channels:0:ApiKey"] = "xai-key",
+        });
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "grok-video-3", prompt = "a lease" }, ct);
+
+        // The attempt is recorded before the upstream is called: from then on the dispatcher holds the
+        // lease while the submit hangs. Another instance's claim takes it over.
+        await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = app.DatabasePath, Pooling = false }.ToString()))
+        {
+            await connection.OpenAsync(ct);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                await using var stage = connection.CreateCommand();
+                stage.CommandText = "SELECT stage FROM tasks WHERE id = $id";
+                stage.Parameters.AddWithValue("$id", id);
+                if ((string?)await stage.ExecuteScalarAsync(ct) == "submitting")
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "the task never reached submitting");
+                await Task.Delay(20, ct);
+            }
+
+            await using var steal = connection.CreateCommand();
+            steal.CommandText = "UPDATE tasks SET lease_token = 'another-instance', lease_until = $until WHERE id = $id";
+            steal.Parameters.AddWithValue("$until", DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds());
+            steal.Parameters.AddWithValue("$id", id);
+            Assert.Equal(1, await steal.ExecuteNonQueryAsync(ct));
+        }
+
+        using var admin = app.AdminClient();
+        var lost = new Regex(@"^reelay_leases_lost_total\{[^}]*worker=""dispatch""[^}]*\} 1( \d+)?$", RegexOptions.Multiline);
+        var until = DateTime.UtcNow.AddSeconds(20);
+        string text;
+        do
+        {
+            await Task.Delay(200, ct);
+            text = await admin.GetStringAsync("/metrics", ct);
+        }
+        while (!lost.IsMatch(text) && DateTime.UtcNow < until);
+
+        Assert.Matches(lost, text);
     }
 
     [Fact]

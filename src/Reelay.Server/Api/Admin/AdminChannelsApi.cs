@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
+using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Secrets;
 
@@ -39,6 +40,9 @@ public sealed record ChannelView(
     /// <summary>Cloud Storage bucket results go to (Vertex AI channels); left out elsewhere.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Bucket { get; init; }
+
+    /// <summary>The listed models it retires, by name (empty when none).</summary>
+    public IReadOnlyDictionary<string, RetirementView> RetiredModels { get; init; } = new Dictionary<string, RetirementView>();
 }
 
 public sealed record ChannelList(string Object, IReadOnlyList<ChannelView> Data);
@@ -96,6 +100,9 @@ public sealed record CreateChannelRequest
 
     [Description("Reelay's address as the upstream sees it (absolute http(s), no query), e.g. \"https://reelay.example.com/\": providers that call back get a per-job callback URL under it. None when left out.")]
     public string? PublicCallbackBaseUrl { get; init; }
+
+    [Description("Models it lists that are retired, by name: {\"old-model\":{\"on\":\"2026-06-30\",\"replaced_by\":\"new-model\",\"redirect\":false}}. The whole map; null or {} puts them all back in service. A catalog model is retired in its catalog entry instead.")]
+    public IReadOnlyDictionary<string, RetirementView>? RetiredModels { get; init; }
 }
 
 /// <summary>Body of <c>PATCH /admin/channels/{name}</c>: only the fields present change; a channel cannot be renamed.</summary>
@@ -147,6 +154,9 @@ public sealed record UpdateChannelRequest
 
     [Description("Reelay's address as the upstream sees it (absolute http(s), no query); null or \"\" turns callbacks off.")]
     public string? PublicCallbackBaseUrl { get; init; }
+
+    [Description("Models it lists that are retired, by name: {\"old-model\":{\"on\":\"2026-06-30\",\"replaced_by\":\"new-model\",\"redirect\":false}}. The whole map; null or {} puts them all back in service. A catalog model is retired in its catalog entry instead.")]
+    public IReadOnlyDictionary<string, RetirementView>? RetiredModels { get; init; }
 }
 
 /// <summary>
@@ -169,7 +179,7 @@ public static class AdminChannelsApi
         return routes;
     }
 
-    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, TimeProvider time)
+    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, ModelCatalog catalog, UnreadableSecrets unreadable, TimeProvider time)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 64 * 1024);
         if (error is not null)
@@ -194,6 +204,11 @@ public static class AdminChannelsApi
                     : ApiError.BadRequest(problem.Message, problem.Field, "invalid_channel");
             }
 
+            if (RetiresCatalogModel(channel, catalog) is { } misplaced)
+            {
+                return misplaced;
+            }
+
             if (!await store.InsertAsync(channel, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted))
             {
                 return new ApiError(409, $"A channel named '{channel.Name}' already exists.", "channel_exists", "name");
@@ -214,7 +229,7 @@ public static class AdminChannelsApi
             ? TypedResults.Ok(AsView(registry, channel, unreadable))
             : ApiError.NotFound($"No channel named '{name}'.", "name");
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, TimeProvider time)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, ModelCatalog catalog, UnreadableSecrets unreadable, TimeProvider time)
     {
         var current = (await store.ListAsync(http.RequestAborted)).FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
         if (current is null)
@@ -259,6 +274,11 @@ public static class AdminChannelsApi
             if (registry.Validate(current, taken) is { } problem)
             {
                 return ApiError.BadRequest(problem.Message, problem.Field, "invalid_channel");
+            }
+
+            if (RetiresCatalogModel(current, catalog) is { } misplaced)
+            {
+                return misplaced;
             }
 
             var before = registry.Find(current.Name) is { } old ? AsView(registry, old, unreadable) : null;
@@ -409,8 +429,52 @@ public static class AdminChannelsApi
             channel.PublicCallbackBaseUrl = string.IsNullOrWhiteSpace(callbackBase) ? null : callbackBase.Trim();
         }
 
+        // The whole map, as models is: a name left out is back in service.
+        if (body.TryGetProperty("retired_models", out var retiredModels))
+        {
+            return ReadRetiredModels(retiredModels, channel);
+        }
+
         return null;
     }
+
+    /// <summary><c>{"old-model": {"on", "replaced_by", "redirect"}}</c> (or null: none retired), checked against the models by <see cref="ChannelRules"/>.</summary>
+    private static ApiError? ReadRetiredModels(JsonElement value, ChannelOptions channel)
+    {
+        var retired = new Dictionary<string, RetirementOptions>(StringComparer.OrdinalIgnoreCase);
+        channel.RetiredModels = retired;
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            return JsonBody.WrongType("retired_models", "an object of retirements by model name, or null", value);
+        }
+
+        foreach (var model in value.EnumerateObject())
+        {
+            var field = "retired_models." + (model.Name.Length <= 80 ? model.Name : model.Name[..80] + "…");
+            if (RetirementField.Read(model.Value, field, out var retirement) is { } error)
+            {
+                return error;
+            }
+
+            if (retirement is not null)
+            {
+                retired[model.Name.Trim()] = retirement;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A catalog model's listing is overridden by its entry, so a channel's retirement of it would do nothing: say where it goes.</summary>
+    private static ApiError? RetiresCatalogModel(ChannelOptions channel, ModelCatalog catalog) =>
+        channel.RetiredModels.Keys.FirstOrDefault(model => catalog.Find(model) is { ListedBy: null }) is { } name
+            ? ApiError.BadRequest($"'{name}' is a catalog model: retire it in its catalog entry (PUT /admin/models/{catalog.Find(name)!.Name} with \"retired\"), not on a channel.", "retired_models", "invalid_channel")
+            : null;
 
     private static ApiError InConfiguration(string name) =>
         new(409, $"Channel '{name}' is defined in configuration (appsettings.json or REELAY_Channels__*); change it there and restart.", "channel_in_configuration", "name");
@@ -445,6 +509,7 @@ public static class AdminChannelsApi
             Project = channel.Settings.Project,
             Location = channel.Settings.Location,
             Bucket = channel.Settings.Bucket,
+            RetiredModels = channel.RetiredModels.ToDictionary(pair => pair.Key, pair => RetirementView.Of(pair.Value)!, StringComparer.Ordinal),
         };
     }
 }

@@ -32,7 +32,8 @@ public sealed record CatalogModelView(
     int MaxImages,
     long MaxLifetimeSeconds,
     IReadOnlyDictionary<string, string> Options,
-    IReadOnlyDictionary<string, string> UpstreamModels);
+    IReadOnlyDictionary<string, string> UpstreamModels,
+    RetirementView? Retired);
 
 public sealed record CatalogModelList(string Object, IReadOnlyList<CatalogModelView> Data);
 
@@ -87,6 +88,9 @@ public sealed record SetCatalogModelRequest
 
     [Description("Upstream model id per provider name: {\"xai\":\"grok-imagine-video\"}.")]
     public IReadOnlyDictionary<string, string>? UpstreamModels { get; init; }
+
+    [Description("Retires the model from a day on: {\"on\":\"2026-06-30\",\"replaced_by\":\"veo3.1\",\"redirect\":false}. Requests then get 400 model_retired naming the replacement, or, with redirect, run on it. null or left out: in service.")]
+    public RetirementView? Retired { get; init; }
 }
 
 /// <summary>
@@ -241,6 +245,14 @@ public static partial class AdminModelsApi
                     }
 
                     break;
+                case "retired":
+                    if (RetirementField.Read(property.Value, field, out var retired) is { } retiredError)
+                    {
+                        return retiredError;
+                    }
+
+                    options.Retired = retired;
+                    break;
                 default:
                     return ApiError.BadRequest($"'{Shorten(field)}' is not a catalog entry field; see SetCatalogModelRequest in /openapi/v1.json.", Shorten(field), "unknown_field");
             }
@@ -322,7 +334,8 @@ public static partial class AdminModelsApi
         entry.MaxImages,
         (long)entry.MaxLifetime.TotalSeconds,
         entry.Options,
-        entry.UpstreamModels);
+        entry.UpstreamModels,
+        RetirementView.Of(entry.Retirement));
 
     private static ApiError NotInCatalog(string name) =>
         ApiError.NotFound($"Model '{Shorten(name)}' is not in the catalog (GET /admin/models lists it; PUT /admin/models/{{name}} adds one).", "name");

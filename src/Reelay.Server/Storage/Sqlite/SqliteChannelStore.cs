@@ -212,23 +212,26 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
 internal static class ChannelSettingsJson
 {
     public static string? Write(ChannelOptions channel) =>
-        channel.Project is null && channel.Location is null && channel.Bucket is null
+        channel.Project is null && channel.Location is null && channel.Bucket is null && channel.RetiredModels.Count == 0
             ? null
-            : System.Text.Json.JsonSerializer.Serialize(new StoredChannelSettings(channel.Project, channel.Location, channel.Bucket), ChannelSettingsJsonContext.Default.StoredChannelSettings);
+            : System.Text.Json.JsonSerializer.Serialize(
+                new StoredChannelSettings(channel.Project, channel.Location, channel.Bucket, channel.RetiredModels.Count == 0 ? null : channel.RetiredModels),
+                ChannelSettingsJsonContext.Default.StoredChannelSettings);
 
     public static ChannelOptions Read(string? json, ChannelOptions channel)
     {
         if (json is not null && System.Text.Json.JsonSerializer.Deserialize(json, ChannelSettingsJsonContext.Default.StoredChannelSettings) is { } stored)
         {
             (channel.Project, channel.Location, channel.Bucket) = (stored.Project, stored.Location, stored.Bucket);
+            channel.RetiredModels = new(stored.RetiredModels ?? [], StringComparer.OrdinalIgnoreCase);
         }
 
         return channel;
     }
 }
 
-/// <summary>What <c>settings_json</c> holds.</summary>
-internal sealed record StoredChannelSettings(string? Project, string? Location, string? Bucket);
+/// <summary>What <c>settings_json</c> holds: provider settings, and the channel's retired models (added later, so optional).</summary>
+internal sealed record StoredChannelSettings(string? Project, string? Location, string? Bucket, Dictionary<string, Reelay.Catalog.RetirementOptions>? RetiredModels = null);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(
     PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower,
