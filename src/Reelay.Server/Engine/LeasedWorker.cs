@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Reelay.Providers;
 using Reelay.Storage;
@@ -123,6 +124,9 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
 
     private async Task RunOneAsync(VideoTask task, Lease lease, CancellationToken hardStop)
     {
+        // One span per step, in the trace of the request that created the task: the upstream calls
+        // made while handling it (and their HTTP spans) nest beneath it.
+        using var span = StartSpan(task);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(hardStop);
         await using var keeper = new LeaseKeeper(Store, lease, Options.LeaseDuration, Time, work, () => Telemetry.RecordLeaseLost(kind.ToString().ToLowerInvariant()));
         try
@@ -154,6 +158,21 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
                 LogHandleFailed(logger, inner, kind, task.Id);
             }
         }
+    }
+
+    /// <summary>A span for this worker's step on the task, parented by the task's stored trace context (a root span without one); null when nobody listens.</summary>
+    private Activity? StartSpan(VideoTask task)
+    {
+        var parent = task.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
+        var span = ReelayTelemetry.Activities.StartActivity($"task {kind.ToString().ToLowerInvariant()}", ActivityKind.Internal, parent);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag("reelay.task.id", task.Id);
+            span.SetTag("reelay.task.model", task.Model);
+            span.SetTag("reelay.channel", task.Channel);
+        }
+
+        return span;
     }
 
     /// <summary>Hands the task back; if the store cannot take even that, the lease runs out and another claim takes it then.</summary>

@@ -403,6 +403,8 @@ public sealed class TaskIntake(
             NextAt = now,
             DeadlineAt = now + (long)model.MaxLifetime.TotalMilliseconds,
             CancelAt = draft.CancelAfter is { } cancelAfter ? now + (long)cancelAfter.TotalMilliseconds : null,
+            // Only a request that is being recorded starts a trace worth joining; untraced, nothing is stored.
+            TraceParent = System.Diagnostics.Activity.Current is { Recorded: true, IdFormat: System.Diagnostics.ActivityIdFormat.W3C } traced ? traced.Id : null,
         };
         return null;
     }

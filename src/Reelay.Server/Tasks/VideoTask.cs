@@ -173,6 +173,12 @@ public sealed record VideoTask
     /// <summary>Micro-credits the channel's cost price puts on the completed video; null when none is set.</summary>
     public long? UpstreamCost { get; init; }
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the request that created the task, when it was traced: the
+    /// workers' spans (dispatch, polls, finish) join that trace, so one trace shows the task's whole life.
+    /// </summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>What the task costs: the hold while it runs, the charge once it has ended.</summary>
     public long Cost => Charged ?? Held;
 

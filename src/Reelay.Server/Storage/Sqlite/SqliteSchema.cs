@@ -328,5 +328,10 @@ internal static class SqliteSchema
             PRIMARY KEY (delivery_id, n)
         ) WITHOUT ROWID;
         """,
+
+        // 12: the trace a task belongs to (W3C traceparent of its create request), so its worker spans join it.
+        """
+        ALTER TABLE tasks ADD COLUMN trace_parent TEXT;
+        """,
     ];
 }

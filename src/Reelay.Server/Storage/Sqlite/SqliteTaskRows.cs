@@ -20,7 +20,7 @@ internal static class SqliteTaskRows
         updated_at, completed_at, deadline_at, next_at, lease_token, lease_until, attempts, polls, poll_failures, channel,
         provider, upstream_model, upstream_id, result_location, route_json, enhanced_prompt, video_key, thumbnail_key,
         width, height, video_duration, video_bytes, error_code, error_message, account_id, held, charged, released,
-        price_unit, unit_price, upstream_cost
+        price_unit, unit_price, upstream_cost, trace_parent
         """;
 
     /// <summary>What the poller and finisher claim: everything but the request's image references, which only the dispatcher reads.</summary>
@@ -33,7 +33,8 @@ internal static class SqliteTaskRows
     public static readonly string ClientColumns = Columns
         .Replace("images_json", "'[]'", StringComparison.Ordinal)
         .Replace("options_json", "'{}'", StringComparison.Ordinal)
-        .Replace("route_json", "'[]'", StringComparison.Ordinal);
+        .Replace("route_json", "'[]'", StringComparison.Ordinal)
+        .Replace("trace_parent", "NULL", StringComparison.Ordinal);
 
     public static VideoTask Read(SqliteDataReader r) => new()
     {
@@ -87,6 +88,7 @@ internal static class SqliteTaskRows
         PriceUnit = Price.ParseUnit(String(r, 48)),
         UnitPrice = r.GetInt64(49),
         UpstreamCost = Int64(r, 50),
+        TraceParent = String(r, 51),
     };
 
     /// <summary>Reads every row of a command into tasks.</summary>
@@ -108,7 +110,7 @@ internal static class SqliteTaskRows
         "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
         "$duration", "$seed", "$images_json", "$options_json", "$callback_url", "$idempotency_key", "$surface", "$remixed_from",
         "$stage", "$progress", "$created_at", "$updated_at", "$deadline_at", "$next_at",
-        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq", "$cancel_at", "$webhook_events",
+        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq", "$cancel_at", "$webhook_events", "$trace_parent",
     ];
 
     /// <summary>
@@ -157,6 +159,7 @@ internal static class SqliteTaskRows
         p[27].Value = (object?)holdSeq ?? DBNull.Value;
         p[28].Value = (object?)task.CancelAt ?? DBNull.Value;
         p[29].Value = task.WebhookEvents is { } events ? Json(events) : DBNull.Value;
+        p[30].Value = (object?)task.TraceParent ?? DBNull.Value;
     }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>

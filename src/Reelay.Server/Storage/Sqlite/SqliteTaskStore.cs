@@ -323,10 +323,10 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     private const string InsertSql = """
             INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
                 duration, seed, images_json, options_json, callback_url, idempotency_key, surface, remixed_from, stage,
-                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq, cancel_at, webhook_events)
+                progress, created_at, updated_at, deadline_at, next_at, account_id, held, price_unit, unit_price, hold_seq, cancel_at, webhook_events, trace_parent)
             VALUES ($id, $owner, $mode, $model, $requested_model, $prompt, $negative_prompt, $aspect_ratio, $size,
                 $duration, $seed, $images_json, $options_json, $callback_url, $idempotency_key, $surface, $remixed_from, $stage,
-                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq, $cancel_at, $webhook_events)
+                $progress, $created_at, $updated_at, $deadline_at, $next_at, $account_id, $held, $price_unit, $unit_price, $hold_seq, $cancel_at, $webhook_events, $trace_parent)
             """;
 
     /// <summary>
