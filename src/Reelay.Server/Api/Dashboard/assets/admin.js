@@ -68,9 +68,9 @@ export async function overview(main, { signal }) {
     h('div', { class: 'split' },
       h('section', { class: 'card' }, lineChart(t('Tasks per day by model'), days, seriesOf(usage.data, days, groups, r => r.tasks))),
       h('section', { class: 'card' }, h('h2', null, t('Channels')),
-        table([t('Channel'), t('Provider'), t('Enabled'), t('Breaker'), t('Failures in a row')],
+        table([t('Channel'), t('Provider'), t('Enabled'), t('Breaker'), t('Failures in a row'), t('In flight')],
           channels.data.map(c => h('tr', null, h('td', null, c.name), h('td', null, c.provider), h('td', null, c.enabled ? t('yes') : t('no')),
-            h('td', null, breakerBadge(c.breaker)), h('td', null, c.consecutive_failures)))))));
+            h('td', null, breakerBadge(c.breaker)), h('td', null, c.consecutive_failures), h('td', null, c.in_flight)))))));
 }
 
 function stat(label, value) {
@@ -222,14 +222,14 @@ export async function channels(main, { signal }) {
   async function load() {
     const [channelList, usage] = await Promise.all([get('/admin/channels', { signal }), usageRows({ group_by: 'channel', by_day: false }, signal)]);
     const stats = new Map(usage.data.map(r => [r.group, r]));
-    clear(list, table([t('Channel'), t('Provider'), t('Models'), t('Priority'), t('Enabled'), t('Breaker'), t('Failures in a row'), t('Tasks, 30 days'), t('Error rate'), ''],
+    clear(list, table([t('Channel'), t('Provider'), t('Models'), t('Priority'), t('Enabled'), t('Breaker'), t('Failures in a row'), t('In flight'), t('Tasks, 30 days'), t('Error rate'), ''],
       channelList.data.map(c => {
         const u = stats.get(c.name);
         const rate = u && u.tasks ? `${Math.round(100 * u.failed / u.tasks)}%` : '—';
         return h('tr', { dataset: { channel: c.name } },
           h('td', null, c.name), h('td', null, c.provider), h('td', null, c.models.join(', ') || t('all of its provider')),
           h('td', null, c.priority), h('td', null, c.enabled ? t('yes') : `${t('no')}${c.disabled_reason ? ` (${c.disabled_reason})` : ''}`),
-          h('td', null, breakerBadge(c.breaker)), h('td', null, c.consecutive_failures), h('td', null, u?.tasks ?? 0), h('td', null, rate),
+          h('td', null, breakerBadge(c.breaker)), h('td', null, c.consecutive_failures), h('td', null, c.in_flight), h('td', null, u?.tasks ?? 0), h('td', null, rate),
           h('td', null, c.source === 'admin'
             ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
               if (await act(box, () => patch(`/admin/channels/${encodeURIComponent(c.name)}`, { enabled: !c.enabled })) !== undefined) await load();

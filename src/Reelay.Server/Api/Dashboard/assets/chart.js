@@ -5,7 +5,8 @@ const PALETTE = 8;
 
 export function lineChart(title, days, series, format = v => String(v)) {
   const width = 640, height = 220, left = 48, right = 12, top = 12, bottom = 28;
-  const max = Math.max(1e-9, ...series.flatMap(x => x.values));
+  // An all-zero chart still gets a scale of 0 to 1 rather than dividing by nothing.
+  const max = Math.max(0, ...series.flatMap(x => x.values)) || 1;
   const x = i => left + (days.length <= 1 ? (width - left - right) / 2 : i * (width - left - right) / (days.length - 1));
   const y = v => top + (height - top - bottom) * (1 - v / max);
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title, class: 'chart' },
@@ -27,7 +28,7 @@ export function lineChart(title, days, series, format = v => String(v)) {
 export function barChart(title, rows, format = v => String(v)) {
   const width = 640, bar = 22, gap = 8, label = 160;
   const height = Math.max(1, rows.length) * (bar + gap) + gap;
-  const max = Math.max(1e-9, ...rows.map(r => r.value));
+  const max = Math.max(0, ...rows.map(r => r.value)) || 1;
   return h('figure', { class: 'chart-box' },
     s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title, class: 'chart' },
       s('title', null, title),

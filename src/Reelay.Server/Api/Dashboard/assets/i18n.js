@@ -20,7 +20,7 @@ const zh = {
   'Duration': '时长', 'Durations': '时长', 'Enable': '启用', 'Enabled': '已启用', 'Endpoint': '端点', 'Enhanced prompt': '优化后的提示词',
   'Error rate': '错误率', 'Event': '事件', 'Events': '事件', 'Expires': '过期时间', 'Failed': '失败', 'Failed, 30 days': '30 天失败数',
   'Failures in a row': '连续失败', 'Free model.': '免费模型。', 'From': '起始', 'Generate': '生成', 'Group by': '分组', 'Held': '冻结',
-  'Held after': '变动后冻结', 'Image URL': '图片 URL', 'Key name': '密钥名称', 'Keys': '密钥', 'Kind': '类型', 'Landscape': '横屏',
+  'Held after': '变动后冻结', 'Image URL': '图片 URL', 'In flight': '进行中', 'Key name': '密钥名称', 'Keys': '密钥', 'Kind': '类型', 'Landscape': '横屏',
   'Last error': '最近错误', 'Last status': '最近状态码', 'Ledger': '账本', 'Light': '浅色', 'Limits': '限制', 'Margin': '毛利',
   'Max images': '最多图片数', 'Max in flight': '最大并发', 'Max spend per day': '每日消费上限', 'Mode': '模式', 'Model': '模型',
   'Models': '模型', 'Movement': '变动', 'My videos': '我的视频', 'Name': '名称', 'Next': '下一页', 'No video yet.': '暂无视频。',

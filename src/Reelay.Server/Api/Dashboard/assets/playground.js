@@ -14,7 +14,9 @@ export async function playground(main, { signal }) {
 
   const images = [];
   const prompt = h('textarea', { name: 'prompt', rows: 4, required: true, maxlength: 8000, placeholder: t('A red kite over a beach at sunset') });
-  const model = select(models.data.map(m => [m.id, m.id]), models.data[0].id, { name: 'model' });
+  // The local preview renderer first when the key may use it: it answers in seconds, at no cost.
+  const preferred = models.data.find(m => m.id === 'reelay-preview') ?? models.data[0];
+  const model = select(models.data.map(m => [m.id, m.id]), preferred.id, { name: 'model' });
   const aspect = h('select', { name: 'aspect_ratio' });
   const orientation = select([['', t('Any (use the aspect ratio)')], ['landscape', t('Landscape')], ['portrait', t('Portrait')], ['square', t('Square')]], '', { name: 'orientation' });
   const size = h('select', { name: 'size' });
