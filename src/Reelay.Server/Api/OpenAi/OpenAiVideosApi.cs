@@ -202,7 +202,6 @@ public static class OpenAiVideosApi
             rows = await store.ListAsync(caller.KeyId, new TaskPageRequest(pageSize + 1, string.IsNullOrEmpty(after) ? null : after, order == "asc"), http.RequestAborted);
         }
 
-
         var ttl = options.Value.FileUrlTtl;
         var data = rows.Take(pageSize).Select(task => task.AsOpenAiVideo(blobs, ttl, http.Request)).ToList();
         return TypedResults.Ok(new OpenAiVideoList("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, rows.Count > pageSize));
