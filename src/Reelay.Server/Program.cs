@@ -2,6 +2,7 @@ using Reelay.Api;
 using Reelay.Api.Admin;
 using Reelay.Api.Callbacks;
 using Reelay.Api.Billing;
+using Reelay.Api.Dashboard;
 using Reelay.Api.Errors;
 using Reelay.Api.Files;
 using Reelay.Api.Models;
@@ -70,6 +71,8 @@ app.MapAdminWebhooksApi();
 app.MapFilesApi();
 // Upstreams report job changes here; a report only makes Reelay poll sooner.
 app.MapUpstreamCallbacksApi();
+// The browser dashboard at /: static modules that call the routes above with the signed-in key.
+app.MapDashboard();
 
 app.Run();
 

@@ -30,6 +30,9 @@ public sealed record ChannelView(
     string? DisabledReason)
 {
     /// <summary>Google Cloud project (Vertex AI channels); left out elsewhere.</summary>
+    /// <summary>Unfinished tasks this instance has on the channel (submitted or polled, not ended).</summary>
+    public int InFlight { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Project { get; init; }
 
@@ -506,6 +509,7 @@ public static class AdminChannelsApi
             state.ConsecutiveFailures,
             channel.Source == ChannelSource.Admin ? unreadable.Find(SecretPurposes.ChannelApiKey, channel.Name) : null)
         {
+            InFlight = state.InFlight,
             Project = channel.Settings.Project,
             Location = channel.Settings.Location,
             Bucket = channel.Settings.Bucket,

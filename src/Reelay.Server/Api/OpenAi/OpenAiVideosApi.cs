@@ -163,7 +163,8 @@ public static class OpenAiVideosApi
     }
 
     private static async Task<Results<Ok<OpenAiVideoList>, ApiError>> ListAsync(
-        HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options, string? after, string? limit, string? order)
+        HttpContext http, ITaskStore store, ITaskMonitor monitor, IBlobStore blobs, IOptions<FileLinkOptions> options,
+        string? after, string? limit, string? order, string? status, string? model, string? from, string? to)
     {
         var pageSize = 20;
         if (limit is not null
@@ -184,10 +185,92 @@ public static class OpenAiVideosApi
             return ApiError.BadRequest($"'after' must be the id of one of this key's videos (the last_id of the previous page); '{Shorten(after)}' is not.", "after", "invalid_cursor");
         }
 
-        var rows = await store.ListAsync(caller.KeyId, new TaskPageRequest(pageSize + 1, string.IsNullOrEmpty(after) ? null : after, order == "asc"), http.RequestAborted);
+        var filtered = status is not null || model is not null || from is not null || to is not null;
+        IReadOnlyList<VideoTask> rows;
+        if (filtered)
+        {
+            if (ListFilter(caller.KeyId, pageSize + 1, string.IsNullOrEmpty(after) ? null : after, order, status, model, from, to) is not { } filter)
+            {
+                return ListFilterError(order, status, from, to)!;
+            }
+
+            // The operators' filtered read, narrowed to this key: the same query, the same tenancy rule.
+            rows = await monitor.ListAsync(filter, http.RequestAborted);
+        }
+        else
+        {
+            rows = await store.ListAsync(caller.KeyId, new TaskPageRequest(pageSize + 1, string.IsNullOrEmpty(after) ? null : after, order == "asc"), http.RequestAborted);
+        }
+
         var ttl = options.Value.FileUrlTtl;
         var data = rows.Take(pageSize).Select(task => task.AsOpenAiVideo(blobs, ttl, http.Request)).ToList();
         return TypedResults.Ok(new OpenAiVideoList("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, rows.Count > pageSize));
+    }
+
+    /// <summary>
+    /// The list's filters: <c>status</c> in this surface's words (<c>failed</c> includes cancelled tasks, which it
+    /// shows as failed), <c>model</c> as requested, <c>from</c>/<c>to</c> as UTC days (<c>yyyy-MM-dd</c>, both
+    /// included). Null when one is invalid (<see cref="ListFilterError"/> says which).
+    /// </summary>
+    private static TaskFilter? ListFilter(string keyId, int limit, string? after, string? order, string? status, string? model, string? from, string? to)
+    {
+        IReadOnlyList<TaskStage>? stages = status switch
+        {
+            null => null,
+            "queued" => [TaskStage.Pending, TaskStage.Submitting],
+            "in_progress" => [TaskStage.Running, TaskStage.Finishing],
+            "completed" => [TaskStage.Completed],
+            "failed" => [TaskStage.Failed, TaskStage.Cancelled],
+            _ => [],
+        };
+        if (stages is { Count: 0 } || order == "asc" || !Day(from, out var start) || !Day(to, out var end))
+        {
+            return null;
+        }
+
+        return new TaskFilter(limit, after)
+        {
+            KeyId = keyId,
+            Model = string.IsNullOrEmpty(model) ? null : model,
+            Stages = stages,
+            From = start,
+            To = end is { } last ? last + (long)TimeSpan.FromDays(1).TotalMilliseconds : null,
+        };
+    }
+
+    private static ApiError? ListFilterError(string? order, string? status, string? from, string? to)
+    {
+        if (status is not (null or "queued" or "in_progress" or "completed" or "failed"))
+        {
+            return ApiError.BadRequest($"'status' must be one of queued, in_progress, completed, failed, got '{Shorten(status)}'.", "status", "invalid_status");
+        }
+
+        if (order == "asc")
+        {
+            return ApiError.BadRequest("A filtered list (status, model, from, to) is newest first; leave out 'order' or send 'desc'.", "order", "invalid_order");
+        }
+
+        return Day(from, out _)
+            ? ApiError.BadRequest($"'to' must be a UTC day as yyyy-MM-dd, got '{Shorten(to ?? "")}'.", "to", "invalid_date")
+            : ApiError.BadRequest($"'from' must be a UTC day as yyyy-MM-dd, got '{Shorten(from ?? "")}'.", "from", "invalid_date");
+    }
+
+    /// <summary>Midnight UTC of a <c>yyyy-MM-dd</c> day in Unix ms; true with null when none was given.</summary>
+    private static bool Day(string? text, out long? unixMs)
+    {
+        unixMs = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            return false;
+        }
+
+        unixMs = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
+        return true;
     }
 
     private static async Task<Results<Ok<OpenAiDeletedVideo>, ApiError>> DeleteAsync(
