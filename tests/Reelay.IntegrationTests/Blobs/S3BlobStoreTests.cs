@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Web;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Reelay.Blobs;
+using Reelay.Blobs.S3;
+using Reelay.Testing;
+
+namespace Reelay.IntegrationTests.Blobs;
+
+/// <summary>
+/// The blob contract on the S3 store, inside a running Reelay whose blobs go to a fresh bucket of a real
+/// S3-compatible server (one s3rver for the class), and what only presigned links have to keep.
+/// </summary>
+public sealed class S3BlobStoreTests(S3Server s3) : BlobStoreContract, IClassFixture<S3Server>
+{
+    protected override Task<StoreUnderTest> StartCleanStoreAsync()
+    {
+        var app = ReelayApp.Start(s3.ReelaySettings());
+        var store = app.Services.GetRequiredService<IBlobStore>();
+        Assert.IsType<S3BlobStore>(store);
+
+        var request = new DefaultHttpContext().Request;
+        request.Scheme = app.BaseAddress.Scheme;
+        request.Host = new HostString(app.BaseAddress.Authority);
+        return Task.FromResult(new StoreUnderTest(store, request, app));
+    }
+
+    [Fact]
+    public async Task GetReadUrl_PresignedOnTheStore_SignedForAtLeastTheLifetime()
+    {
+        var key = BlobKeys.NewVideo();
+        await Store.WriteAsync(key, new MemoryStream([1, 2, 3]), Ct);
+        var lifetime = TimeSpan.FromHours(3);
+        var before = DateTimeOffset.UtcNow;
+
+        var url = new Uri(Store.GetReadUrl(key, lifetime, LinkRequest));
+
+        Assert.StartsWith(s3.ServiceUrl + "/", url.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("/" + key, url.AbsolutePath, StringComparison.Ordinal);
+        var query = HttpUtility.ParseQueryString(url.Query);
+        Assert.Equal("AWS4-HMAC-SHA256", query["X-Amz-Algorithm"]);
+        Assert.StartsWith(S3Server.AccessKey + "/", query["X-Amz-Credential"], StringComparison.Ordinal);
+        var signedAt = DateTimeOffset.ParseExact(query["X-Amz-Date"]!, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var expires = signedAt + TimeSpan.FromSeconds(int.Parse(query["X-Amz-Expires"]!, CultureInfo.InvariantCulture));
+        // At least the lifetime from now, and at most the minute it is rounded up to beyond that.
+        Assert.InRange(expires, before + lifetime, DateTimeOffset.UtcNow + lifetime + TimeSpan.FromSeconds(61));
+    }
+
+    [Fact]
+    public async Task GetReadUrl_SignatureAltered_StoreRefusesIt()
+    {
+        var key = BlobKeys.NewVideo();
+        await Store.WriteAsync(key, new MemoryStream([1, 2, 3]), Ct);
+        var url = Store.GetReadUrl(key, TimeSpan.FromMinutes(5), LinkRequest);
+        var signature = HttpUtility.ParseQueryString(new Uri(url).Query)["X-Amz-Signature"]!;
+        var forged = url.Replace(signature, new string(signature.Reverse().ToArray()), StringComparison.Ordinal);
+
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(forged, Ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("SignatureDoesNotMatch", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PutFileAsync_LargerThanTheMultipartThreshold_UploadedInParts()
+    {
+        var key = BlobKeys.NewVideo();
+        var source = Path.Combine(Path.GetTempPath(), "reelay-blob-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(source, RandomNumberGenerator.GetBytes(17 * 1024 * 1024), Ct);
+
+        await Store.PutFileAsync(key, source, Ct);
+
+        // S3 tags an object made of parts "<md5 of the parts' md5s>-<count>": proof it was not one PUT.
+        await using var blob = await Store.OpenReadAsync(key, Ct);
+        Assert.Matches("^\"[0-9a-f]{32}-[0-9]+\"$", blob!.EntityTag);
+        Assert.False(File.Exists(source));
+    }
+}
