@@ -5,10 +5,12 @@ namespace Reelay.Testing;
 
 /// <summary>
 /// A real S3-compatible server for tests: s3rver (npm, tests/s3) on 127.0.0.1 at a port the OS picks, storing
-/// into its own temporary directory, killed and deleted on dispose. It checks SigV4 signatures (header and
-/// presigned query) and their expiry, serves <c>Range</c>, HEAD and multipart uploads. What it does not do,
-/// which tests must not lean on: refuse a request that carries no signature at all (it serves anonymous
-/// GETs), suffix ranges (<c>bytes=-N</c>), or keep an aborted upload out of the bucket.
+/// into its own temporary directory, killed and deleted on dispose. It speaks the object API Reelay uses
+/// (PUT, multipart uploads, HEAD, GET with <c>Range</c>, DELETE, HeadBucket) and checks a request's access
+/// key id, its date and a presigned URL's expiry. What it does not do, which tests must not lean on: check
+/// SigV4 signatures (3.7.1 leaves that unimplemented: a wrong secret is accepted), refuse an unsigned
+/// request, decode aws-chunked bodies, tag multipart objects "…-N", suffix ranges (<c>bytes=-N</c>),
+/// <c>If-Range</c>, or keep an aborted PUT out of the bucket.
 /// </summary>
 public sealed class S3Server : IAsyncLifetime
 {
@@ -45,15 +47,15 @@ public sealed class S3Server : IAsyncLifetime
 
     /// <summary>
     /// Settings for a Reelay whose blobs go to a bucket of this server (a new one per call unless named),
-    /// created by Reelay at startup. <paramref name="secretKey"/> overrides the secret, to test a wrong one.
+    /// created by Reelay at startup.
     /// </summary>
-    public Dictionary<string, string?> ReelaySettings(string? bucket = null, string secretKey = SecretKey) => new()
+    public Dictionary<string, string?> ReelaySettings(string? bucket = null) => new()
     {
         ["Blobs:Provider"] = "s3",
         ["Blobs:S3:ServiceUrl"] = ServiceUrl,
         ["Blobs:S3:Bucket"] = bucket ?? NewBucketName(),
         ["Blobs:S3:AccessKey"] = AccessKey,
-        ["Blobs:S3:SecretKey"] = secretKey,
+        ["Blobs:S3:SecretKey"] = SecretKey,
         ["Blobs:S3:CreateBucket"] = "true",
     };
 
