@@ -24,6 +24,7 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly Queue<string> _output = new();
+    private readonly List<(Func<string, bool> Matches, TaskCompletionSource<string> Seen)> _awaited = [];
 
     private ChildProcess(Process process) => _process = process;
 
@@ -135,6 +136,43 @@ public sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The first line of output (kept so far, or still to come) that <paramref name="matches"/>, such as a
+    /// server announcing the port it bound; fails when the process exits first or <paramref name="timeout"/> passes.
+    /// </summary>
+    public async Task<string> WaitForOutputAsync(Func<string, bool> matches, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_output.FirstOrDefault(matches) is { } already)
+            {
+                return already;
+            }
+
+            _awaited.Add((matches, seen));
+        }
+
+        try
+        {
+            var first = await Task.WhenAny(seen.Task, _process.WaitForExitAsync(cancellationToken)).WaitAsync(timeout, cancellationToken);
+            return first == seen.Task
+                ? await seen.Task
+                : throw new InvalidOperationException($"The process exited with code {_process.ExitCode} before the awaited output:\n{Output}");
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"No awaited output within {timeout.TotalSeconds:0} s:\n{Output}");
+        }
+        finally
+        {
+            lock (_output)
+            {
+                _awaited.RemoveAll(a => a.Seen == seen);
+            }
+        }
+    }
+
     /// <summary>SIGKILL to the process and its children: no shutdown code runs, exactly like a crash or an OOM kill.</summary>
     public async Task KillAsync()
     {
@@ -201,6 +239,12 @@ public sealed class ChildProcess : IAsyncDisposable
             if (_output.Count > KeptLines)
             {
                 _output.Dequeue();
+            }
+
+            foreach (var awaited in _awaited.Where(a => a.Matches(line)).ToList())
+            {
+                _awaited.Remove(awaited);
+                awaited.Seen.TrySetResult(line);
             }
         }
     }

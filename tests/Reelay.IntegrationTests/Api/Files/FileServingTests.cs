@@ -80,7 +80,7 @@ public class FileServingTests
     /// The answers a browser, a download manager and a CDN rely on: validators on every answer, HEAD,
     /// Range, If-Range that matches (206) or not (200 with the whole file), and 304 revalidation.
     /// </summary>
-    private static async Task AssertServesConditionallyAsync(HttpClient client, string url, byte[] whole, string contentType, CancellationToken ct)
+    internal static async Task AssertServesConditionallyAsync(HttpClient client, string url, byte[] whole, string contentType, CancellationToken ct)
     {
         EntityTagHeaderValue etag;
         DateTimeOffset lastModified;
