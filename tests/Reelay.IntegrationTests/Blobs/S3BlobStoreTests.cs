@@ -62,6 +62,25 @@ public sealed class S3BlobStoreTests(S3Server s3) : BlobStoreContract, IClassFix
         Assert.NotEqual(PresignedSignature(url, "another-secret"), signature);
     }
 
+    [Fact]
+    public async Task GetReadUrl_WithAPublicUrl_IsSignedForTheHostClientsReach()
+    {
+        // Reelay reaches the store at 127.0.0.1; clients by another name (here localhost, the same server).
+        var publicUrl = s3.ServiceUrl.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        var settings = new Dictionary<string, string?>(s3.ReelaySettings()) { ["Blobs:S3:PublicUrl"] = publicUrl };
+        await using var app = ReelayApp.Start(settings);
+        var store = app.Services.GetRequiredService<IBlobStore>();
+        var key = BlobKeys.NewThumbnail();
+        await store.WriteAsync(key, new MemoryStream([7, 8, 9]), Ct);
+
+        var url = new Uri(store.GetReadUrl(key, TimeSpan.FromMinutes(5), LinkRequest));
+
+        Assert.StartsWith(publicUrl + "/", url.ToString(), StringComparison.Ordinal);
+        Assert.Equal(PresignedSignature(url, S3Server.SecretKey), HttpUtility.ParseQueryString(url.Query)["X-Amz-Signature"]);
+        using var http = new HttpClient();
+        Assert.Equal([7, 8, 9], await http.GetByteArrayAsync(url, Ct));
+    }
+
     /// <summary>The SigV4 signature S3 expects on a presigned GET: canonical request, string to sign, derived key.</summary>
     private static string PresignedSignature(Uri url, string secretKey)
     {

@@ -11,6 +11,13 @@ public sealed class S3BlobOptions
     /// <summary>Endpoint of an S3-compatible server, e.g. <c>http://127.0.0.1:9000</c>. Unset: AWS S3 in <see cref="Region"/>.</summary>
     public string? ServiceUrl { get; set; }
 
+    /// <summary>
+    /// The store's address as clients reach it, when that is not <see cref="ServiceUrl"/> (Reelay uploads to
+    /// <c>http://s3:9000</c> inside a container network; browsers download from <c>https://videos.example.com</c>).
+    /// Presigned links are signed for this host, since a SigV4 signature covers the host name. Unset: <see cref="ServiceUrl"/>.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
     /// <summary>The bucket that holds every blob (required).</summary>
     public string? Bucket { get; set; }
 
@@ -65,6 +72,12 @@ internal sealed class S3BlobOptionsValidator(IConfiguration configuration) : IVa
             && (!Uri.TryCreate(options.ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
             errors.Add($"Blobs:S3:ServiceUrl '{options.ServiceUrl}' is not an absolute http(s) URL.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.PublicUrl)
+            && (!Uri.TryCreate(options.PublicUrl, UriKind.Absolute, out var publicUri) || (publicUri.Scheme != Uri.UriSchemeHttp && publicUri.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"Blobs:S3:PublicUrl '{options.PublicUrl}' is not an absolute http(s) URL (the store's address as clients reach it).");
         }
 
         if (string.IsNullOrWhiteSpace(options.Region))

@@ -39,6 +39,9 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
     private const long MaxParts = 10_000;
 
     private readonly AmazonS3Client _client;
+
+    /// <summary>Signs links for <see cref="S3BlobOptions.PublicUrl"/> (no request goes through it); the client itself without one.</summary>
+    private readonly AmazonS3Client _presigner;
     private readonly S3BlobOptions _options;
     private readonly string _bucket;
     private readonly Protocol _protocol;
@@ -73,13 +76,31 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
             config.ServiceURL = _options.ServiceUrl;
         }
 
-        _protocol = string.IsNullOrWhiteSpace(_options.ServiceUrl) || _options.ServiceUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase)
+        var linkBase = string.IsNullOrWhiteSpace(_options.PublicUrl) ? _options.ServiceUrl : _options.PublicUrl;
+        _protocol = string.IsNullOrWhiteSpace(linkBase) || linkBase.StartsWith("https:", StringComparison.OrdinalIgnoreCase)
             ? Protocol.HTTPS
             : Protocol.HTTP;
-        _client = string.IsNullOrWhiteSpace(_options.AccessKey)
+        _client = NewClient(config);
+        if (string.IsNullOrWhiteSpace(_options.PublicUrl))
+        {
+            _presigner = _client;
+        }
+        else
+        {
+            var linkConfig = new AmazonS3Config
+            {
+                ForcePathStyle = _options.PathStyle,
+                AuthenticationRegion = _options.Region,
+                ServiceURL = _options.PublicUrl,
+            };
+            _presigner = NewClient(linkConfig);
+        }
+    }
+
+    private AmazonS3Client NewClient(AmazonS3Config config) =>
+        string.IsNullOrWhiteSpace(_options.AccessKey)
             ? new AmazonS3Client(config)
             : new AmazonS3Client(new BasicAWSCredentials(_options.AccessKey, _options.SecretKey), config);
-    }
 
     /// <summary>Where requests go, for messages: the endpoint, never a credential.</summary>
     public string Endpoint => string.IsNullOrWhiteSpace(_options.ServiceUrl) ? $"AWS S3 ({_options.Region})" : _options.ServiceUrl;
@@ -163,7 +184,7 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
             return url;
         }
 
-        url = _client.GetPreSignedURL(new GetPreSignedUrlRequest
+        url = _presigner.GetPreSignedURL(new GetPreSignedUrlRequest
         {
             BucketName = _bucket,
             Key = key,
@@ -216,6 +237,11 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
     public void Dispose()
     {
         _client.Dispose();
+        if (!ReferenceEquals(_presigner, _client))
+        {
+            _presigner.Dispose();
+        }
+
         _urls.Dispose();
     }
 
