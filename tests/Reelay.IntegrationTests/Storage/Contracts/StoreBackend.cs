@@ -22,7 +22,7 @@ namespace Reelay.IntegrationTests.Storage.Contracts;
 /// <summary>
 /// Every store of one backend over one clean database, built as the server builds them (migrated, secrets
 /// encrypted under a key ring of its own), for the contract suites. Disposing it checks the books
-/// (<see cref="LedgerInvariants"/>) and removes the database.
+/// (<see cref="LedgerInvariants"/>) and removes the SQLite file; a PostgreSQL database goes with the run's server.
 /// </summary>
 public sealed class StoreBackend : IAsyncDisposable
 {
@@ -111,7 +111,7 @@ public sealed class StoreBackend : IAsyncDisposable
         return (ring, new SecretProtector(ring), new UnreadableSecrets(NullLogger<UnreadableSecrets>.Instance));
     }
 
-    /// <summary>Checks the books, then closes the stores and removes what they stored.</summary>
+    /// <summary>Checks the books, then closes the stores and removes their scratch directory.</summary>
     public async ValueTask DisposeAsync()
     {
         try
