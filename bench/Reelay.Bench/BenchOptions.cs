@@ -18,13 +18,14 @@ internal sealed record BenchOptions(
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
                             [--waiting-streams 2000] [--waiting-polls 2000] [--waiting-tasks 200] [--waiting-cancels-at-once 1]
-                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing|waiting]
+                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing|waiting|postgres]
         --only queue measures the queued local renders alone and prints that section (no file written);
         --only throughput measures throughput, files, allocations and renders alone and prints them (no file written);
         --only polling measures the polls per completed task alone and prints that section (no file written);
         --only callbacks measures polls per task and detection delay with and without upstream
         callbacks, and writes that section alone to --out (bench/CALLBACKS.md);
         --only billing measures creates that hold credits alone and prints that section (no file written);
+        --only postgres measures create and query throughput on PostgreSQL against SQLite and prints that section (no file written);
         --only waiting holds event streams and long-polls open while their tasks end, and replaces that
         section of --out (bench/RESULTS.md) with what it measured.
         """;
@@ -70,7 +71,7 @@ internal sealed record BenchOptions(
             Rounds: Int("wrk-rounds", 3),
             MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting"))
+        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting" or "postgres"))
         {
             return null;
         }

@@ -59,6 +59,12 @@ if (options.Only == "billing")
     return 0;
 }
 
+if (options.Only == "postgres")
+{
+    Console.WriteLine(PostgresBenchmark.Section(options, await PostgresBenchmark.RunAsync(options)));
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 if (options.Only == "throughput")
 {

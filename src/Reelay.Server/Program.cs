@@ -19,6 +19,7 @@ using Reelay.Images;
 using Reelay.Keys;
 using Reelay.Secrets;
 using Reelay.Limits;
+using Reelay.Storage.Postgres;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 using Reelay.Telemetry;
@@ -33,7 +34,15 @@ builder.AddReelayConfiguration();
 builder.Services.AddTelemetry(builder.Configuration);
 builder.Services.AddDataDirectory();
 builder.Services.AddSecrets();
-builder.Services.AddSqliteStorage();
+// The embedded SQLite file unless Storage:Provider chooses PostgreSQL, which several instances can share.
+if (PostgresStorageExtensions.ChoosesPostgres(builder.Configuration))
+{
+    builder.Services.AddPostgresStorage();
+}
+else
+{
+    builder.Services.AddSqliteStorage();
+}
 builder.Services.AddBlobs(builder.Configuration);
 builder.Services.AddCatalog();
 builder.Services.AddKeys();

@@ -16,9 +16,10 @@ public sealed class ReelayApp : IAsyncDisposable
     private readonly Factory _factory;
     private readonly bool _ownsDataDir;
 
-    private ReelayApp(Factory factory, string dataDir, string adminKey, bool ownsDataDir)
+    private ReelayApp(Factory factory, string dataDir, string adminKey, bool ownsDataDir, string? postgres)
     {
         _factory = factory;
+        PostgresConnectionString = postgres;
         DataDir = dataDir;
         AdminKey = adminKey;
         _ownsDataDir = ownsDataDir;
@@ -30,6 +31,9 @@ public sealed class ReelayApp : IAsyncDisposable
     public string DatabasePath => Path.Combine(DataDir, "reelay.db");
 
     public string AdminKey { get; }
+
+    /// <summary>The PostgreSQL database the instance stores in, when started with <c>Storage:Provider=postgres</c>; null on SQLite.</summary>
+    public string? PostgresConnectionString { get; }
 
     public Uri BaseAddress => _factory.ClientOptions.BaseAddress;
 
@@ -63,7 +67,8 @@ public sealed class ReelayApp : IAsyncDisposable
         var factory = new Factory(all, logs, services);
         factory.UseKestrel(0);
         factory.StartServer();
-        return new ReelayApp(factory, dataDir, adminKey, ownsDataDir);
+        var postgres = all.GetValueOrDefault("Storage:Provider") is "postgres" ? all.GetValueOrDefault("Storage:Postgres:ConnectionString") : null;
+        return new ReelayApp(factory, dataDir, adminKey, ownsDataDir, postgres);
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -102,7 +107,14 @@ public sealed class ReelayApp : IAsyncDisposable
         await _factory.DisposeAsync();
         try
         {
-            LedgerInvariants.AssertHold(DatabasePath);
+            if (PostgresConnectionString is { } postgres)
+            {
+                LedgerInvariants.AssertHoldInPostgres(postgres);
+            }
+            else
+            {
+                LedgerInvariants.AssertHold(DatabasePath);
+            }
         }
         finally
         {

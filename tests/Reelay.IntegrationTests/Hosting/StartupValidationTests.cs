@@ -23,6 +23,8 @@ public class StartupValidationTests
         { "Billing:Prices:no-such-model:PerVideo", "1", "Billing:Prices:no-such-model" },
         { "Billing:Prices:grok-video-3:PerSecond", "0.0000001", "PerSecond must be zero or more credits with at most six decimals, got 0.0000001" },
         { "Billing:ChannelCosts:relay", "-1", "Billing:ChannelCosts:relay" },
+        { "Storage:Provider", "mysql", "Storage:Provider must be 'sqlite' (the default) or 'postgres', not 'mysql'." },
+        { "Storage:Provider", "postgres", "Storage:Postgres:ConnectionString is required when Storage:Provider is 'postgres'" },
     };
 
     [Theory]

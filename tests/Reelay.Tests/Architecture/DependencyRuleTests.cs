@@ -33,6 +33,7 @@ public sealed class DependencyRuleTests
         ["Engine"] = ["Hosting", "Storage", "Secrets", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry"],
         ["Webhooks"] = ["Storage", "Images", "Tasks"],
         ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
+        ["Storage.Postgres"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
         ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine", "Telemetry", "Webhooks"],
     };
 

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using Dapper;
+using Reelay.Catalog;
+
+namespace Reelay.Storage.Postgres;
+
+/// <summary><see cref="ICatalogStore"/> on PostgreSQL: each entry as the JSON of its <see cref="ModelOptions"/>.</summary>
+public sealed class PostgresCatalogStore(PostgresDatabase database) : ICatalogStore
+{
+    public async Task<IReadOnlyList<StoredModel>> ListAsync(CancellationToken cancellationToken)
+    {
+        var rows = await database.ReadAsync(connection => connection.QueryAsync<CatalogRow>(new CommandDefinition(
+            "SELECT name AS Name, options_json AS OptionsJson, updated_at AS UpdatedAt FROM catalog_entries ORDER BY name",
+            cancellationToken: cancellationToken)), cancellationToken);
+        return [.. rows.Select(r => new StoredModel(r.Name, JsonSerializer.Deserialize(r.OptionsJson, PostgresJsonContext.Default.ModelOptions) ?? new ModelOptions(), r.UpdatedAt))];
+    }
+
+    public Task UpsertAsync(StoredModel model, CancellationToken cancellationToken) =>
+        database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO catalog_entries (name, options_json, updated_at) VALUES (@name, @options, @at)
+            ON CONFLICT ((lower(name))) DO UPDATE SET options_json = excluded.options_json, updated_at = excluded.updated_at
+            """,
+            new { name = model.Name, options = JsonSerializer.Serialize(model.Options, PostgresJsonContext.Default.ModelOptions), at = model.UpdatedAt },
+            cancellationToken: cancellationToken)), cancellationToken);
+
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) =>
+        await database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM catalog_entries WHERE lower(name) = lower(@name)", new { name }, cancellationToken: cancellationToken)), cancellationToken) == 1;
+
+    private sealed class CatalogRow
+    {
+        public string Name { get; set; } = "";
+        public string OptionsJson { get; set; } = "{}";
+        public long UpdatedAt { get; set; }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Reelay.Accounts;
+using Reelay.Audit;
+using Reelay.Billing;
+using Reelay.Catalog;
+using Reelay.Channels;
+using Reelay.Hosting;
+using Reelay.Keys;
+using Reelay.Secrets;
+using Reelay.Storage.Postgres;
+using Reelay.Storage.Sqlite;
+using Reelay.Tasks;
+using Reelay.Testing;
+using Reelay.Webhooks;
+
+namespace Reelay.IntegrationTests.Storage.Contracts;
+
+/// <summary>
+/// Every store of one backend over one clean database, built as the server builds them (migrated, secrets
+/// encrypted under a key ring of its own), for the contract suites. Disposing it checks the books
+/// (<see cref="LedgerInvariants"/>) and removes the SQLite file; a PostgreSQL database goes with the run's server.
+/// </summary>
+public sealed class StoreBackend : IAsyncDisposable
+{
+    private readonly ScratchDir _data;
+    private readonly SecretKeyRing _ring;
+    private readonly Func<DbConnection> _connect;
+    private readonly Action _assertBooks;
+    private readonly Func<ValueTask> _close;
+
+    private StoreBackend(ScratchDir data, SecretKeyRing ring, Func<DbConnection> connect, Action assertBooks, Func<ValueTask> close)
+    {
+        (_data, _ring, _connect, _assertBooks, _close) = (data, ring, connect, assertBooks, close);
+    }
+
+    public required ITaskStore Tasks { get; init; }
+    public required ITaskMonitor Monitor { get; init; }
+    public required IAccountStore Accounts { get; init; }
+    public required IKeyStore Keys { get; init; }
+    public required IChannelStore Channels { get; init; }
+    public required IWebhookStore Webhooks { get; init; }
+    public required IPriceStore Prices { get; init; }
+    public required ICatalogStore Catalog { get; init; }
+    public required IAuditLog Audit { get; init; }
+
+    /// <summary>A plain connection to the same database, past the stores (as an operator's SQL shell reaches it).</summary>
+    public DbConnection Connect()
+    {
+        var connection = _connect();
+        connection.Open();
+        return connection;
+    }
+
+    public static async Task<StoreBackend> SqliteAsync(CancellationToken cancellationToken)
+    {
+        var data = new ScratchDir();
+        var (ring, protector, unreadable) = Secrets(data);
+        var path = Path.Combine(data.Path, "reelay.db");
+        var database = new SqliteDatabase(path, new StorageOptions(), TimeProvider.System, NullLogger<SqliteDatabase>.Instance);
+        await database.MigrateAsync(cancellationToken);
+        var tasks = new SqliteTaskStore(database);
+        return new StoreBackend(data, ring, () => new SqliteConnection($"Data Source={path};Pooling=False"), () => LedgerInvariants.AssertHold(path), () =>
+        {
+            database.Dispose();
+            return ValueTask.CompletedTask;
+        })
+        {
+            Tasks = tasks,
+            Monitor = tasks,
+            Accounts = new SqliteAccountStore(database),
+            Keys = new SqliteKeyStore(database),
+            Channels = new SqliteChannelStore(database, protector, unreadable),
+            Webhooks = new SqliteWebhookStore(database, protector),
+            Prices = new SqlitePriceStore(database),
+            Catalog = new SqliteCatalogStore(database),
+            Audit = new SqliteAuditLog(database),
+        };
+    }
+
+    public static async Task<StoreBackend> PostgresAsync(CancellationToken cancellationToken)
+    {
+        var server = await PostgresServer.SharedAsync();
+        var connectionString = await server.CreateDatabaseAsync(cancellationToken);
+        var data = new ScratchDir();
+        var (ring, protector, unreadable) = Secrets(data);
+        var database = new PostgresDatabase(new PostgresOptions { ConnectionString = connectionString }, NullLogger<PostgresDatabase>.Instance);
+        await database.MigrateAsync(cancellationToken);
+        var tasks = new PostgresTaskStore(database, TimeProvider.System);
+        return new StoreBackend(data, ring, () => new NpgsqlConnection(connectionString), () => LedgerInvariants.AssertHoldInPostgres(connectionString), () => database.DisposeAsync())
+        {
+            Tasks = tasks,
+            Monitor = tasks,
+            Accounts = new PostgresAccountStore(database),
+            Keys = new PostgresKeyStore(database),
+            Channels = new PostgresChannelStore(database, protector, unreadable),
+            Webhooks = new PostgresWebhookStore(database, protector),
+            Prices = new PostgresPriceStore(database),
+            Catalog = new PostgresCatalogStore(database),
+            Audit = new PostgresAuditLog(database),
+        };
+    }
+
+    private static (SecretKeyRing, SecretProtector, UnreadableSecrets) Secrets(ScratchDir data)
+    {
+        var directory = new DataDirectory(Options.Create(new DataDirectoryOptions { DataDir = data.Path }));
+        var ring = new SecretKeyRing(Options.Create(new SecretsOptions()), directory, NullLoggerFactory.Instance, TimeProvider.System);
+        return (ring, new SecretProtector(ring), new UnreadableSecrets(NullLogger<UnreadableSecrets>.Instance));
+    }
+
+    /// <summary>Checks the books, then closes the stores and removes their scratch directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            _assertBooks();
+        }
+        finally
+        {
+            await _close();
+            _ring.Dispose();
+            _data.Dispose();
+        }
+    }
+
+    /// <summary>A temporary directory removed on dispose.</summary>
+    private sealed class ScratchDir : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "reelay-store-" + Guid.NewGuid().ToString("N"));
+
+        public ScratchDir() => Directory.CreateDirectory(Path);
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
