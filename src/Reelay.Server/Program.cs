@@ -18,6 +18,7 @@ using Reelay.Images;
 using Reelay.Keys;
 using Reelay.Secrets;
 using Reelay.Limits;
+using Reelay.Redis;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 using Reelay.Telemetry;
@@ -41,6 +42,8 @@ builder.Services.AddRequestLimits();
 builder.Services.AddReferenceImages();
 builder.Services.AddChannels();
 builder.Services.AddTasks();
+// After the in-process rates, wake-ups and key notices: with Redis configured, shared ones replace them.
+builder.Services.AddRedis(builder.Configuration);
 builder.Services.AddEngine(builder.Configuration);
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddApi();

@@ -17,6 +17,7 @@ public sealed class ReelayTelemetry : IDisposable
 
     private readonly Meter _meter;
     private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _redisFallbacks;
 
     public ReelayTelemetry(IMeterFactory meters)
     {
@@ -24,6 +25,8 @@ public sealed class ReelayTelemetry : IDisposable
         _upstreamDuration = _meter.CreateHistogram<double>(
             "reelay.upstream.duration", "s", "Time of each call to an upstream, by provider, channel, operation (submit, poll, download, cancel) and outcome (ok or the error code).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] });
+        _redisFallbacks = _meter.CreateCounter<long>(
+            "reelay.redis.fallbacks", "{operation}", "Operations that went without Redis because it could not be reached, by operation (rate: counted in process; publish: the notice reached this instance only).");
     }
 
     /// <summary>The meter, for the gauges other concerns observe (<see cref="ObserveGauge"/>).</summary>
@@ -35,6 +38,10 @@ public sealed class ReelayTelemetry : IDisposable
             new KeyValuePair<string, object?>("channel", channel),
             new KeyValuePair<string, object?>("operation", operation),
             new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>One operation done without Redis: <c>rate</c> or <c>publish</c>.</summary>
+    public void RecordRedisFallback(string operation) =>
+        _redisFallbacks.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void Dispose() => _meter.Dispose();
 }
