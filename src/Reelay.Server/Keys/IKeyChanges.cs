@@ -8,8 +8,8 @@ namespace Reelay.Keys;
 /// </summary>
 public interface IKeyChanges
 {
-    /// <summary>Tells the other instances that the key with this hash was revoked or changed.</summary>
-    void Publish(ReadOnlySpan<byte> keyHash);
+    /// <summary>Tells the other instances that the key with this hash was revoked or changed; completes once they have been sent it.</summary>
+    Task PublishAsync(byte[] keyHash);
 
     /// <summary>Calls <paramref name="forget"/> with the hash of each key another instance changed, from now on.</summary>
     void Subscribe(Action<byte[]> forget);
@@ -18,9 +18,7 @@ public interface IKeyChanges
 /// <summary>One instance: no other cache holds the key, so there is nothing to tell.</summary>
 public sealed class SingleInstanceKeyChanges : IKeyChanges
 {
-    public void Publish(ReadOnlySpan<byte> keyHash)
-    {
-    }
+    public Task PublishAsync(byte[] keyHash) => Task.CompletedTask;
 
     public void Subscribe(Action<byte[]> forget)
     {

@@ -105,11 +105,15 @@ public sealed class KeyAuthenticator : IDisposable
         return key;
     }
 
-    /// <summary>Drops a revoked or changed key from the cache, here and on every other instance, so its next request reads the store.</summary>
-    public void Forget(ApiKey key)
+    /// <summary>
+    /// Drops a revoked or changed key from the cache, here and on every other instance, so its next request
+    /// reads the store. Completes once the other instances have been sent the notice: an admin answered
+    /// "revoked" can rely on the key being refused everywhere.
+    /// </summary>
+    public Task ForgetAsync(ApiKey key)
     {
         _known.Remove(new HashKey(key.Hash));
-        _changes.Publish(key.Hash);
+        return _changes.PublishAsync(key.Hash);
     }
 
     public void Dispose()

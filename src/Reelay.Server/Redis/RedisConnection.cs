@@ -90,6 +90,28 @@ public sealed partial class RedisConnection : IDisposable
     }
 
     /// <summary>
+    /// As <see cref="Publish"/>, but completes once Redis has relayed the notice to its subscribers (or
+    /// could not be reached: then the notice reached this instance only, which is logged and counted).
+    /// </summary>
+    public async Task PublishAndWaitAsync(RedisChannel channel, string payload)
+    {
+        if (!IsConnected)
+        {
+            FellBack("publish", "not connected");
+            return;
+        }
+
+        try
+        {
+            await _multiplexer.GetSubscriber().PublishAsync(channel, _instance + Separator + payload);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            FellBack("publish", e.Message);
+        }
+    }
+
+    /// <summary>
     /// Calls <paramref name="onNotice"/> with each payload another instance publishes on the channel. The
     /// subscription is kept by the multiplexer even when Redis is down now, and made again on every
     /// reconnection.

@@ -12,7 +12,9 @@ public sealed class RedisKeyChanges(RedisConnection redis) : IKeyChanges
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal("reelay:key-changes");
 
-    public void Publish(ReadOnlySpan<byte> keyHash) => redis.Publish(Channel, Convert.ToHexString(keyHash));
+    // Awaited, unlike task notices: Redis relays a message to the subscribers before it answers, so once the
+    // revoke is answered the other instances have the notice on their sockets.
+    public Task PublishAsync(byte[] keyHash) => redis.PublishAndWaitAsync(Channel, Convert.ToHexString(keyHash));
 
     public void Subscribe(Action<byte[]> forget) =>
         redis.Subscribe(Channel, hex =>

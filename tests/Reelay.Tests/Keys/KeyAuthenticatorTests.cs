@@ -128,7 +128,7 @@ public sealed class KeyAuthenticatorTests : IAsyncDisposable
         Assert.NotNull(await authenticator.FindClientKeyAsync(secret, ct));
 
         var revoked = await _store.RevokeAsync(key.Id, _time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
-        authenticator.Forget(revoked!);
+        await authenticator.ForgetAsync(revoked!);
 
         Assert.Null(await authenticator.FindClientKeyAsync(secret, ct));
     }
