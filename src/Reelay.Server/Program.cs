@@ -20,6 +20,7 @@ using Reelay.Keys;
 using Reelay.Secrets;
 using Reelay.Limits;
 using Reelay.Storage.Postgres;
+using Reelay.Redis;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 using Reelay.Telemetry;
@@ -51,6 +52,8 @@ builder.Services.AddRequestLimits();
 builder.Services.AddReferenceImages();
 builder.Services.AddChannels();
 builder.Services.AddTasks();
+// After the in-process rates, wake-ups and key notices: with Redis configured, shared ones replace them.
+builder.Services.AddRedis(builder.Configuration);
 builder.Services.AddEngine(builder.Configuration);
 builder.Services.AddWebhooks(builder.Configuration);
 builder.Services.AddApi();

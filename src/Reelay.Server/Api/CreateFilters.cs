@@ -35,7 +35,7 @@ public static class CreateFilters
         builder.WithResponseHeaders(CreateHeaders).AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            if (http.RequestServices.GetRequiredService<RequestRates>().Acquire(http.GetCaller()) is not { } decision)
+            if (await http.RequestServices.GetRequiredService<IRequestRates>().AcquireAsync(http.GetCaller(), http.RequestAborted) is not { } decision)
             {
                 return await next(context);
             }

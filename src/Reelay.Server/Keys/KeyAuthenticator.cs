@@ -9,8 +9,9 @@ namespace Reelay.Keys;
 /// Turns an <c>Authorization: Bearer</c> secret, with or without its <c>sk-</c> prefix, into a
 /// <see cref="Caller"/>. Secrets are hashed first, so lookups and comparisons never touch the secret
 /// itself; hashes are compared in constant time. Lookups are cached briefly so the hot path does
-/// no I/O; revocation through this instance takes effect at once. The caches are bounded, and a
-/// flood of unknown secrets cannot push valid keys out of theirs.
+/// no I/O; revocation takes effect at once through this instance, and on the others as soon as
+/// <see cref="IKeyChanges"/> tells them (without a shared bus, within <see cref="CacheLifetime"/>). The
+/// caches are bounded, and a flood of unknown secrets cannot push valid keys out of theirs.
 /// </summary>
 public sealed class KeyAuthenticator : IDisposable
 {
@@ -28,6 +29,7 @@ public sealed class KeyAuthenticator : IDisposable
 
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
+    private readonly IKeyChanges _changes;
     private readonly byte[] _adminHash;
 
     // Two caches, each bounded, evicting the least recently used: valid keys in one, unknown secrets in
@@ -35,18 +37,20 @@ public sealed class KeyAuthenticator : IDisposable
     private readonly MemoryCache _known;
     private readonly MemoryCache _unknown;
 
-    public KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options)
-        : this(store, time, options, KeyCacheLimits.Default)
+    public KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options, IKeyChanges changes)
+        : this(store, time, options, changes, KeyCacheLimits.Default)
     {
     }
 
-    internal KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options, KeyCacheLimits limits)
+    internal KeyAuthenticator(IKeyStore store, TimeProvider time, IOptions<KeyOptions> options, IKeyChanges changes, KeyCacheLimits limits)
     {
         _store = store;
         _time = time;
+        _changes = changes;
         _adminHash = Hash(options.Value.AdminKey!);
         _known = new MemoryCache(new MemoryCacheOptions { SizeLimit = limits.KnownKeys });
         _unknown = new MemoryCache(new MemoryCacheOptions { SizeLimit = limits.UnknownSecrets });
+        changes.Subscribe(hash => _known.Remove(new HashKey(hash)));
     }
 
     /// <summary>
@@ -101,8 +105,16 @@ public sealed class KeyAuthenticator : IDisposable
         return key;
     }
 
-    /// <summary>Drops a revoked key from the cache so it answers 401 at once.</summary>
-    public void Forget(ApiKey key) => _known.Remove(new HashKey(key.Hash));
+    /// <summary>
+    /// Drops a revoked or changed key from the cache, here and on every other instance, so its next request
+    /// reads the store. Completes once the other instances have been sent the notice: an admin answered
+    /// "revoked" can rely on the key being refused everywhere.
+    /// </summary>
+    public Task ForgetAsync(ApiKey key)
+    {
+        _known.Remove(new HashKey(key.Hash));
+        return _changes.PublishAsync(key.Hash);
+    }
 
     public void Dispose()
     {

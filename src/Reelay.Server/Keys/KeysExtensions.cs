@@ -7,6 +7,7 @@ public static class KeysExtensions
     {
         services.AddOptions<KeyOptions>().Configure<IConfiguration>((options, configuration) => configuration.Bind(options)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IPostConfigureOptions<KeyOptions>, GeneratedAdminKey>());
+        services.TryAddSingleton<IKeyChanges, SingleInstanceKeyChanges>();
         services.TryAddSingleton<KeyAuthenticator>();
         return services;
     }

@@ -19,6 +19,7 @@ public sealed class ReelayTelemetry : IDisposable
     private readonly Histogram<double> _upstreamDuration;
     private readonly Histogram<int> _pollsToFinish;
     private readonly Counter<long> _leasesLost;
+    private readonly Counter<long> _redisFallbacks;
 
     public ReelayTelemetry(IMeterFactory meters)
     {
@@ -31,6 +32,8 @@ public sealed class ReelayTelemetry : IDisposable
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 3, 4, 6, 8, 12, 20, 50] });
         _leasesLost = _meter.CreateCounter<long>(
             "reelay.leases.lost", "{lease}", "Task leases a worker lost while handling the task (another instance took it over, or the store refused the extension), by worker.");
+        _redisFallbacks = _meter.CreateCounter<long>(
+            "reelay.redis.fallbacks", "{operation}", "Operations that went without Redis because it could not be reached, by operation (rate: counted in process; publish: the notice reached this instance only).");
     }
 
     /// <summary>The meter, for the gauges other concerns observe (<see cref="ObserveGauge"/>).</summary>
@@ -52,6 +55,10 @@ public sealed class ReelayTelemetry : IDisposable
     /// <summary>A worker (<c>dispatch</c>, <c>poll</c>, <c>finish</c>) found its lease on a task gone: its work on it stops, its writes change nothing.</summary>
     public void RecordLeaseLost(string worker) =>
         _leasesLost.Add(1, new KeyValuePair<string, object?>("worker", worker));
+
+    /// <summary>One operation done without Redis: <c>rate</c> or <c>publish</c>.</summary>
+    public void RecordRedisFallback(string operation) =>
+        _redisFallbacks.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void Dispose() => _meter.Dispose();
 }

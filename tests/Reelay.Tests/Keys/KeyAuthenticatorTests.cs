@@ -36,7 +36,7 @@ public sealed class KeyAuthenticatorTests : IAsyncDisposable
     }
 
     private KeyAuthenticator NewAuthenticator() =>
-        new(_store, _time, Options.Create(new KeyOptions { AdminKey = "sk-admin-" + Guid.NewGuid().ToString("N") }), SmallLimits);
+        new(_store, _time, Options.Create(new KeyOptions { AdminKey = "sk-admin-" + Guid.NewGuid().ToString("N") }), new SingleInstanceKeyChanges(), SmallLimits);
 
     private async Task<List<(ApiKey Key, string Secret)>> IssueAsync(int count, CancellationToken ct)
     {
@@ -128,7 +128,7 @@ public sealed class KeyAuthenticatorTests : IAsyncDisposable
         Assert.NotNull(await authenticator.FindClientKeyAsync(secret, ct));
 
         var revoked = await _store.RevokeAsync(key.Id, _time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
-        authenticator.Forget(revoked!);
+        await authenticator.ForgetAsync(revoked!);
 
         Assert.Null(await authenticator.FindClientKeyAsync(secret, ct));
     }

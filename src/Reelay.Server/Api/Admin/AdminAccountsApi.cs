@@ -305,12 +305,12 @@ public static class AdminAccountsApi
         return TypedResults.Ok(new LedgerList("list", page, rows.Count > pageSize, page.LastOrDefault()?.Sequence));
     }
 
-    /// <summary>Drops the account's keys from this instance's key cache; other instances follow within the cache's lifetime.</summary>
+    /// <summary>Drops the account's keys from every instance's key cache (<see cref="KeyAuthenticator.ForgetAsync"/>).</summary>
     internal static async Task ForgetKeysAsync(string accountId, IKeyStore keys, KeyAuthenticator authenticator, CancellationToken cancellationToken)
     {
         foreach (var key in await keys.ListAsync(new KeyQuery(int.MaxValue, AccountId: accountId), cancellationToken))
         {
-            authenticator.Forget(key);
+            await authenticator.ForgetAsync(key);
         }
     }
 

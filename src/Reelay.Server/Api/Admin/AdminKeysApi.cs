@@ -230,7 +230,7 @@ public static class AdminKeysApi
                 return ApiError.NotFound($"No active key with id '{Shorten(id)}'.", "id");
             }
 
-            authenticator.Forget(after);
+            await authenticator.ForgetAsync(after);
             var view = KeyView.From(after);
             await AdminAudit.WriteAsync(http, "key.update", "key", id, KeyView.From(before), view);
             return TypedResults.Ok(view);
@@ -246,7 +246,7 @@ public static class AdminKeysApi
             return ApiError.NotFound($"No active key with id '{Shorten(id)}'.", "id");
         }
 
-        authenticator.Forget(key);
+        await authenticator.ForgetAsync(key);
         var view = KeyView.From(key);
         await AdminAudit.WriteAsync(http, "key.revoke", "key", id, KeyView.From(before!), view);
         return TypedResults.Ok(view);
@@ -299,7 +299,7 @@ public static class AdminKeysApi
             return ApiError.NotFound($"No active admin key with id '{Shorten(id)}' (the bootstrap key cannot be revoked here: change REELAY_ADMIN_KEY).", "id");
         }
 
-        authenticator.Forget(key);
+        await authenticator.ForgetAsync(key);
         var view = KeyView.From(key);
         await AdminAudit.WriteAsync(http, "admin_key.revoke", "admin_key", id, view with { RevokedAt = null }, view);
         return TypedResults.Ok(view);
