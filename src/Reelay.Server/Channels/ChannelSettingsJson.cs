@@ -1,10 +1,8 @@
-using Reelay.Channels;
-
-namespace Reelay.Storage;
+namespace Reelay.Channels;
 
 /// <summary>
 /// The <c>settings_json</c> column: a channel's provider settings that are not secrets. One format for
-/// every backend, so a channel reads the same whichever store wrote it.
+/// every store backend, so a channel reads the same whichever one wrote it.
 /// </summary>
 internal static class ChannelSettingsJson
 {
