@@ -20,6 +20,11 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
 {
     private readonly StoreOutage _outage = new();
 
+    /// <summary>The worker as metrics and spans name it (<c>dispatch</c>, <c>poll</c>, <c>finish</c>), made once rather than per task.</summary>
+    private readonly string _name = kind.ToString().ToLowerInvariant();
+
+    private readonly string _spanName = "task " + kind.ToString().ToLowerInvariant();
+
     protected EngineOptions Options { get; } = options.Value;
 
     protected ITaskStore Store { get; } = store;
@@ -128,7 +133,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         // made while handling it (and their HTTP spans) nest beneath it.
         using var span = StartSpan(task);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(hardStop);
-        await using var keeper = new LeaseKeeper(Store, lease, Options.LeaseDuration, Time, work, () => Telemetry.RecordLeaseLost(kind.ToString().ToLowerInvariant()));
+        await using var keeper = new LeaseKeeper(Store, lease, Options.LeaseDuration, Time, work, () => Telemetry.RecordLeaseLost(_name));
         try
         {
             await HandleAsync(task, lease, work.Token);
@@ -164,7 +169,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
     private Activity? StartSpan(VideoTask task)
     {
         var parent = task.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
-        var span = ReelayTelemetry.Activities.StartActivity($"task {kind.ToString().ToLowerInvariant()}", ActivityKind.Internal, parent);
+        var span = ReelayTelemetry.Activities.StartActivity(_spanName, ActivityKind.Internal, parent);
         if (span is { IsAllDataRequested: true })
         {
             span.SetTag("reelay.task.id", task.Id);
