@@ -31,7 +31,7 @@ public sealed class ChannelRegistry : IModelListings, IDisposable
     /// <param name="telemetry">Times every upstream call of the providers handed out (<see cref="MeasuredProvider"/>), and observes the breakers.</param>
     public ChannelRegistry(IEnumerable<IVideoProvider> providers, IOptions<List<ChannelOptions>> options, IChannelStore store, IOptions<ChannelHealthOptions> health, TimeProvider time, ReelayTelemetry telemetry)
     {
-        Providers = providers.ToFrozenDictionary(p => p.Name, p => (IVideoProvider)new MeasuredProvider(p, telemetry), StringComparer.OrdinalIgnoreCase);
+        Providers = providers.ToFrozenDictionary(p => p.Name, p => (IVideoProvider)new MeasuredProvider(p, telemetry, LatencyOf), StringComparer.OrdinalIgnoreCase);
         _configured = options.Value;
         _store = store;
         _health = health.Value;
@@ -61,13 +61,16 @@ public sealed class ChannelRegistry : IModelListings, IDisposable
             ? Local
             : Channels.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>Where a channel's call times go; null for a channel this instance has no state for yet.</summary>
+    private UpstreamLatency? LatencyOf(string channel) => _states.TryGetValue(channel, out var state) ? state.Latency : null;
+
     /// <summary>This instance's breaker and budgets for a channel (rebuilt if its budgets changed).</summary>
     public ChannelState StateOf(Channel channel)
     {
         var state = _states.GetOrAdd(channel.Name, _ => new ChannelState(channel, _health, _time));
         if (state.SubmitsPerMinute != channel.SubmitsPerMinute || state.PollsPerMinute != channel.PollsPerMinute)
         {
-            var fresh = new ChannelState(channel, _health, _time);
+            var fresh = new ChannelState(channel, _health, _time, state.Latency);
             if (_states.TryUpdate(channel.Name, fresh, state))
             {
                 state.Dispose();

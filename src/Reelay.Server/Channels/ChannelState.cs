@@ -44,9 +44,11 @@ public sealed class ChannelState : IDisposable
     private bool _open;
     private bool _trialInFlight;
 
-    public ChannelState(Channel channel, ChannelHealthOptions health, TimeProvider time)
+    /// <param name="latency">The recent call times to keep (those of the state this one replaces); new when null.</param>
+    public ChannelState(Channel channel, ChannelHealthOptions health, TimeProvider time, UpstreamLatency? latency = null)
     {
         _health = health;
+        Latency = latency ?? new UpstreamLatency();
         _time = time;
         SubmitsPerMinute = channel.SubmitsPerMinute;
         PollsPerMinute = channel.PollsPerMinute;
@@ -55,6 +57,9 @@ public sealed class ChannelState : IDisposable
     }
 
     public int SubmitsPerMinute { get; }
+
+    /// <summary>How long this channel's recent upstream calls took, per operation.</summary>
+    public UpstreamLatency Latency { get; }
 
     public int PollsPerMinute { get; }
 

@@ -11,7 +11,8 @@ namespace Reelay.Channels;
 /// catalogue), and a span per call tagged with the task id. Everything else passes straight through,
 /// so the engine sees the same contract.
 /// </summary>
-internal sealed class MeasuredProvider(IVideoProvider inner, ReelayTelemetry telemetry) : IVideoProvider
+/// <param name="latencyOf">Where a channel keeps its recent call times for the operator views (<see cref="UpstreamLatency"/>).</param>
+internal sealed class MeasuredProvider(IVideoProvider inner, ReelayTelemetry telemetry, Func<string, UpstreamLatency?> latencyOf) : IVideoProvider
 {
     public string Name => inner.Name;
 
@@ -73,7 +74,9 @@ internal sealed class MeasuredProvider(IVideoProvider inner, ReelayTelemetry tel
         }
         finally
         {
-            telemetry.RecordUpstreamCall(inner.Name, channel.Name, operation, outcome, Stopwatch.GetElapsedTime(started));
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            telemetry.RecordUpstreamCall(inner.Name, channel.Name, operation, outcome, elapsed);
+            latencyOf(channel.Name)?.Record(operation, elapsed);
             if (outcome != "ok")
             {
                 activity?.SetStatus(ActivityStatusCode.Error, outcome);

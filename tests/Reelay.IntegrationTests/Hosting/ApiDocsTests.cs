@@ -20,6 +20,7 @@ public sealed class ApiDocsTests
         "POST /v1/videos", "GET /v1/videos", "GET /v1/videos/{id}", "DELETE /v1/videos/{id}",
         "GET /v1/videos/{id}/content", "POST /v1/videos/{id}/remix",
         "POST /v1/video/cancel", "GET /v1/video/events", "POST /v1/videos/{id}/cancel", "GET /v1/videos/{id}/events",
+        "GET /v1/videos/{id}/timeline", "GET /v1/videos/{id}/webhooks",
         "GET /v1/models", "GET /v1/pricing", "GET /v1/usage",
         "POST /admin/keys", "GET /admin/keys", "GET /admin/keys/{id}", "PATCH /admin/keys/{id}", "DELETE /admin/keys/{id}",
         "POST /admin/accounts", "GET /admin/accounts", "GET /admin/accounts/{id}", "PATCH /admin/accounts/{id}", "DELETE /admin/accounts/{id}",

@@ -44,6 +44,9 @@ public sealed record ChannelView(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Bucket { get; init; }
 
+    /// <summary>Median and 95th percentile of the channel's recent upstream calls on this instance, by operation (submit, poll, download, cancel); empty before the first call.</summary>
+    public IReadOnlyDictionary<string, LatencySummary> Latency { get; init; } = new Dictionary<string, LatencySummary>();
+
     /// <summary>The listed models it retires, by name (empty when none).</summary>
     public IReadOnlyDictionary<string, RetirementView> RetiredModels { get; init; } = new Dictionary<string, RetirementView>();
 }
@@ -510,6 +513,7 @@ public static class AdminChannelsApi
             channel.Source == ChannelSource.Admin ? unreadable.Find(SecretPurposes.ChannelApiKey, channel.Name) : null)
         {
             InFlight = state.InFlight,
+            Latency = state.Latency.Summarize(),
             Project = channel.Settings.Project,
             Location = channel.Settings.Location,
             Bucket = channel.Settings.Bucket,

@@ -150,6 +150,8 @@ public sealed record OpenAiDeletedVideo(string Id, string Object, bool Deleted);
 [JsonSerializable(typeof(OpenAiDeletedVideo))]
 [JsonSerializable(typeof(OpenAiCreateVideoRequest))]
 [JsonSerializable(typeof(OpenAiRemixVideoRequest))]
+[JsonSerializable(typeof(VideoTimeline))]
+[JsonSerializable(typeof(WebhookDeliveryList))]
 public sealed partial class OpenAiJsonContext : JsonSerializerContext;
 
 public static class OpenAiVideoMapping

@@ -3,13 +3,15 @@ using Microsoft.Extensions.Options;
 using Reelay.Api.Errors;
 using Reelay.Blobs;
 using Reelay.Engine;
+using Reelay.Tasks;
+using Reelay.Webhooks;
 
 namespace Reelay.Api.OpenAi;
 
 /// <summary>
-/// Reelay's extensions beside OpenAI's video routes (OpenAI's API has neither): <c>POST /v1/videos/{id}/cancel</c>
-/// and the event stream <c>GET /v1/videos/{id}/events</c>. Mapped into the OpenAI group, so they take its key
-/// policy and request ids.
+/// Reelay's extensions beside OpenAI's video routes (OpenAI's API has none of them): <c>POST /v1/videos/{id}/cancel</c>,
+/// the event stream <c>GET /v1/videos/{id}/events</c>, the video's <c>timeline</c> and its webhook deliveries.
+/// Mapped into the OpenAI group, so they take its key policy and request ids; another key's video is a 404.
 /// </summary>
 public static class OpenAiVideoControlApi
 {
@@ -24,6 +26,14 @@ public static class OpenAiVideoControlApi
             .WithSummary("Reelay's extension: Server-Sent Events, the video object at each change of status or progress until it ends (Last-Event-ID resumes)")
             .Produces<string>(200, "text/event-stream")
             .Produces(204)
+            .ProducesApiErrors(400, 404);
+        group.MapGet("/{id}/timeline", TimelineAsync)
+            .WithName("OpenAiVideoTimeline")
+            .WithSummary("Reelay's extension: the video's changes so far (created, each submission upstream, refusals retried, progress, the end)")
+            .ProducesApiErrors(404);
+        group.MapGet("/{id}/webhooks", WebhooksAsync)
+            .WithName("OpenAiVideoWebhooks")
+            .WithSummary("Reelay's extension: the webhook deliveries of the video's events (to its callback_url and the account's endpoints), newest first, with each try")
             .ProducesApiErrors(400, 404);
         return group;
     }
@@ -41,6 +51,30 @@ public static class OpenAiVideoControlApi
                 "video_finished", "video_id"),
             _ => OpenAiVideosApi.NotFound(id),
         };
+    }
+
+    private static async Task<Results<Ok<VideoTimeline>, ApiError>> TimelineAsync(string id, HttpContext http, ITaskStore store, ITaskMonitor monitor)
+    {
+        // Owned first (another key's video is as absent as a missing one), then read with its route.
+        return await OpenAiVideosApi.FindAsync(id, http, store) is not null && await monitor.GetAsync(id, http.RequestAborted) is { } task
+            ? TypedResults.Ok(VideoTimeline.Of(task))
+            : OpenAiVideosApi.NotFound(id);
+    }
+
+    private static async Task<Results<Ok<WebhookDeliveryList>, ApiError>> WebhooksAsync(string id, HttpContext http, ITaskStore store, IWebhookStore webhooks, string? limit)
+    {
+        if (Admin.AdminPaging.Limit(limit, out var pageSize) is { } error)
+        {
+            return error;
+        }
+
+        if (await OpenAiVideosApi.FindAsync(id, http, store) is null)
+        {
+            return OpenAiVideosApi.NotFound(id);
+        }
+
+        var deliveries = await webhooks.ListDeliveriesAsync(id, null, pageSize, http.RequestAborted);
+        return TypedResults.Ok(new WebhookDeliveryList("list", [.. deliveries.Select(WebhookDeliveryView.From)]));
     }
 
     private static async Task<IResult> EventsAsync(string id, HttpContext http, IBlobStore blobs, IOptions<FileLinkOptions> links, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)

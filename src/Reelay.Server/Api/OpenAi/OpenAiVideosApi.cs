@@ -660,7 +660,7 @@ public static class OpenAiVideosApi
         return null;
     }
 
-    private static Task<VideoTask?> FindAsync(string id, HttpContext http, ITaskStore store) =>
+    internal static Task<VideoTask?> FindAsync(string id, HttpContext http, ITaskStore store) =>
         TaskIds.LooksValid(id) ? store.GetAsync(id, http.GetCaller().KeyId, http.RequestAborted) : Task.FromResult<VideoTask?>(null);
 
     private static async ValueTask<object?> StampRequestIdAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
