@@ -9,12 +9,13 @@ public static class Dashboard
     /// <summary>Where every screenshot goes: beside the test binaries, kept by CI as an artifact.</summary>
     public static string ScreenshotDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "TestResults", "screenshots");
 
-    public static async Task<IBrowserContext> NewContextAsync(this Chromium chromium, ReelayApp app, bool phone = false, bool dark = false)
+    /// <param name="locale">The browser's language, which picks the UI text (<c>zh-CN</c> for Chinese).</param>
+    public static async Task<IBrowserContext> NewContextAsync(this Chromium chromium, ReelayApp app, bool phone = false, bool dark = false, string locale = "en-US")
     {
         var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = app.BaseAddress.ToString(),
-            Locale = "en-US",
+            Locale = locale,
             ViewportSize = phone ? new ViewportSize { Width = 390, Height = 844 } : new ViewportSize { Width = 1280, Height = 900 },
             IsMobile = phone,
             HasTouch = phone,
@@ -27,13 +28,14 @@ public static class Dashboard
     }
 
     /// <summary>Opens the dashboard and signs in with <paramref name="key"/>; returns once the first page of that kind of key shows.</summary>
-    public static async Task<IPage> SignInAsync(this IBrowserContext context, string key)
+    /// <param name="chinese">The context's UI is in Chinese: the labels to find are the Chinese ones.</param>
+    public static async Task<IPage> SignInAsync(this IBrowserContext context, string key, bool chinese = false)
     {
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
-        await page.GetByLabel("API key").FillAsync(key);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+        await page.GetByLabel(chinese ? "API 密钥" : "API key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = chinese ? "登录" : "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = chinese ? "退出" : "Sign out" })).ToBeVisibleAsync();
         return page;
     }
 

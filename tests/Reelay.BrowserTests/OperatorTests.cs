@@ -94,6 +94,48 @@ public sealed class OperatorTests(Chromium chromium)
     }
 
     [Fact]
+    public async Task Account_LimitsEdited_AreShownAndInForceForItsKeys()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start();
+        using var admin = app.CreateClient();
+        var id = await AccountKit.CreateAccountAsync(admin, app.AdminKey, unlimited: true, name: "Limited", cancellationToken: ct);
+        var key = await AccountKit.CreateKeyAsync(admin, app.AdminKey, id, "test", cancellationToken: ct);
+        await using var context = await chromium.NewContextAsync(app);
+        var page = await context.SignInAsync(app.AdminKey);
+
+        await page.GotoAsync($"/#/accounts/{id}");
+        await Expect(page.GetByTestId("limits")).ToHaveTextAsync("none");
+        await page.GetByLabel("Max in flight").FillAsync("2");
+        await page.GetByLabel("Requests per minute").FillAsync("30");
+        await page.GetByLabel("Allowed models").FillAsync("reelay-*, sora-2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set limits" }).ClickAsync();
+
+        await Expect(page.GetByTestId("limits")).ToContainTextAsync("max_in_flight: 2");
+        await Expect(page.GetByTestId("limits")).ToContainTextAsync("requests_per_minute: 30");
+        await Expect(page.GetByTestId("limits")).ToContainTextAsync("allowed_models: reelay-*, sora-2");
+        var limits = (await AccountKit.GetAccountAsync(admin, app.AdminKey, id, ct)).GetProperty("limits");
+        Assert.Equal(2, limits.GetProperty("max_in_flight").GetInt32());
+        Assert.Equal(["reelay-*", "sora-2"], limits.GetProperty("allowed_models").EnumerateArray().Select(m => m.GetString()));
+
+        // In force for the account's key: a model outside the list is a 403 naming it, the rate limit is in the headers.
+        using var client = app.ClientFor(key.Key);
+        using var refused = await client.PostAsJsonAsync("/v1/video/create", new { model = "grok-video-3", prompt = "a cat" }, ct);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("grok-video-3", (await refused.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("message").GetString());
+        using var allowed = await client.PostAsJsonAsync("/v1/video/create", new { model = "reelay-preview", prompt = "a cat", duration = 1 }, ct);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        Assert.Equal("30", allowed.Headers.GetValues("x-ratelimit-limit-requests").Single());
+
+        // A bad value is the API's own message, where the operator acted.
+        await page.GetByLabel("Max in flight").FillAsync("0");
+        await page.GetByLabel("Max in flight").EvaluateAsync("input => input.removeAttribute('min')");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Set limits" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("max_in_flight");
+        await Expect(page.GetByTestId("limits")).ToContainTextAsync("max_in_flight: 2");
+    }
+
+    [Fact]
     public async Task Channels_UpstreamRefusesTheKey_ShowsItsBreakerOpen()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -119,7 +119,7 @@ export async function accountPage(main, { signal, params: [id] }) {
       fact(t('Name'), account.name), fact('id', account.id),
       fact(t('Balance'), account.unlimited ? t('unlimited') : credits(account.balance), 'balance'),
       fact(t('Held'), credits(account.held)), fact(t('Available'), account.unlimited ? '∞' : credits(account.available), 'available'),
-      fact(t('Limits'), limitsText(account.limits)), fact(t('State'), account.revoked_at ? t('revoked') : t('active')));
+      fact(t('Limits'), limitsText(account.limits), 'limits'), fact(t('State'), account.revoked_at ? t('revoked') : t('active')));
     clear(keys, table([t('Name'), t('Mode'), t('Prefix'), t('Created'), t('State'), ''],
       keyList.data.map(k => h('tr', { dataset: { keyId: k.id } },
         h('td', null, k.name), h('td', null, k.mode), h('td', null, h('code', null, k.prefix)), h('td', null, when(k.created_at)),
@@ -222,14 +222,15 @@ export async function channels(main, { signal }) {
   async function load() {
     const [channelList, usage] = await Promise.all([get('/admin/channels', { signal }), usageRows({ group_by: 'channel', by_day: false }, signal)]);
     const stats = new Map(usage.data.map(r => [r.group, r]));
-    clear(list, table([t('Channel'), t('Provider'), t('Models'), t('Priority'), t('Enabled'), t('Breaker'), t('Failures in a row'), t('In flight'), t('Tasks, 30 days'), t('Error rate'), ''],
+    clear(list, table([t('Channel'), t('Provider'), t('Models'), t('Priority'), t('Enabled'), t('Breaker'), t('Failures in a row'), t('In flight'), t('Latency (p50 / p95)'), t('Tasks, 30 days'), t('Error rate'), ''],
       channelList.data.map(c => {
         const u = stats.get(c.name);
         const rate = u && u.tasks ? `${Math.round(100 * u.failed / u.tasks)}%` : '—';
         return h('tr', { dataset: { channel: c.name } },
           h('td', null, c.name), h('td', null, c.provider), h('td', null, c.models.join(', ') || t('all of its provider')),
           h('td', null, c.priority), h('td', null, c.enabled ? t('yes') : `${t('no')}${c.disabled_reason ? ` (${c.disabled_reason})` : ''}`),
-          h('td', null, breakerBadge(c.breaker)), h('td', null, c.consecutive_failures), h('td', null, c.in_flight), h('td', null, u?.tasks ?? 0), h('td', null, rate),
+          h('td', null, breakerBadge(c.breaker)), h('td', null, c.consecutive_failures), h('td', null, c.in_flight),
+          h('td', { 'data-testid': 'latency' }, latencyText(c.latency)), h('td', null, u?.tasks ?? 0), h('td', null, rate),
           h('td', null, c.source === 'admin'
             ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
               if (await act(box, () => patch(`/admin/channels/${encodeURIComponent(c.name)}`, { enabled: !c.enabled })) !== undefined) await load();
@@ -241,6 +242,13 @@ export async function channels(main, { signal }) {
     h('p', { class: 'muted' }, t('Breaker: closed lets work through; open skips the channel until its cool-down ends; half-open lets one trial through.')),
     box, list, h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: load }, t('Refresh'))));
   await load();
+}
+
+// Recent upstream calls on this instance, per operation: "submit 320 / 410 ms · poll 12 / 30 ms".
+function latencyText(latency) {
+  const parts = ['submit', 'poll', 'download'].filter(op => latency?.[op])
+    .map(op => `${t(op)} ${Math.round(latency[op].p50_ms)} / ${Math.round(latency[op].p95_ms)} ms`);
+  return parts.length ? parts.join(' · ') : '—';
 }
 
 export async function catalog(main, { signal }) {

@@ -43,8 +43,10 @@ const zh = {
   'Use a client key for the playground and your videos, or an admin key for the operator views. The key stays in this tab only (session storage).':
     '使用客户端密钥进入试验场和我的视频，或使用管理员密钥进入运营视图。密钥只保存在此标签页（session storage）。',
   'Webhook deliveries': 'Webhook 投递', 'Webhooks': 'Webhook', 'When': '时间', 'Who': '操作者',
-  "Delivery logs are an operator view (GET /admin/tasks/{id}/webhooks); ask the operator, or read your receiver's log.":
-    '投递日志属于运营视图（GET /admin/tasks/{id}/webhooks）；请联系运营者，或查看接收端日志。',
+  'Latency (p50 / p95)': '延迟（p50 / p95）', submit: '提交', poll: '轮询', download: '下载',
+  'No webhook deliveries: the task has no callback_url and the account no endpoint for its events.': '没有 Webhook 投递：该任务未设置 callback_url，账户也没有订阅其事件的端点。',
+  submitted: '已提交上游', refused: '被拒绝（已换渠道重试）', redirected: '已重定向到替代模型', progress: '进度',
+  delivered: '已送达', gone: '已失效（410）',
   'Skip to content': '跳到正文', 'Status timeline': '状态时间线', SSE: 'SSE', create: '创建',
   account: '账户', active: '有效', 'all of its provider': '该提供方全部', 'at most': '最多', available: '可用', 'before / after': '变更前 / 后',
   channel: '渠道', key: '密钥', model: '模型', created: '创建', ended: '结束', status: '状态', credits: '额度', 'credits per': '额度 /',

@@ -50,15 +50,13 @@ function card(video) {
 }
 
 export async function videoPage(main, { signal, params: [id] }) {
-  const [task, video] = await Promise.all([
+  const path = encodeURIComponent(id);
+  const [task, video, timeline, deliveries] = await Promise.all([
     get('/v1/video/query' + query({ id }), { signal }),
-    get(`/v1/videos/${encodeURIComponent(id)}`, { signal }),
+    get(`/v1/videos/${path}`, { signal }),
+    get(`/v1/videos/${path}/timeline`, { signal }),
+    get(`/v1/videos/${path}/webhooks`, { signal }),
   ]);
-  const timeline = [
-    [t('created'), task.created_at],
-    [`${t('status')}: ${t(task.status)} (${task.progress}%)`, task.status_update_time],
-    task.completed_at ? [t('ended'), task.completed_at] : null,
-  ].filter(Boolean);
   main.append(h('p', null, h('a', { href: '#/videos' }, '← ' + t('My videos'))),
     h('h1', null, task.prompt || task.id),
     h('div', { class: 'split' },
@@ -76,10 +74,18 @@ export async function videoPage(main, { signal, params: [id] }) {
           fact(t('Duration'), `${task.duration} s`), fact(t('Cost'), `${credits(task.cost)} ${t('credits')}`),
           task.enhanced_prompt ? fact(t('Enhanced prompt'), task.enhanced_prompt) : null,
           fact(t('Expires'), video.expires_at ? when(video.expires_at * 1000) : '—')),
-        h('h2', null, t('Timeline')),
-        h('ol', { class: 'timeline' }, timeline.map(([label, at]) => h('li', null, h('strong', null, label), ' ', h('time', null, when(at))))),
+        h('h2', null, t('Status timeline')),
+        h('ol', { class: 'timeline', 'data-testid': 'timeline' }, timeline.data.map(entry =>
+          h('li', { dataset: { event: entry.event } },
+            h('span', { class: `badge ${entry.status}` }, t(entry.status)), ' ', h('strong', null, t(entry.event)),
+            entry.detail ? ` (${entry.detail})` : '', ' ', h('time', null, when(entry.at * 1000))))),
         h('h2', null, t('Webhook deliveries')),
-        h('p', { class: 'muted' }, t('Delivery logs are an operator view (GET /admin/tasks/{id}/webhooks); ask the operator, or read your receiver\'s log.')))));
+        deliveries.data.length
+          ? table([t('Event'), t('Target'), t('State'), t('Attempts'), t('Last status'), t('When')],
+            deliveries.data.map(d => h('tr', { dataset: { delivery: d.event_type } },
+              h('td', null, d.event_type), h('td', null, d.url), h('td', null, t(d.state)), h('td', null, d.attempt_count),
+              h('td', null, d.last_status ?? d.last_error ?? '—'), h('td', null, when(d.delivered_at ?? d.created_at)))))
+          : h('p', { class: 'muted' }, t('No webhook deliveries: the task has no callback_url and the account no endpoint for its events.')))));
 }
 
 function fact(name, value) {
