@@ -59,6 +59,26 @@ public sealed class OperatorTests(Chromium chromium)
     }
 
     [Fact]
+    public async Task Key_ExpiresWhileSignedIn_NextCallSendsTheHolderToSignInWithTheReason()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = ReelayApp.Start();
+        var (keyId, key) = await app.CreateKeyWithIdAsync("test", "soon-expired", ct);
+        await using var context = await chromium.NewContextAsync(app);
+        var page = await context.SignInAsync(key);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Playground" })).ToBeVisibleAsync();
+
+        using var admin = app.AdminClient();
+        using var expired = await admin.PatchAsJsonAsync($"/admin/keys/{keyId}", new { limits = new { expires_at = DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds() } }, ct);
+        Assert.Equal(HttpStatusCode.OK, expired.StatusCode);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "My videos" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("expired at");
+        Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('reelay.key')"));
+    }
+
+    [Fact]
     public async Task Account_TopUp_ShowsTheNewBalanceAndTheLedgerRow()
     {
         var ct = TestContext.Current.CancellationToken;
