@@ -59,6 +59,18 @@ public sealed class S3Server : IAsyncLifetime
         ["Blobs:S3:CreateBucket"] = "true",
     };
 
+    /// <summary>The keys of the objects a bucket holds, read from the server's own files.</summary>
+    public IReadOnlyList<string> ObjectKeys(string bucket)
+    {
+        const string suffix = "._S3rver_object";
+        var root = Path.Combine(_directory!.FullName, bucket);
+        return Directory.Exists(root)
+            ? [.. Directory.EnumerateFiles(root, "*" + suffix, SearchOption.AllDirectories)
+                .Select(file => Path.GetRelativePath(root, file)[..^suffix.Length].Replace(Path.DirectorySeparatorChar, '/'))
+                .Order(StringComparer.Ordinal)]
+            : [];
+    }
+
     /// <summary>A bucket name no other test uses.</summary>
     public static string NewBucketName() => "reelay-" + Guid.NewGuid().ToString("N")[..20];
 
@@ -80,7 +92,23 @@ public sealed class S3Server : IAsyncLifetime
         }
     }
 
-    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    /// <summary>Stops the server as an outage would: its address refuses connections; its objects stay for <see cref="RestartAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+            _process = null;
+        }
+    }
+
+    /// <summary>Starts the stopped server again on the same address, over the same objects.</summary>
+    public Task RestartAsync(CancellationToken cancellationToken) =>
+        StartCoreAsync(new Uri(ServiceUrl).Port, cancellationToken);
+
+    private Task StartCoreAsync(CancellationToken cancellationToken) => StartCoreAsync(0, cancellationToken);
+
+    private async Task StartCoreAsync(int port, CancellationToken cancellationToken)
     {
         var script = Path.Combine(RepositoryRoot(), "tests", "s3", "node_modules", "s3rver", "bin", "s3rver.js");
         if (!File.Exists(script))
@@ -88,12 +116,12 @@ public sealed class S3Server : IAsyncLifetime
             throw new InvalidOperationException($"s3rver is not installed ({script} is missing): run `npm ci --prefix tests/s3` (scripts/test does this).");
         }
 
-        _directory = Directory.CreateTempSubdirectory("reelay-s3-");
+        _directory ??= Directory.CreateTempSubdirectory("reelay-s3-");
         // Port 0: the OS picks a free one and s3rver prints it, so there is no probe-then-bind race.
-        _process = ChildProcess.Start("node", [script, "--directory", _directory.FullName, "--address", "127.0.0.1", "--port", "0", "--no-vhost-buckets"]);
+        _process = ChildProcess.Start("node", [script, "--directory", _directory.FullName, "--address", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--no-vhost-buckets"]);
         var line = await _process.WaitForOutputAsync(l => l.StartsWith(Listening, StringComparison.Ordinal), TimeSpan.FromSeconds(30), cancellationToken);
-        var port = int.Parse(line[(line.LastIndexOf(':') + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
-        ServiceUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
+        var listening = int.Parse(line[(line.LastIndexOf(':') + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
+        ServiceUrl = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{listening}");
     }
 
     private static string RepositoryRoot()

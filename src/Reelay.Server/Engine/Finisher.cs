@@ -90,8 +90,19 @@ public sealed partial class Finisher(
             }
 
             var stored = new StoredVideo(BlobKeys.NewVideo(), BlobKeys.NewThumbnail(), probe.Width, probe.Height, probe.DurationSeconds, bytes);
-            await blobs.PutFileAsync(stored.VideoKey, videoPath, cancellationToken);
-            await blobs.PutFileAsync(stored.ThumbnailKey, thumbnailPath, cancellationToken);
+            try
+            {
+                await blobs.PutFileAsync(stored.VideoKey, videoPath, cancellationToken);
+                await blobs.PutFileAsync(stored.ThumbnailKey, thumbnailPath, cancellationToken);
+            }
+            catch
+            {
+                // No task names these objects yet: a video stored without its thumbnail would be kept, and
+                // paid for, by nobody. A blob store that cannot write is an outage (StoreUnavailableException):
+                // the worker hands the task back and backs off, and it is finished again from the download.
+                await DiscardAsync(stored);
+                throw;
+            }
 
             // What was delivered is what is paid for: the probed length, never more than the hold
             // (an upstream that made 6 s of a 10 s request is paid for 6 s).
@@ -101,8 +112,7 @@ public sealed partial class Finisher(
             if (!await Store.CompleteAsync(lease, stored, charge, upstreamCost, Now, cancellationToken))
             {
                 // Cancelled or taken over meanwhile: the stored copy belongs to nobody.
-                await blobs.DeleteAsync(stored.VideoKey, CancellationToken.None);
-                await blobs.DeleteAsync(stored.ThumbnailKey, CancellationToken.None);
+                await DiscardAsync(stored);
                 return;
             }
 
@@ -112,6 +122,22 @@ public sealed partial class Finisher(
         finally
         {
             Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>Deletes a stored copy no task refers to; one the store cannot delete now is logged and left.</summary>
+    private async Task DiscardAsync(StoredVideo stored)
+    {
+        foreach (var key in (string[])[stored.VideoKey, stored.ThumbnailKey])
+        {
+            try
+            {
+                await blobs.DeleteAsync(key, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                LogDiscardFailed(logger, e, key);
+            }
         }
     }
 
@@ -173,6 +199,9 @@ public sealed partial class Finisher(
     }
 
     private sealed class ResultTooLargeException(long max) : Exception($"The finished video is larger than the {max / (1024 * 1024)} MiB limit.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Key}, stored for a task that did not take it; it stays in the blob store unreferenced")]
+    private static partial void LogDiscardFailed(ILogger logger, Exception exception, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: result download failed ({Code}); will retry")]
     private static partial void LogDownloadRetry(ILogger logger, string taskId, string code);

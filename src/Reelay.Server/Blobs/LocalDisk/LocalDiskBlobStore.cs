@@ -1,6 +1,7 @@
 using System.Globalization;
 
 using Reelay.Hosting;
+using Reelay.Storage;
 
 namespace Reelay.Blobs.LocalDisk;
 
@@ -50,9 +51,14 @@ public sealed class LocalDiskBlobStore(DataDirectory data, FileUrls urls) : IBlo
 
             File.Move(partial, target, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
             File.Delete(partial);
+            if (e is IOException io and not (FileNotFoundException or DirectoryNotFoundException))
+            {
+                throw Unavailable(io);
+            }
+
             throw;
         }
     }
@@ -63,9 +69,23 @@ public sealed class LocalDiskBlobStore(DataDirectory data, FileUrls urls) : IBlo
         var target = PathFor(key);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         // Same filesystem (both under the data dir): a rename, atomic and free.
-        File.Move(sourcePath, target, overwrite: true);
+        try
+        {
+            File.Move(sourcePath, target, overwrite: true);
+        }
+        catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            throw Unavailable(e);
+        }
+
         return Task.CompletedTask;
     }
+
+    /// <summary>A disk that cannot take a blob now (full, failing) is an outage, as every store says one: not the task's fault.</summary>
+    private static StoreUnavailableException Unavailable(IOException e) =>
+        // On Linux an IOException carries the errno; 28 is ENOSPC.
+        new(e.HResult == 28 ? StoreUnavailableReason.Full : StoreUnavailableReason.IoError,
+            $"the data directory cannot take the file ({e.Message})", TimeSpan.FromSeconds(5), e);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken)
     {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Reelay.Hosting;
+using Reelay.Storage;
 
 namespace Reelay.Blobs.S3;
 
@@ -144,7 +145,7 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
                 await content.CopyToAsync(file, cancellationToken);
             }
 
-            await UploadAsync(key, staged, cancellationToken);
+            await UploadOrUnavailableAsync(key, staged, cancellationToken);
         }
         finally
         {
@@ -155,8 +156,30 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
     public async Task PutFileAsync(string key, string sourcePath, CancellationToken cancellationToken)
     {
         BlobKeys.EnsureWellFormed(key);
-        await UploadAsync(key, sourcePath, cancellationToken);
+        await UploadOrUnavailableAsync(key, sourcePath, cancellationToken);
         File.Delete(sourcePath);
+    }
+
+    /// <summary>
+    /// Uploads, and says a store that cannot take it (unreachable, failing, refusing the credentials) the
+    /// way every store does: a <see cref="StoreUnavailableException"/>, which callers answer with 503 or
+    /// back off on, never a reason to fail the task whose video it is.
+    /// </summary>
+    private async Task UploadOrUnavailableAsync(string key, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await UploadAsync(key, path, cancellationToken);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            var (reason, what) = e is AmazonServiceException { StatusCode: >= HttpStatusCode.InternalServerError } service
+                ? (StoreUnavailableReason.IoError, $"answered {(int)service.StatusCode}{Code(service)}")
+                : e is AmazonServiceException refused
+                    ? (StoreUnavailableReason.CannotOpen, $"refused the upload ({(int)refused.StatusCode}{Code(refused)})")
+                    : (StoreUnavailableReason.CannotOpen, $"cannot be reached ({e.Message})");
+            throw new StoreUnavailableException(reason, $"the S3 store at {Endpoint} {what}", TimeSpan.FromSeconds(5), e);
+        }
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken)
@@ -343,7 +366,7 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    private static string Code(AmazonS3Exception e) => string.IsNullOrEmpty(e.ErrorCode) ? "" : " " + e.ErrorCode;
+    private static string Code(AmazonServiceException e) => string.IsNullOrEmpty(e.ErrorCode) ? "" : " " + e.ErrorCode;
 
     /// <summary>S3 sends ETags quoted; a server that does not is quoted here, since <c>If-Range</c> compares quoted strong tags.</summary>
     private static string Quoted(string? etag) =>
