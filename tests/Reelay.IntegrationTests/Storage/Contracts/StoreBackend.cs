@@ -12,6 +12,7 @@ using Reelay.Hosting;
 using Reelay.Keys;
 using Reelay.Secrets;
 using Reelay.Storage.Postgres;
+using Reelay.Storage.Relational;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 using Reelay.Testing;
@@ -71,13 +72,13 @@ public sealed class StoreBackend : IAsyncDisposable
         {
             Tasks = tasks,
             Monitor = tasks,
-            Accounts = new SqliteAccountStore(database),
-            Keys = new SqliteKeyStore(database),
-            Channels = new SqliteChannelStore(database, protector, unreadable),
-            Webhooks = new SqliteWebhookStore(database, protector),
-            Prices = new SqlitePriceStore(database),
-            Catalog = new SqliteCatalogStore(database),
-            Audit = new SqliteAuditLog(database),
+            Accounts = new RelationalAccountStore(database),
+            Keys = new RelationalKeyStore(database),
+            Channels = new RelationalChannelStore(database, protector, unreadable),
+            Webhooks = new RelationalWebhookStore(database, protector),
+            Prices = new RelationalPriceStore(database),
+            Catalog = new RelationalCatalogStore(database),
+            Audit = new RelationalAuditLog(database),
         };
     }
 
@@ -94,13 +95,13 @@ public sealed class StoreBackend : IAsyncDisposable
         {
             Tasks = tasks,
             Monitor = tasks,
-            Accounts = new PostgresAccountStore(database),
-            Keys = new PostgresKeyStore(database),
-            Channels = new PostgresChannelStore(database, protector, unreadable),
-            Webhooks = new PostgresWebhookStore(database, protector),
-            Prices = new PostgresPriceStore(database),
-            Catalog = new PostgresCatalogStore(database),
-            Audit = new PostgresAuditLog(database),
+            Accounts = new RelationalAccountStore(database),
+            Keys = new RelationalKeyStore(database),
+            Channels = new RelationalChannelStore(database, protector, unreadable),
+            Webhooks = new RelationalWebhookStore(database, protector),
+            Prices = new RelationalPriceStore(database),
+            Catalog = new RelationalCatalogStore(database),
+            Audit = new RelationalAuditLog(database),
         };
     }
 
