@@ -23,6 +23,13 @@ public sealed class PostgresDialect : SqlDialect
 
     public override object Ids(IEnumerable<long> ids) => ids.ToArray();
 
+    public override object Texts(IReadOnlyList<string> values) => values.ToArray();
+
+    public override char ParameterMarker => '@';
+
+    /// <summary>PostgreSQL has no rowid: the tasks table numbers its rows in <c>seq</c>.</summary>
+    public override string TaskOrder => "seq";
+
     // The unique indexes are on lower(name), as SQLite's COLLATE NOCASE keys compare.
     public override string SameName(string column, string parameter) => $"lower({column}) = lower({parameter})";
 

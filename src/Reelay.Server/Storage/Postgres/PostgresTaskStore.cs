@@ -205,30 +205,16 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
     /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
     Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken)
     {
-        // Only the filters given go into the statement; newest first by (created_at, seq).
-        var where = new List<string>();
+        var (where, values) = TaskRows.OperatorFilter(filter, database.Dialect);
         var parameters = new DynamicParameters();
         parameters.Add("limit", filter.Limit);
-        void Filter(string clause, string name, object? value)
+        foreach (var (name, value) in values)
         {
-            if (value is not null)
-            {
-                where.Add(clause);
-                parameters.Add(name, value);
-            }
+            parameters.Add(name, value);
         }
 
-        Filter("owner_key_id IN (SELECT id FROM api_keys WHERE account_id = @account)", "account", filter.AccountId);
-        Filter("owner_key_id = @key", "key", filter.KeyId);
-        Filter("model = @model", "model", filter.Model);
-        Filter("channel = @channel", "channel", filter.Channel);
-        Filter("created_at >= @from", "from", filter.From);
-        Filter("created_at < @to", "to", filter.To);
-        Filter("stage = ANY(@stages)", "stages", filter.Stages is { } stages ? stages.Select(TaskRows.ToText).ToArray() : null);
-        Filter("(created_at, seq) < (SELECT created_at, seq FROM tasks AS previous WHERE previous.id = @after)", "after", filter.After);
         return ReadAsync($"""
-            SELECT {TaskRows.ClientColumns} FROM tasks
-            {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+            SELECT {TaskRows.ClientColumns} FROM tasks {where}
             ORDER BY created_at DESC, seq DESC LIMIT @limit
             """, parameters, cancellationToken);
     }

@@ -18,11 +18,20 @@ public abstract class SqlDialect
     /// <summary>What ends a claim's inner <c>SELECT</c> so that concurrent claimers skip each other's rows ("" where one writer runs at a time).</summary>
     public abstract string SkipLocked { get; }
 
+    /// <summary>The character that starts a parameter's name in the statements the backend prepares itself.</summary>
+    public abstract char ParameterMarker { get; }
+
+    /// <summary>The column that orders tasks created within the same millisecond (their insertion order).</summary>
+    public abstract string TaskOrder { get; }
+
     /// <summary>A condition that <paramref name="column"/> is one of the ids bound to <paramref name="parameter"/> by <see cref="Ids"/>.</summary>
     public abstract string IsAnyOf(string column, string parameter);
 
     /// <summary>The value to bind for <see cref="IsAnyOf"/>.</summary>
     public abstract object Ids(IEnumerable<long> ids);
+
+    /// <summary>The value to bind for <see cref="IsAnyOf"/> over a text column.</summary>
+    public abstract object Texts(IReadOnlyList<string> values);
 
     /// <summary>A condition that a name column equals a parameter, ignoring ASCII case, as its unique key does.</summary>
     public abstract string SameName(string column, string parameter);

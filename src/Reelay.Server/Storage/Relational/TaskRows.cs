@@ -111,6 +111,37 @@ internal static class TaskRows
         return tasks;
     }
 
+    /// <summary>
+    /// The <c>WHERE</c> clause of an operator's task list and the parameters it names: only the filters given
+    /// go into the statement, so an account's or a key's tasks are read along <c>ix_tasks_owner</c>. Rows
+    /// come newest first, by (created_at, <see cref="SqlDialect.TaskOrder"/>).
+    /// </summary>
+    public static (string Where, List<(string Name, object Value)> Parameters) OperatorFilter(TaskFilter filter, SqlDialect dialect)
+    {
+        var p = dialect.ParameterMarker;
+        var order = dialect.TaskOrder;
+        var where = new List<string>();
+        var parameters = new List<(string Name, object Value)>();
+        void Filter(string clause, string name, object? value)
+        {
+            if (value is not null)
+            {
+                where.Add(clause);
+                parameters.Add((p + name, value));
+            }
+        }
+
+        Filter($"owner_key_id IN (SELECT id FROM api_keys WHERE account_id = {p}account)", "account", filter.AccountId);
+        Filter($"owner_key_id = {p}key", "key", filter.KeyId);
+        Filter($"model = {p}model", "model", filter.Model);
+        Filter($"channel = {p}channel", "channel", filter.Channel);
+        Filter($"created_at >= {p}from", "from", filter.From);
+        Filter($"created_at < {p}to", "to", filter.To);
+        Filter(dialect.IsAnyOf("stage", $"{p}stages"), "stages", filter.Stages is { } stages ? dialect.Texts([.. stages.Select(ToText)]) : null);
+        Filter($"(created_at, {order}) < (SELECT created_at, {order} FROM tasks AS previous WHERE previous.id = {p}after)", "after", filter.After);
+        return (where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where), parameters);
+    }
+
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
     public static string ToText(TaskStage stage) => stage switch
     {

@@ -26,6 +26,13 @@ public sealed class SqliteDialect : SqlDialect
 
     public override object Ids(IEnumerable<long> ids) => "[" + string.Join(',', ids.Select(id => id.ToString(CultureInfo.InvariantCulture))) + "]";
 
+    public override object Texts(IReadOnlyList<string> values) => TaskRows.Json(values);
+
+    // '$': the task store's prepared statements bind by SQLite's own names.
+    public override char ParameterMarker => '$';
+
+    public override string TaskOrder => "rowid";
+
     // The name columns are declared COLLATE NOCASE: a plain comparison ignores case and uses the key.
     public override string SameName(string column, string parameter) => $"{column} = {parameter}";
 

@@ -565,30 +565,11 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
     Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken)
     {
-        // An operator's view, not a hot path: only the filters given go into the statement, so an
-        // account's or a key's tasks are read along ix_tasks_owner; newest first by (created_at, rowid).
-        var where = new List<string>();
-        var parameters = new List<(string, object?)> { ("$limit", filter.Limit) };
-        void Filter(string clause, string name, object? value)
-        {
-            if (value is not null)
-            {
-                where.Add(clause);
-                parameters.Add((name, value));
-            }
-        }
-
-        Filter("owner_key_id IN (SELECT id FROM api_keys WHERE account_id = $account)", "$account", filter.AccountId);
-        Filter("owner_key_id = $key", "$key", filter.KeyId);
-        Filter("model = $model", "$model", filter.Model);
-        Filter("channel = $channel", "$channel", filter.Channel);
-        Filter("created_at >= $from", "$from", filter.From);
-        Filter("created_at < $to", "$to", filter.To);
-        Filter("stage IN (SELECT value FROM json_each($stages))", "$stages", filter.Stages is { } stages ? TaskRows.Json([.. stages.Select(TaskRows.ToText)]) : null);
-        Filter("(created_at, rowid) < (SELECT created_at, rowid FROM tasks AS previous WHERE previous.id = $after)", "$after", filter.After);
+        // An operator's view, not a hot path.
+        var (where, parameters) = TaskRows.OperatorFilter(filter, SqliteDialect.Instance);
+        parameters.Add(("$limit", filter.Limit));
         return ReadAsync($"""
-            SELECT {TaskRows.ClientColumns} FROM tasks
-            {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+            SELECT {TaskRows.ClientColumns} FROM tasks {where}
             ORDER BY created_at DESC, rowid DESC LIMIT $limit
             """, write: false, cancellationToken, [.. parameters]);
     }
