@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Reelay.Accounts;
 using Reelay.Keys;
+using Reelay.Storage.Relational;
 using Reelay.Storage.Sqlite;
 
 namespace Reelay.Tests.Keys;
@@ -19,13 +20,13 @@ public sealed class KeyAuthenticatorTests : IAsyncDisposable
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "reelay-keys-" + Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
     private readonly SqliteDatabase _database;
-    private readonly SqliteKeyStore _store;
+    private readonly RelationalKeyStore _store;
 
     public KeyAuthenticatorTests()
     {
         Directory.CreateDirectory(_dir);
         _database = new SqliteDatabase(Path.Combine(_dir, "reelay.db"), new StorageOptions(), _time, NullLogger<SqliteDatabase>.Instance);
-        _store = new SqliteKeyStore(_database);
+        _store = new RelationalKeyStore(_database);
     }
 
     public ValueTask DisposeAsync()

@@ -1,6 +1,8 @@
 using System.Data;
+using System.Data.Common;
 using Dapper;
 using Npgsql;
+using Reelay.Storage.Relational;
 
 namespace Reelay.Storage.Postgres;
 
@@ -10,7 +12,7 @@ namespace Reelay.Storage.Postgres;
 /// — the same refusal SQLite's busy and locked errors become, so the API answers 503 with
 /// <c>Retry-After</c> and the workers back off, whichever store is behind them.
 /// </summary>
-public sealed partial class PostgresDatabase : IAsyncDisposable
+public sealed partial class PostgresDatabase : IRelationalDatabase, IAsyncDisposable
 {
     /// <summary>
     /// The database's clock in Unix ms, for leases: every instance compares lease expiries with the same
@@ -106,6 +108,24 @@ public sealed partial class PostgresDatabase : IAsyncDisposable
             throw Unavailable(e);
         }
     }
+
+    public SqlDialect Dialect => PostgresDialect.Instance;
+
+    Task<T> IRelationalDatabase.ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadAsync<T>(connection => read(connection), cancellationToken);
+
+    Task<T> IRelationalDatabase.WriteAsync<T>(Func<DbConnection, Task<T>> write, CancellationToken cancellationToken) =>
+        WriteAsync<T>(connection => write(connection), cancellationToken);
+
+    Task<T> IRelationalDatabase.TransactAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        TransactAsync<T>((connection, transaction) => work(connection, transaction), cancellationToken);
+
+    /// <summary>
+    /// A plain transaction: PostgreSQL keeps the row versions it replaced until vacuum reuses their space,
+    /// and offers no way to zero them sooner.
+    /// </summary>
+    public Task<int> OverwriteSecretsAsync(Func<DbConnection, DbTransaction, Task<int>> work, CancellationToken cancellationToken) =>
+        TransactAsync<int>((connection, transaction) => work(connection, transaction), cancellationToken);
 
     /// <summary>
     /// True when the database, not the statement, is at fault: it cannot be reached or went away

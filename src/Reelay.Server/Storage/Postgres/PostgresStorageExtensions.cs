@@ -1,13 +1,6 @@
 using Microsoft.Extensions.Options;
-using Reelay.Accounts;
-using Reelay.Audit;
-using Reelay.Billing;
-using Reelay.Catalog;
-using Reelay.Channels;
 using Reelay.Health;
-using Reelay.Keys;
-using Reelay.Secrets;
-using Reelay.Tasks;
+using Reelay.Storage.Relational;
 
 namespace Reelay.Storage.Postgres;
 
@@ -43,29 +36,9 @@ public static class PostgresStorageExtensions
     {
         services.AddOptions<PostgresOptions>().BindConfiguration("Storage:Postgres").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>());
-        services.TryAddSingleton(TimeProvider.System);
         // One data source (connection pool) per process, made once the settings have been validated.
         services.TryAddSingleton(sp => new PostgresDatabase(sp.GetRequiredService<IOptions<PostgresOptions>>().Value, sp.GetRequiredService<ILogger<PostgresDatabase>>()));
-        services.TryAddSingleton<PostgresTaskStore>();
-        // Wrapped so that every committed change to a task wakes whoever waits on it (long-polls, event streams).
-        services.TryAddSingleton<ITaskChanges, InProcessTaskChanges>();
-        services.TryAddSingleton<ITaskStore>(sp => new PublishingTaskStore(sp.GetRequiredService<PostgresTaskStore>(), sp.GetRequiredService<ITaskChanges>()));
-        services.TryAddSingleton<ITaskMonitor>(sp => sp.GetRequiredService<PostgresTaskStore>());
-        services.TryAddSingleton<IKeyStore, PostgresKeyStore>();
-        services.TryAddSingleton<PostgresChannelStore>();
-        services.TryAddSingleton<IChannelStore>(sp => sp.GetRequiredService<PostgresChannelStore>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, PostgresChannelStore>(sp => sp.GetRequiredService<PostgresChannelStore>()));
-        services.TryAddSingleton<PostgresWebhookStore>();
-        services.TryAddSingleton<Webhooks.IWebhookStore>(sp => sp.GetRequiredService<PostgresWebhookStore>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISecretHolder, PostgresWebhookStore>(sp => sp.GetRequiredService<PostgresWebhookStore>()));
-        services.TryAddSingleton<IAccountStore, PostgresAccountStore>();
-        services.TryAddSingleton<IPriceStore, PostgresPriceStore>();
-        services.TryAddSingleton<ICatalogStore, PostgresCatalogStore>();
-        services.TryAddSingleton<IAuditLog, PostgresAuditLog>();
-
-        // Inserted first: hosted services start in registration order, and the schema must exist
-        // before the channel reloader or any worker reads it, wherever this call sits in Program.cs.
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PostgresMigrator>());
+        services.AddRelationalStores<PostgresDatabase, PostgresTaskStore>();
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("database", tags: [HealthExtensions.ReadyTag]);
         return services;
     }

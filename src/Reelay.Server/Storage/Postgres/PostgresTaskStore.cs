@@ -1,7 +1,9 @@
 using System.Data.Common;
 using Dapper;
 using Npgsql;
+using Reelay.Billing;
 using Reelay.Providers;
+using Reelay.Storage.Relational;
 using Reelay.Tasks;
 
 namespace Reelay.Storage.Postgres;
@@ -19,7 +21,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
     private const string Unfinished = "('pending', 'submitting', 'running', 'finishing')";
     private const string NowMs = PostgresDatabase.NowMs;
 
-    private static readonly string GetForOwnerSql = $"SELECT {PostgresTaskRows.ClientColumns} FROM tasks WHERE id = @id AND owner_key_id = @owner";
+    private static readonly string GetForOwnerSql = $"SELECT {TaskRows.ClientColumns} FROM tasks WHERE id = @id AND owner_key_id = @owner";
 
     private const string InsertSql = """
         INSERT INTO tasks (id, owner_key_id, mode, model, requested_model, prompt, negative_prompt, aspect_ratio, size,
@@ -64,7 +66,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             }
 
             // Committed before this caller's key claim lost to it; any key of the account may have made it.
-            var earlier = (await ReadTasksAsync(connection, $"SELECT {PostgresTaskRows.ClientColumns} FROM tasks WHERE id = @id", new { id = result.EarlierTaskId }, null, cancellationToken)).SingleOrDefault();
+            var earlier = (await ReadTasksAsync(connection, $"SELECT {TaskRows.ClientColumns} FROM tasks WHERE id = @id", new { id = result.EarlierTaskId }, null, cancellationToken)).SingleOrDefault();
             return earlier is not null
                 ? result with { Task = earlier }
                 // The task was deleted since; its key still stands for it until the window ends.
@@ -173,7 +175,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             holdSeq = seq;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(InsertSql, PostgresTaskRows.InsertValues(task, holdSeq), transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(InsertSql, InsertValues(task, holdSeq), transaction, cancellationToken: cancellationToken));
         return new CreateResult(CreateOutcome.Created, task);
     }
 
@@ -198,35 +200,21 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
 
     /// <inheritdoc cref="ITaskMonitor.GetAsync"/>
     async Task<VideoTask?> ITaskMonitor.GetAsync(string id, CancellationToken cancellationToken) =>
-        (await ReadAsync($"SELECT {PostgresTaskRows.Columns} FROM tasks WHERE id = @id", new { id }, cancellationToken)).SingleOrDefault();
+        (await ReadAsync($"SELECT {TaskRows.Columns} FROM tasks WHERE id = @id", new { id }, cancellationToken)).SingleOrDefault();
 
     /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
     Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken)
     {
-        // Only the filters given go into the statement; newest first by (created_at, seq).
-        var where = new List<string>();
+        var (where, values) = TaskRows.OperatorFilter(filter, database.Dialect);
         var parameters = new DynamicParameters();
         parameters.Add("limit", filter.Limit);
-        void Filter(string clause, string name, object? value)
+        foreach (var (name, value) in values)
         {
-            if (value is not null)
-            {
-                where.Add(clause);
-                parameters.Add(name, value);
-            }
+            parameters.Add(name, value);
         }
 
-        Filter("owner_key_id IN (SELECT id FROM api_keys WHERE account_id = @account)", "account", filter.AccountId);
-        Filter("owner_key_id = @key", "key", filter.KeyId);
-        Filter("model = @model", "model", filter.Model);
-        Filter("channel = @channel", "channel", filter.Channel);
-        Filter("created_at >= @from", "from", filter.From);
-        Filter("created_at < @to", "to", filter.To);
-        Filter("stage = ANY(@stages)", "stages", filter.Stages is { } stages ? stages.Select(PostgresTaskRows.ToText).ToArray() : null);
-        Filter("(created_at, seq) < (SELECT created_at, seq FROM tasks AS previous WHERE previous.id = @after)", "after", filter.After);
         return ReadAsync($"""
-            SELECT {PostgresTaskRows.ClientColumns} FROM tasks
-            {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+            SELECT {TaskRows.ClientColumns} FROM tasks {where}
             ORDER BY created_at DESC, seq DESC LIMIT @limit
             """, parameters, cancellationToken);
     }
@@ -236,12 +224,12 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
         // Keyset pagination on (created_at, seq): insertion order even within one millisecond, stable under inserts, no OFFSET scans.
         var sql = page.Ascending
             ? $"""
-              SELECT {PostgresTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = @owner
+              SELECT {TaskRows.ClientColumns} FROM tasks WHERE owner_key_id = @owner
                 AND (@after IS NULL OR (created_at, seq) > (SELECT created_at, seq FROM tasks WHERE id = @after AND owner_key_id = @owner))
               ORDER BY created_at, seq LIMIT @limit
               """
             : $"""
-              SELECT {PostgresTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = @owner
+              SELECT {TaskRows.ClientColumns} FROM tasks WHERE owner_key_id = @owner
                 AND (@after IS NULL OR (created_at, seq) < (SELECT created_at, seq FROM tasks WHERE id = @after AND owner_key_id = @owner))
               ORDER BY created_at DESC, seq DESC LIMIT @limit
               """;
@@ -255,12 +243,12 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             UPDATE tasks SET stage = 'cancelled', error_code = @code, error_message = 'Cancelled by the client.',
                 updated_at = @now, completed_at = @now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = @id AND owner_key_id = @owner AND stage IN {Unfinished}
-            RETURNING {PostgresTaskRows.Columns}
+            RETURNING {TaskRows.Columns}
             """, now, new { id, owner = ownerKeyId, now, code = TaskErrors.Cancelled }, cancellationToken)).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
         (await WriteTasksAsync(
-            $"DELETE FROM tasks WHERE id = @id AND owner_key_id = @owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {PostgresTaskRows.ClientColumns}",
+            $"DELETE FROM tasks WHERE id = @id AND owner_key_id = @owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {TaskRows.ClientColumns}",
             new { id, owner = ownerKeyId }, cancellationToken)).SingleOrDefault();
 
     public Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimRequest claim, CancellationToken cancellationToken)
@@ -282,7 +270,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             WHERE id IN (
                 SELECT id FROM tasks WHERE {due} AND (lease_until IS NULL OR lease_until < {NowMs})
                 ORDER BY next_at LIMIT @limit FOR UPDATE SKIP LOCKED)
-            RETURNING {(claim.Kind == ClaimKind.Dispatch ? PostgresTaskRows.Columns : PostgresTaskRows.EngineColumns)}
+            RETURNING {(claim.Kind == ClaimKind.Dispatch ? TaskRows.Columns : TaskRows.EngineColumns)}
             """, new { now = claim.Now, token = claim.Token, leaseMs = Math.Max(0, claim.LeaseUntil - claim.Now), limit = claim.Limit }, cancellationToken);
     }
 
@@ -306,7 +294,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             upstreamModel = attempt.UpstreamModel,
             width = attempt.Width,
             height = attempt.Height,
-            routeJson = PostgresTaskRows.Json(attempt.Route),
+            routeJson = TaskRows.Json(attempt.Route),
         }, cancellationToken);
 
     public Task<bool> MarkRunningAsync(Lease lease, string upstreamId, long nextPollAt, long now, CancellationToken cancellationToken) =>
@@ -320,7 +308,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
         UpdateAsync("""
             UPDATE tasks SET stage = 'pending', next_at = @nextAt, route_json = @routeJson, lease_token = NULL, lease_until = NULL
             WHERE id = @task AND lease_token = @token AND stage IN ('pending', 'submitting')
-            """, new { task = lease.TaskId, token = lease.Token, nextAt, routeJson = PostgresTaskRows.Json(route) }, cancellationToken);
+            """, new { task = lease.TaskId, token = lease.Token, nextAt, routeJson = TaskRows.Json(route) }, cancellationToken);
 
     public Task<bool> SchedulePollAsync(Lease lease, PollUpdate update, CancellationToken cancellationToken) =>
         UpdateWithEventAsync(Webhooks.WebhookEvents.Progress, null, lease.TaskId, """
@@ -366,7 +354,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
                 updated_at = @now, completed_at = @now, lease_token = NULL, lease_until = NULL,
                 charged = LEAST(held, GREATEST(0, @charge)), released = held - LEAST(held, GREATEST(0, @charge))
             WHERE id = @task AND lease_token = @token AND stage = 'finishing'
-            RETURNING {PostgresTaskRows.EngineColumns}
+            RETURNING {TaskRows.EngineColumns}
             """, now, new
         {
             task = lease.TaskId,
@@ -387,7 +375,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             UPDATE tasks SET stage = 'failed', error_code = @code, error_message = @message,
                 updated_at = @now, completed_at = @now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = @task AND lease_token = @token AND stage IN {Unfinished}
-            RETURNING {PostgresTaskRows.EngineColumns}
+            RETURNING {TaskRows.EngineColumns}
             """, now, new { task = lease.TaskId, token = lease.Token, code = failure.Code, message = failure.Message, now }, cancellationToken)).Count == 1;
 
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken) =>
@@ -402,7 +390,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
                 updated_at = @now, completed_at = @now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id IN (SELECT id FROM tasks WHERE stage IN {Unfinished} AND deadline_at < @now
                 AND (lease_until IS NULL OR lease_until < {NowMs}) FOR UPDATE SKIP LOCKED)
-            RETURNING {PostgresTaskRows.Columns}
+            RETURNING {TaskRows.Columns}
             """, now, new { now, code = TaskErrors.Timeout }, cancellationToken);
 
     public Task<IReadOnlyList<VideoTask>> CancelOverdueAsync(long now, CancellationToken cancellationToken) =>
@@ -413,7 +401,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
                 error_message = 'Cancelled: the task passed the deadline its client set (Cancel-After or timeout).',
                 updated_at = @now, completed_at = @now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id IN (SELECT id FROM tasks WHERE cancel_at IS NOT NULL AND stage IN {Unfinished} AND cancel_at <= @now FOR UPDATE SKIP LOCKED)
-            RETURNING {PostgresTaskRows.Columns}
+            RETURNING {TaskRows.Columns}
             """, now, new { now, code = TaskErrors.Cancelled }, cancellationToken);
 
     /// <summary>The settlement of a task that ends without a result: nothing charged, the whole hold released.</summary>
@@ -434,7 +422,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
                 await SettleAsync(connection, transaction, task, now, cancellationToken);
 
                 // Checkpoint: the end's webhook event is in the outbox exactly when the end is stored.
-                await PostgresWebhookStore.AddEventAsync(connection, transaction, task.Id, PostgresWebhookStore.EndEventOf(task.Stage), now, cancellationToken);
+                await PostgresWebhookEvents.AddEventAsync(connection, transaction, task.Id, RelationalWebhookStore.EndEventOf(task.Stage), now, cancellationToken);
             }
 
             return ended;
@@ -513,12 +501,12 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             SELECT stage, COUNT(*), COUNT(*) FILTER (WHERE next_at <= @now), COALESCE(SUM(held), 0)::bigint
             FROM tasks WHERE stage IN {Unfinished} GROUP BY stage
             """, new { now }, cancellationToken: cancellationToken)), cancellationToken);
-        return [.. rows.Select(row => new StageCensus(PostgresTaskRows.ParseStage(row.Stage), row.Count, row.Due, row.Held))];
+        return [.. rows.Select(row => new StageCensus(TaskRows.ParseStage(row.Stage), row.Count, row.Due, row.Held))];
     }
 
     public Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
-        var stage = PostgresTaskRows.ToText(kind switch
+        var stage = TaskRows.ToText(kind switch
         {
             ClaimKind.Dispatch => TaskStage.Pending,
             ClaimKind.Poll => TaskStage.Running,
@@ -537,7 +525,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
     private static async Task<List<VideoTask>> ReadTasksAsync(NpgsqlConnection connection, string sql, object? parameters, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
         await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken));
-        return await PostgresTaskRows.ReadAllAsync((DbDataReader)reader, cancellationToken);
+        return await TaskRows.ReadAllAsync((DbDataReader)reader, cancellationToken);
     }
 
     private Task<int> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken) =>
@@ -554,7 +542,7 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
             if (changed == 1)
             {
                 // Checkpoint: the event is in the outbox exactly when its change is stored.
-                await PostgresWebhookStore.AddEventAsync(connection, transaction, taskId, eventType, now, cancellationToken);
+                await PostgresWebhookEvents.AddEventAsync(connection, transaction, taskId, eventType, now, cancellationToken);
             }
 
             return changed == 1;
@@ -582,4 +570,40 @@ public sealed class PostgresTaskStore(PostgresDatabase database, TimeProvider ti
         public long Held { get; set; }
         public long Seq { get; set; }
     }
+
+    /// <summary>The values a new task is inserted with, named as <c>InsertSql</c> names them.</summary>
+    private static object InsertValues(VideoTask task, long? holdSeq) => new
+    {
+        id = task.Id,
+        owner = task.OwnerKeyId,
+        mode = TaskRows.ToText(task.Mode),
+        model = task.Model,
+        requested_model = task.RequestedModel,
+        prompt = task.Prompt,
+        negative_prompt = task.NegativePrompt,
+        aspect_ratio = task.AspectRatio,
+        size = task.Size,
+        duration = task.Duration,
+        seed = task.Seed,
+        images_json = TaskRows.Json(task.Images),
+        options_json = TaskRows.Json(task.Options),
+        callback_url = task.CallbackUrl,
+        idempotency_key = task.IdempotencyKey,
+        surface = TaskRows.ToText(task.Surface),
+        remixed_from = task.RemixedFrom,
+        stage = TaskRows.ToText(task.Stage),
+        progress = task.Progress,
+        created_at = task.CreatedAt,
+        updated_at = task.UpdatedAt,
+        deadline_at = task.DeadlineAt,
+        next_at = task.NextAt,
+        account_id = task.AccountId,
+        held = task.Held,
+        price_unit = task.PriceUnit is { } unit ? Price.UnitText(unit) : null,
+        unit_price = task.UnitPrice,
+        hold_seq = holdSeq,
+        cancel_at = task.CancelAt,
+        webhook_events = task.WebhookEvents is { } events ? TaskRows.Json(events) : null,
+        trace_parent = task.TraceParent,
+    };
 }

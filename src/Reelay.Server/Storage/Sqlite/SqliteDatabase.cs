@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Reelay.Storage.Relational;
 using SQLitePCL;
 
 namespace Reelay.Storage.Sqlite;
@@ -17,7 +19,7 @@ namespace Reelay.Storage.Sqlite;
 /// take writes (locked elsewhere past the busy timeout, disk full, I/O error, read-only) marks it
 /// failing until the next write succeeds.
 /// </summary>
-public sealed partial class SqliteDatabase : IDisposable
+public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
 {
     /// <summary>
     /// Once the WAL has been emptied, the next writer starts it over and cuts the file back to this
@@ -123,6 +125,56 @@ public sealed partial class SqliteDatabase : IDisposable
         {
             throw WriteFailed(e);
         }
+    }
+
+    public SqlDialect Dialect => SqliteDialect.Instance;
+
+    Task<T> IRelationalDatabase.ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken cancellationToken) =>
+        ReadAsync<T>(connection => read(connection), cancellationToken);
+
+    Task<T> IRelationalDatabase.WriteAsync<T>(Func<DbConnection, Task<T>> write, CancellationToken cancellationToken) =>
+        WriteAsync<T>(connection => write(connection), cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> in one transaction on a pooled connection and commits it; anything thrown rolls it back.</summary>
+    public Task<T> TransactAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        WriteAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }, cancellationToken);
+
+    /// <summary>
+    /// The transaction with secure_delete on, so the bytes the old values occupied are zeroed rather than
+    /// left in free space; when it changed anything, the WAL that still holds the old pages is emptied
+    /// afterwards: no copy of the file keeps a usable secret.
+    /// </summary>
+    public async Task<int> OverwriteSecretsAsync(Func<DbConnection, DbTransaction, Task<int>> work, CancellationToken cancellationToken)
+    {
+        var changed = await WriteAsync(async connection =>
+        {
+            await connection.ExecuteAsync("PRAGMA secure_delete = ON");
+            try
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                var count = await work(connection, transaction);
+                await transaction.CommitAsync(cancellationToken);
+                return count;
+            }
+            finally
+            {
+                // The connection goes back to the pool: later writes need not pay for zeroing.
+                await connection.ExecuteAsync("PRAGMA secure_delete = OFF");
+            }
+        }, cancellationToken);
+
+        if (changed > 0)
+        {
+            await TruncateWalAsync(BusyTimeout, cancellationToken);
+        }
+
+        return changed;
     }
 
     /// <summary>A session whose statements stay prepared between uses: for the request hot paths.</summary>

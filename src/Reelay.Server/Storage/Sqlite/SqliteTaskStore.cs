@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Reelay.Billing;
 using Reelay.Providers;
+using Reelay.Storage.Relational;
 using Reelay.Tasks;
 
 namespace Reelay.Storage.Sqlite;
@@ -15,7 +17,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     private const string Unfinished = "('pending', 'submitting', 'running', 'finishing')";
 
     /// <summary>The query path's statement, made once: an interpolated string here would be built and hashed (to find its prepared statement) anew on every read.</summary>
-    private static readonly string GetForOwnerSql = $"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id AND owner_key_id = $owner";
+    private static readonly string GetForOwnerSql = $"SELECT {TaskRows.ClientColumns} FROM tasks WHERE id = $id AND owner_key_id = $owner";
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingInsert> _inserts = new();
 
@@ -102,9 +104,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         {
             // Committed before this caller was answered; any key of the account may have made it.
             using var session = await database.RentSessionAsync(cancellationToken);
-            var earlier = session.Command($"SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE id = $id");
+            var earlier = session.Command($"SELECT {TaskRows.ClientColumns} FROM tasks WHERE id = $id");
             earlier.Parameters.AddWithValue("$id", result.EarlierTaskId);
-            return (await SqliteTaskRows.ReadAllAsync(earlier, cancellationToken)).SingleOrDefault() is { } stored
+            return (await TaskRows.ReadAllAsync(earlier, cancellationToken)).SingleOrDefault() is { } stored
                 ? result with { Task = stored }
                 // The task was deleted since; its key still stands for it until the window ends.
                 : result with { Outcome = CreateOutcome.IdempotencyConflict };
@@ -293,7 +295,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
 
             var insert = session.Command(InsertSql, keepParameters: true);
-            SqliteTaskRows.BindInsert(insert, task, pending.HoldSeq);
+            BindInsert(insert, task, pending.HoldSeq);
             await insert.ExecuteNonQueryAsync();
             wrote = true;
 
@@ -548,7 +550,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         try
         {
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? SqliteTaskRows.Read(reader) : null;
+            return await reader.ReadAsync(cancellationToken) ? TaskRows.Read(reader) : null;
         }
         catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
         {
@@ -558,35 +560,16 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     /// <inheritdoc cref="ITaskMonitor.GetAsync"/>
     Task<VideoTask?> ITaskMonitor.GetAsync(string id, CancellationToken cancellationToken) =>
-        ReadOneAsync($"SELECT {SqliteTaskRows.Columns} FROM tasks WHERE id = $id", cancellationToken, ("$id", id));
+        ReadOneAsync($"SELECT {TaskRows.Columns} FROM tasks WHERE id = $id", cancellationToken, ("$id", id));
 
     /// <inheritdoc cref="ITaskMonitor.ListAsync"/>
     Task<IReadOnlyList<VideoTask>> ITaskMonitor.ListAsync(TaskFilter filter, CancellationToken cancellationToken)
     {
-        // An operator's view, not a hot path: only the filters given go into the statement, so an
-        // account's or a key's tasks are read along ix_tasks_owner; newest first by (created_at, rowid).
-        var where = new List<string>();
-        var parameters = new List<(string, object?)> { ("$limit", filter.Limit) };
-        void Filter(string clause, string name, object? value)
-        {
-            if (value is not null)
-            {
-                where.Add(clause);
-                parameters.Add((name, value));
-            }
-        }
-
-        Filter("owner_key_id IN (SELECT id FROM api_keys WHERE account_id = $account)", "$account", filter.AccountId);
-        Filter("owner_key_id = $key", "$key", filter.KeyId);
-        Filter("model = $model", "$model", filter.Model);
-        Filter("channel = $channel", "$channel", filter.Channel);
-        Filter("created_at >= $from", "$from", filter.From);
-        Filter("created_at < $to", "$to", filter.To);
-        Filter("stage IN (SELECT value FROM json_each($stages))", "$stages", filter.Stages is { } stages ? SqliteTaskRows.Json([.. stages.Select(SqliteTaskRows.ToText)]) : null);
-        Filter("(created_at, rowid) < (SELECT created_at, rowid FROM tasks AS previous WHERE previous.id = $after)", "$after", filter.After);
+        // An operator's view, not a hot path.
+        var (where, parameters) = TaskRows.OperatorFilter(filter, SqliteDialect.Instance);
+        parameters.Add(("$limit", filter.Limit));
         return ReadAsync($"""
-            SELECT {SqliteTaskRows.ClientColumns} FROM tasks
-            {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+            SELECT {TaskRows.ClientColumns} FROM tasks {where}
             ORDER BY created_at DESC, rowid DESC LIMIT $limit
             """, write: false, cancellationToken, [.. parameters]);
     }
@@ -596,12 +579,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         // Keyset pagination on (created_at, rowid): insertion order even within one millisecond, stable under inserts, no OFFSET scans.
         var sql = page.Ascending
             ? $"""
-              SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner
+              SELECT {TaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner
                 AND ($after IS NULL OR (created_at, rowid) > (SELECT created_at, rowid FROM tasks WHERE id = $after AND owner_key_id = $owner))
               ORDER BY created_at, rowid LIMIT $limit
               """
             : $"""
-              SELECT {SqliteTaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner
+              SELECT {TaskRows.ClientColumns} FROM tasks WHERE owner_key_id = $owner
                 AND ($after IS NULL OR (created_at, rowid) < (SELECT created_at, rowid FROM tasks WHERE id = $after AND owner_key_id = $owner))
               ORDER BY created_at DESC, rowid DESC LIMIT $limit
               """;
@@ -615,12 +598,12 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             UPDATE tasks SET stage = 'cancelled', error_code = $code, error_message = 'Cancelled by the client.',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $id AND owner_key_id = $owner AND stage IN {Unfinished}
-            RETURNING {SqliteTaskRows.Columns}
+            RETURNING {TaskRows.Columns}
             """, now, cancellationToken, ("$id", id), ("$owner", ownerKeyId), ("$now", now), ("$code", TaskErrors.Cancelled))).SingleOrDefault();
 
     public async Task<VideoTask?> DeleteAsync(string id, string ownerKeyId, CancellationToken cancellationToken) =>
         (await ReadAsync(
-            $"DELETE FROM tasks WHERE id = $id AND owner_key_id = $owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {SqliteTaskRows.ClientColumns}",
+            $"DELETE FROM tasks WHERE id = $id AND owner_key_id = $owner AND stage IN ('completed', 'failed', 'cancelled') RETURNING {TaskRows.ClientColumns}",
             write: true, cancellationToken, ("$id", id), ("$owner", ownerKeyId))).SingleOrDefault();
 
     public Task<IReadOnlyList<VideoTask>> ClaimAsync(ClaimRequest claim, CancellationToken cancellationToken)
@@ -639,7 +622,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         return ReadAsync($"""
             UPDATE tasks SET lease_token = $token, lease_until = $leaseUntil
             WHERE id IN (SELECT id FROM ({due}) LIMIT $limit)
-            RETURNING {(claim.Kind == ClaimKind.Dispatch ? SqliteTaskRows.Columns : SqliteTaskRows.EngineColumns)}
+            RETURNING {(claim.Kind == ClaimKind.Dispatch ? TaskRows.Columns : TaskRows.EngineColumns)}
             """, write: true, cancellationToken, ("$now", claim.Now), ("$token", claim.Token), ("$leaseUntil", claim.LeaseUntil), ("$limit", claim.Limit));
     }
 
@@ -653,7 +636,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 upstream_model = $upstreamModel, width = $width, height = $height, route_json = $routeJson
             WHERE id = $task AND lease_token = $token AND stage IN ('pending', 'submitting')
             """, lease, cancellationToken, ("$channel", attempt.Channel), ("$provider", attempt.Provider), ("$upstreamModel", attempt.UpstreamModel),
-            ("$width", attempt.Width), ("$height", attempt.Height), ("$routeJson", SqliteTaskRows.Json(attempt.Route)));
+            ("$width", attempt.Width), ("$height", attempt.Height), ("$routeJson", TaskRows.Json(attempt.Route)));
 
     public Task<bool> MarkRunningAsync(Lease lease, string upstreamId, long nextPollAt, long now, CancellationToken cancellationToken) =>
         UpdateWithEventAsync(Webhooks.WebhookEvents.Processing, now, """
@@ -666,7 +649,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         UpdateAsync("""
             UPDATE tasks SET stage = 'pending', next_at = $nextAt, route_json = $routeJson, lease_token = NULL, lease_until = NULL
             WHERE id = $task AND lease_token = $token AND stage IN ('pending', 'submitting')
-            """, lease, cancellationToken, ("$nextAt", nextAt), ("$routeJson", SqliteTaskRows.Json(route)));
+            """, lease, cancellationToken, ("$nextAt", nextAt), ("$routeJson", TaskRows.Json(route)));
 
     public Task<bool> SchedulePollAsync(Lease lease, PollUpdate update, CancellationToken cancellationToken) =>
         UpdateWithEventAsync(Webhooks.WebhookEvents.Progress, null, """
@@ -713,7 +696,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL,
                 charged = MIN(held, MAX(0, $charge)), released = held - MIN(held, MAX(0, $charge))
             WHERE id = $task AND lease_token = $token AND stage = 'finishing'
-            RETURNING {SqliteTaskRows.EngineColumns}
+            RETURNING {TaskRows.EngineColumns}
             """, now, cancellationToken, ("$task", lease.TaskId), ("$token", lease.Token), ("$videoKey", video.VideoKey), ("$thumbnailKey", video.ThumbnailKey),
             ("$width", video.Width), ("$height", video.Height), ("$duration", video.DurationSeconds), ("$bytes", video.Bytes),
             ("$upstreamCost", upstreamCost), ("$charge", charge), ("$now", now))).Count == 1;
@@ -723,7 +706,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             UPDATE tasks SET stage = 'failed', error_code = $code, error_message = $message,
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id = $task AND lease_token = $token AND stage IN {Unfinished}
-            RETURNING {SqliteTaskRows.EngineColumns}
+            RETURNING {TaskRows.EngineColumns}
             """, now, cancellationToken, ("$task", lease.TaskId), ("$token", lease.Token), ("$code", failure.Code), ("$message", failure.Message), ("$now", now))).Count == 1;
 
     public Task ReleaseAsync(Lease lease, CancellationToken cancellationToken) =>
@@ -736,7 +719,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id IN (SELECT id FROM tasks WHERE stage IN {Unfinished} AND deadline_at < $now)
               AND (lease_until IS NULL OR lease_until < $now)
-            RETURNING {SqliteTaskRows.Columns}
+            RETURNING {TaskRows.Columns}
             """, now, cancellationToken, ("$now", now), ("$code", TaskErrors.Timeout));
 
     public Task<IReadOnlyList<VideoTask>> CancelOverdueAsync(long now, CancellationToken cancellationToken) =>
@@ -748,7 +731,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 error_message = 'Cancelled: the task passed the deadline its client set (Cancel-After or timeout).',
                 updated_at = $now, completed_at = $now, lease_token = NULL, lease_until = NULL, {ReleaseAll}
             WHERE id IN (SELECT id FROM tasks WHERE cancel_at IS NOT NULL AND stage IN {Unfinished} AND cancel_at <= $now)
-            RETURNING {SqliteTaskRows.Columns}
+            RETURNING {TaskRows.Columns}
             """, now, cancellationToken, ("$now", now), ("$code", TaskErrors.Cancelled));
 
     /// <summary>The settlement of a task that ends without a result: nothing charged, the whole hold released.</summary>
@@ -772,13 +755,13 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             await database.BeginImmediateAsync(session.Connection, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
             var end = session.Command(sql);
             Bind(end, parameters);
-            var ended = await SqliteTaskRows.ReadAllAsync(end, cancellationToken);
+            var ended = await TaskRows.ReadAllAsync(end, cancellationToken);
             foreach (var task in ended)
             {
                 await SettleAsync(session, task, now);
 
                 // Checkpoint: the end's webhook event is in the outbox exactly when the end is stored.
-                await SqliteWebhookStore.AddEventAsync(session, task.Id, SqliteWebhookStore.EndEventOf(task.Stage), now);
+                await SqliteWebhookEvents.AddEventAsync(session, task.Id, RelationalWebhookStore.EndEventOf(task.Stage), now);
             }
 
             await session.Command("COMMIT").ExecuteNonQueryAsync(CancellationToken.None);
@@ -871,7 +854,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         // One statement however many ids: json_each turns the array into rows the primary key is probed with.
         using var session = await database.RentSessionAsync(cancellationToken);
         var command = session.Command("SELECT id, lease_token FROM tasks WHERE id IN (SELECT value FROM json_each($ids)) AND lease_until > $now");
-        command.Parameters.AddWithValue("$ids", SqliteTaskRows.Json([.. taskIds]));
+        command.Parameters.AddWithValue("$ids", TaskRows.Json([.. taskIds]));
         command.Parameters.AddWithValue("$now", now);
         var leases = new List<Lease>();
         try
@@ -930,7 +913,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                census.Add(new StageCensus(SqliteTaskRows.ParseStage(reader.GetString(0)), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+                census.Add(new StageCensus(TaskRows.ParseStage(reader.GetString(0)), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
             }
 
             return census;
@@ -943,7 +926,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     public async Task<long?> NextDueAsync(ClaimKind kind, CancellationToken cancellationToken)
     {
-        var stage = SqliteTaskRows.ToText(kind switch
+        var stage = TaskRows.ToText(kind switch
         {
             ClaimKind.Dispatch => TaskStage.Pending,
             ClaimKind.Poll => TaskStage.Running,
@@ -974,7 +957,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         {
             try
             {
-                return await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+                return await TaskRows.ReadAllAsync(command, cancellationToken);
             }
             catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
             {
@@ -985,7 +968,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         using var gate = await database.EnterWriteAsync(cancellationToken);
         try
         {
-            var rows = await SqliteTaskRows.ReadAllAsync(command, cancellationToken);
+            var rows = await TaskRows.ReadAllAsync(command, cancellationToken);
             database.WriteSucceeded();
             Interlocked.Add(ref _rowsWritten, rows.Count);
             return rows;
@@ -1054,7 +1037,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             var changed = await command.ExecuteNonQueryAsync(CancellationToken.None);
             if (changed == 1)
             {
-                await SqliteWebhookStore.AddEventAsync(session, lease.TaskId, eventType, now);
+                await SqliteWebhookEvents.AddEventAsync(session, lease.TaskId, eventType, now);
             }
 
             await session.Command("COMMIT").ExecuteNonQueryAsync(CancellationToken.None);
@@ -1080,5 +1063,63 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
+    }
+
+    /// <summary>The insert's parameters, in the order <see cref="BindInsert"/> sets them.</summary>
+    private static readonly string[] InsertParameters =
+    [
+        "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
+        "$duration", "$seed", "$images_json", "$options_json", "$callback_url", "$idempotency_key", "$surface", "$remixed_from",
+        "$stage", "$progress", "$created_at", "$updated_at", "$deadline_at", "$next_at",
+        "$account_id", "$held", "$price_unit", "$unit_price", "$hold_seq", "$cancel_at", "$webhook_events", "$trace_parent",
+    ];
+
+    /// <summary>
+    /// Binds the columns a new task is inserted with. The session keeps the prepared insert with its
+    /// parameters: they are made once per session, and each row only sets their values.
+    /// </summary>
+    private static void BindInsert(SqliteCommand command, VideoTask task, long? holdSeq)
+    {
+        var p = command.Parameters;
+        if (p.Count != InsertParameters.Length)
+        {
+            p.Clear();
+            foreach (var name in InsertParameters)
+            {
+                p.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        p[0].Value = task.Id;
+        p[1].Value = task.OwnerKeyId;
+        p[2].Value = TaskRows.ToText(task.Mode);
+        p[3].Value = task.Model;
+        p[4].Value = task.RequestedModel;
+        p[5].Value = task.Prompt;
+        p[6].Value = (object?)task.NegativePrompt ?? DBNull.Value;
+        p[7].Value = task.AspectRatio;
+        p[8].Value = task.Size;
+        p[9].Value = task.Duration;
+        p[10].Value = (object?)task.Seed ?? DBNull.Value;
+        p[11].Value = TaskRows.Json(task.Images);
+        p[12].Value = TaskRows.Json(task.Options);
+        p[13].Value = (object?)task.CallbackUrl ?? DBNull.Value;
+        p[14].Value = (object?)task.IdempotencyKey ?? DBNull.Value;
+        p[15].Value = TaskRows.ToText(task.Surface);
+        p[16].Value = (object?)task.RemixedFrom ?? DBNull.Value;
+        p[17].Value = TaskRows.ToText(task.Stage);
+        p[18].Value = task.Progress;
+        p[19].Value = task.CreatedAt;
+        p[20].Value = task.UpdatedAt;
+        p[21].Value = task.DeadlineAt;
+        p[22].Value = task.NextAt;
+        p[23].Value = task.AccountId;
+        p[24].Value = task.Held;
+        p[25].Value = task.PriceUnit is { } unit ? Price.UnitText(unit) : DBNull.Value;
+        p[26].Value = task.UnitPrice;
+        p[27].Value = (object?)holdSeq ?? DBNull.Value;
+        p[28].Value = (object?)task.CancelAt ?? DBNull.Value;
+        p[29].Value = task.WebhookEvents is { } events ? TaskRows.Json(events) : DBNull.Value;
+        p[30].Value = (object?)task.TraceParent ?? DBNull.Value;
     }
 }

@@ -12,6 +12,7 @@ using Reelay.Hosting;
 using Reelay.Keys;
 using Reelay.Secrets;
 using Reelay.Storage.Postgres;
+using Reelay.Storage.Relational;
 using Reelay.Storage.Sqlite;
 using Reelay.Tasks;
 using Reelay.Testing;
@@ -32,20 +33,30 @@ public sealed class StoreBackend : IAsyncDisposable
     private readonly Action _assertBooks;
     private readonly Func<ValueTask> _close;
 
-    private StoreBackend(ScratchDir data, SecretKeyRing ring, Func<DbConnection> connect, Action assertBooks, Func<ValueTask> close)
+    /// <summary>The backend's own task store beside the shared relational stores over <paramref name="database"/>, as the server registers them.</summary>
+    private StoreBackend(ScratchDir data, IRelationalDatabase database, Func<DbConnection> connect, Action assertBooks, Func<ValueTask> close)
     {
-        (_data, _ring, _connect, _assertBooks, _close) = (data, ring, connect, assertBooks, close);
+        (_data, _connect, _assertBooks, _close) = (data, connect, assertBooks, close);
+        var (ring, protector, unreadable) = Secrets(data);
+        _ring = ring;
+        Accounts = new RelationalAccountStore(database);
+        Keys = new RelationalKeyStore(database);
+        Channels = new RelationalChannelStore(database, protector, unreadable);
+        Webhooks = new RelationalWebhookStore(database, protector);
+        Prices = new RelationalPriceStore(database);
+        Catalog = new RelationalCatalogStore(database);
+        Audit = new RelationalAuditLog(database);
     }
 
     public required ITaskStore Tasks { get; init; }
     public required ITaskMonitor Monitor { get; init; }
-    public required IAccountStore Accounts { get; init; }
-    public required IKeyStore Keys { get; init; }
-    public required IChannelStore Channels { get; init; }
-    public required IWebhookStore Webhooks { get; init; }
-    public required IPriceStore Prices { get; init; }
-    public required ICatalogStore Catalog { get; init; }
-    public required IAuditLog Audit { get; init; }
+    public IAccountStore Accounts { get; }
+    public IKeyStore Keys { get; }
+    public IChannelStore Channels { get; }
+    public IWebhookStore Webhooks { get; }
+    public IPriceStore Prices { get; }
+    public ICatalogStore Catalog { get; }
+    public IAuditLog Audit { get; }
 
     /// <summary>A plain connection to the same database, past the stores (as an operator's SQL shell reaches it).</summary>
     public DbConnection Connect()
@@ -58,12 +69,11 @@ public sealed class StoreBackend : IAsyncDisposable
     public static async Task<StoreBackend> SqliteAsync(CancellationToken cancellationToken)
     {
         var data = new ScratchDir();
-        var (ring, protector, unreadable) = Secrets(data);
         var path = Path.Combine(data.Path, "reelay.db");
         var database = new SqliteDatabase(path, new StorageOptions(), TimeProvider.System, NullLogger<SqliteDatabase>.Instance);
         await database.MigrateAsync(cancellationToken);
         var tasks = new SqliteTaskStore(database);
-        return new StoreBackend(data, ring, () => new SqliteConnection($"Data Source={path};Pooling=False"), () => LedgerInvariants.AssertHold(path), () =>
+        return new StoreBackend(data, database, () => new SqliteConnection($"Data Source={path};Pooling=False"), () => LedgerInvariants.AssertHold(path), () =>
         {
             database.Dispose();
             return ValueTask.CompletedTask;
@@ -71,13 +81,6 @@ public sealed class StoreBackend : IAsyncDisposable
         {
             Tasks = tasks,
             Monitor = tasks,
-            Accounts = new SqliteAccountStore(database),
-            Keys = new SqliteKeyStore(database),
-            Channels = new SqliteChannelStore(database, protector, unreadable),
-            Webhooks = new SqliteWebhookStore(database, protector),
-            Prices = new SqlitePriceStore(database),
-            Catalog = new SqliteCatalogStore(database),
-            Audit = new SqliteAuditLog(database),
         };
     }
 
@@ -86,21 +89,13 @@ public sealed class StoreBackend : IAsyncDisposable
         var server = await PostgresServer.SharedAsync();
         var connectionString = await server.CreateDatabaseAsync(cancellationToken);
         var data = new ScratchDir();
-        var (ring, protector, unreadable) = Secrets(data);
         var database = new PostgresDatabase(new PostgresOptions { ConnectionString = connectionString }, NullLogger<PostgresDatabase>.Instance);
         await database.MigrateAsync(cancellationToken);
         var tasks = new PostgresTaskStore(database, TimeProvider.System);
-        return new StoreBackend(data, ring, () => new NpgsqlConnection(connectionString), () => LedgerInvariants.AssertHoldInPostgres(connectionString), () => database.DisposeAsync())
+        return new StoreBackend(data, database, () => new NpgsqlConnection(connectionString), () => LedgerInvariants.AssertHoldInPostgres(connectionString), () => database.DisposeAsync())
         {
             Tasks = tasks,
             Monitor = tasks,
-            Accounts = new PostgresAccountStore(database),
-            Keys = new PostgresKeyStore(database),
-            Channels = new PostgresChannelStore(database, protector, unreadable),
-            Webhooks = new PostgresWebhookStore(database, protector),
-            Prices = new PostgresPriceStore(database),
-            Catalog = new PostgresCatalogStore(database),
-            Audit = new PostgresAuditLog(database),
         };
     }
 

@@ -61,6 +61,31 @@ public abstract class TaskStoreContract : StoreContract
     }
 
     [Fact]
+    public async Task OperatorList_ByAccountStageAndPage_ReturnsOnlyThoseNewestFirst()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var owner = await AccountWithKeyAsync(0, ct);
+        var other = await AccountWithKeyAsync(0, ct);
+        var now = Now();
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add((await CreatedAsync(NewTask(owner) with { CreatedAt = now }, ct)).Id);
+        }
+
+        await CreatedAsync(NewTask(other) with { CreatedAt = now }, ct);
+        Assert.NotNull(await Stores.Tasks.CancelAsync(ids[1], owner.KeyId, Now(), ct));
+
+        var pending = await Stores.Monitor.ListAsync(new TaskFilter(10) { AccountId = owner.AccountId, Stages = [TaskStage.Pending] }, ct);
+        var ended = await Stores.Monitor.ListAsync(new TaskFilter(10) { KeyId = owner.KeyId, Stages = [TaskStage.Cancelled, TaskStage.Failed] }, ct);
+        var page = await Stores.Monitor.ListAsync(new TaskFilter(2, After: ids[3]) { AccountId = owner.AccountId, From = now, To = now + 1 }, ct);
+
+        Assert.Equal([ids[3], ids[2], ids[0]], pending.Select(t => t.Id));
+        Assert.Equal([ids[1]], ended.Select(t => t.Id));
+        Assert.Equal([ids[2], ids[1]], page.Select(t => t.Id));
+    }
+
+    [Fact]
     public async Task Claim_TwoConcurrentClaimers_EveryTaskLeasedToExactlyOne()
     {
         var ct = TestContext.Current.CancellationToken;

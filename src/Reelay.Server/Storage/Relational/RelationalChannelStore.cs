@@ -1,17 +1,17 @@
+using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
 using Reelay.Channels;
 using Reelay.Secrets;
 
-namespace Reelay.Storage.Sqlite;
+namespace Reelay.Storage.Relational;
 
 /// <summary>
-/// <see cref="IChannelStore"/> on SQLite. A database that cannot be reached or written raises <see cref="StoreUnavailableException"/>.
+/// <see cref="IChannelStore"/> on SQLite or PostgreSQL. A database that cannot be reached or written raises <see cref="StoreUnavailableException"/>.
 /// API keys are stored only encrypted (<c>api_key_ciphertext</c>, <see cref="SecretProtector"/>); a row
 /// whose key does not decrypt is read as a disabled channel without a key, and reported to
 /// <see cref="UnreadableSecrets"/> with the reason.
 /// </summary>
-public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector secrets, UnreadableSecrets unreadable) : IChannelStore, ISecretHolder
+public sealed class RelationalChannelStore(IRelationalDatabase database, SecretProtector secrets, UnreadableSecrets unreadable) : IChannelStore, ISecretHolder
 {
     public string Name => SecretPurposes.ChannelApiKey;
 
@@ -64,9 +64,9 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
                     """, parameters, cancellationToken: cancellationToken));
                 return true;
             }
-            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            catch (DbException e) when (database.Dialect.IsUniqueViolation(e))
             {
-                // SQLITE_CONSTRAINT: the primary key decided that the name is taken.
+                // The key on the name (without case) decided that the name is taken.
                 return false;
             }
         }, cancellationToken);
@@ -75,57 +75,36 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
     public Task<bool> UpdateAsync(ChannelOptions channel, long now, CancellationToken cancellationToken)
     {
         var parameters = Parameters(channel, now);
-        return database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition("""
+        return database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition($"""
             UPDATE channels SET provider = @Provider, base_url = @BaseUrl, api_key = NULL, api_key_ciphertext = @ProtectedApiKey, models_json = @ModelsJson, priority = @Priority,
                 weight = @Weight, enabled = @Enabled, submits_per_minute = @SubmitsPerMinute, polls_per_minute = @PollsPerMinute, poll_interval_ms = @PollIntervalMs,
                 public_callback_base_url = @PublicCallbackBaseUrl, settings_json = @SettingsJson, updated_at = @now
-            WHERE name = @Name
+            WHERE {database.Dialect.SameName("name", "@Name")}
             """, parameters, cancellationToken: cancellationToken)) == 1, cancellationToken);
     }
 
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) =>
         database.WriteAsync(async connection => await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM channels WHERE name = @name", new { name }, cancellationToken: cancellationToken)) == 1, cancellationToken);
+            $"DELETE FROM channels WHERE {database.Dialect.SameName("name", "@name")}", new { name }, cancellationToken: cancellationToken)) == 1, cancellationToken);
 
     /// <summary>
-    /// Encrypts the API keys an earlier version stored in plain text, in one transaction. With
-    /// secure_delete the bytes they occupied are zeroed rather than left in free space, and the WAL
-    /// that still holds the old pages is emptied afterwards: no copy of the file keeps a usable key.
+    /// Encrypts the API keys an earlier version or another tool stored in plain text, in one transaction
+    /// that leaves no readable copy of them where the backend can promise it.
     /// </summary>
-    public async Task<int> ProtectPlainTextAsync(CancellationToken cancellationToken)
-    {
-        var encrypted = await database.WriteAsync(async connection =>
+    public Task<int> ProtectPlainTextAsync(CancellationToken cancellationToken) =>
+        database.OverwriteSecretsAsync(async (connection, transaction) =>
         {
-            await connection.ExecuteAsync("PRAGMA secure_delete = ON");
-            try
+            var plain = (await connection.QueryAsync<(string Name, string ApiKey)>(new CommandDefinition(
+                "SELECT name, api_key FROM channels WHERE api_key IS NOT NULL", transaction: transaction, cancellationToken: cancellationToken))).ToList();
+            foreach (var (name, apiKey) in plain)
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                var plain = (await connection.QueryAsync<(string Name, string ApiKey)>(new CommandDefinition(
-                    "SELECT name, api_key FROM channels WHERE api_key IS NOT NULL", transaction: transaction, cancellationToken: cancellationToken))).ToList();
-                foreach (var (name, apiKey) in plain)
-                {
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        "UPDATE channels SET api_key_ciphertext = @protectedKey, api_key = NULL WHERE name = @name AND api_key = @apiKey",
-                        new { name, apiKey, protectedKey = secrets.Protect(Name, apiKey) }, transaction, cancellationToken: cancellationToken));
-                }
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE channels SET api_key_ciphertext = @protectedKey, api_key = NULL WHERE name = @name AND api_key = @apiKey",
+                    new { name, apiKey, protectedKey = secrets.Protect(Name, apiKey) }, transaction, cancellationToken: cancellationToken));
+            }
 
-                await transaction.CommitAsync(cancellationToken);
-                return plain.Count;
-            }
-            finally
-            {
-                // The connection goes back to the pool: later writes need not pay for zeroing.
-                await connection.ExecuteAsync("PRAGMA secure_delete = OFF");
-            }
+            return plain.Count;
         }, cancellationToken);
-
-        if (encrypted > 0)
-        {
-            await database.TruncateWalAsync(database.BusyTimeout, cancellationToken);
-        }
-
-        return encrypted;
-    }
 
     public async Task<IReadOnlyList<StoredSecret>> ReadProtectedAsync(CancellationToken cancellationToken)
     {
@@ -143,7 +122,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
             {
                 // Only where the row still holds the value read: an admin's new key written meanwhile stays.
                 stored += await connection.ExecuteAsync(new CommandDefinition(
-                    "UPDATE channels SET api_key_ciphertext = @New WHERE name = @Item AND api_key_ciphertext = @Old",
+                    $"UPDATE channels SET api_key_ciphertext = @New WHERE {database.Dialect.SameName("name", "@Item")} AND api_key_ciphertext = @Old",
                     secret, transaction, cancellationToken: cancellationToken));
             }
 
@@ -159,7 +138,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
             channel.Provider,
             channel.BaseUrl,
             ProtectedApiKey = string.IsNullOrEmpty(channel.ApiKey) ? null : secrets.Protect(Name, channel.ApiKey),
-            ModelsJson = SqliteTaskRows.Json(channel.Models),
+            ModelsJson = TaskRows.Json(channel.Models),
             channel.Priority,
             channel.Weight,
             channel.Enabled,
@@ -196,7 +175,7 @@ public sealed class SqliteChannelStore(SqliteDatabase database, SecretProtector 
             Name = Name,
             Provider = Provider,
             BaseUrl = BaseUrl,
-            Models = [.. SqliteTaskRows.ReadList(ModelsJson)],
+            Models = [.. TaskRows.ReadList(ModelsJson)],
             Priority = Priority,
             Weight = Weight,
             Enabled = Enabled,

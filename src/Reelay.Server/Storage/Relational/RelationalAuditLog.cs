@@ -1,10 +1,10 @@
 using Dapper;
 using Reelay.Audit;
 
-namespace Reelay.Storage.Postgres;
+namespace Reelay.Storage.Relational;
 
-/// <summary><see cref="IAuditLog"/> on PostgreSQL: rows numbered in the order written, read newest first.</summary>
-public sealed class PostgresAuditLog(PostgresDatabase database) : IAuditLog
+/// <summary><see cref="IAuditLog"/> on SQLite or PostgreSQL: rows numbered in the order written, read newest first.</summary>
+public sealed class RelationalAuditLog(IRelationalDatabase database) : IAuditLog
 {
     public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken) =>
         database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition(

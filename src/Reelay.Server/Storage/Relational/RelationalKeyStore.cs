@@ -2,18 +2,18 @@ using Dapper;
 using Reelay.Accounts;
 using Reelay.Keys;
 
-namespace Reelay.Storage.Postgres;
+namespace Reelay.Storage.Relational;
 
 /// <summary>
-/// <see cref="IKeyStore"/> on PostgreSQL: client keys in <c>api_keys</c> (each of an account), named admin
+/// <see cref="IKeyStore"/> on SQLite or PostgreSQL: client keys in <c>api_keys</c> (each of an account), named admin
 /// keys in <c>admin_keys</c>. A database that cannot be reached or written raises <see cref="StoreUnavailableException"/>.
 /// </summary>
-public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
+public sealed class RelationalKeyStore(IRelationalDatabase database) : IKeyStore
 {
     /// <summary>A client key's columns under the names of <see cref="KeyRow"/>'s properties; revocation apart, as the lookup by secret reads it otherwise.</summary>
     private static string KeyColumns(string alias = "") =>
         string.Join(", ", ((string[])["id AS Id", "name AS Name", "mode AS Mode", "prefix AS Prefix", "hash AS Hash", "created_at AS CreatedAt", "account_id AS AccountId", "notes AS Notes"])
-            .Select(column => (alias.Length > 0 ? alias + "." : "") + column)) + ", " + PostgresAccessLimits.Columns(alias);
+            .Select(column => (alias.Length > 0 ? alias + "." : "") + column)) + ", " + AccessLimitsRow.Columns(alias);
 
     private static readonly string Columns = KeyColumns() + ", revoked_at AS RevokedAt";
 
@@ -33,8 +33,8 @@ public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
             // A key joins only an account that exists and is not revoked: the condition rides in the insert.
             return await connection.ExecuteAsync(new CommandDefinition(
                 $"""
-                INSERT INTO api_keys (id, name, mode, prefix, hash, created_at, account_id, notes, {PostgresAccessLimits.InsertColumns})
-                SELECT @Id, @Name, @Mode, @Prefix, @Hash, @CreatedAt, @AccountId, @Notes, {PostgresAccessLimits.InsertValues}
+                INSERT INTO api_keys (id, name, mode, prefix, hash, created_at, account_id, notes, {AccessLimitsRow.InsertColumns})
+                SELECT @Id, @Name, @Mode, @Prefix, @Hash, @CreatedAt, @AccountId, @Notes, {AccessLimitsRow.InsertValues}
                 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = @AccountId AND revoked_at IS NULL)
                 """, Parameters(key), cancellationToken: cancellationToken)) == 1;
         }, cancellationToken);
@@ -43,11 +43,11 @@ public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
         database.WriteAsync(async connection =>
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition(PostgresAccountStore.InsertSql, PostgresAccountStore.Parameters(account), transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(RelationalAccountStore.InsertSql, RelationalAccountStore.Parameters(account), transaction, cancellationToken: cancellationToken));
             await connection.ExecuteAsync(new CommandDefinition(
                 $"""
-                INSERT INTO api_keys (id, name, mode, prefix, hash, created_at, account_id, notes, {PostgresAccessLimits.InsertColumns})
-                VALUES (@Id, @Name, @Mode, @Prefix, @Hash, @CreatedAt, @AccountId, @Notes, {PostgresAccessLimits.InsertValues})
+                INSERT INTO api_keys (id, name, mode, prefix, hash, created_at, account_id, notes, {AccessLimitsRow.InsertColumns})
+                VALUES (@Id, @Name, @Mode, @Prefix, @Hash, @CreatedAt, @AccountId, @Notes, {AccessLimitsRow.InsertValues})
                 """, Parameters(key with { AccountId = account.Id }), transaction, cancellationToken: cancellationToken));
             await transaction.CommitAsync(cancellationToken);
             return true;
@@ -58,7 +58,7 @@ public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
         // A key of a revoked account reads as revoked; its account's limits come along, so the caller needs no second lookup.
         var row = await database.ReadAsync(connection => connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
             $"""
-            SELECT {KeyColumns("k")}, COALESCE(k.revoked_at, a.revoked_at) AS RevokedAt, {PostgresAccessLimits.Columns("a", "Account")}
+            SELECT {KeyColumns("k")}, COALESCE(k.revoked_at, a.revoked_at) AS RevokedAt, {AccessLimitsRow.Columns("a", "Account")}
             FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id WHERE k.hash = @hash
             """, new { hash }, cancellationToken: cancellationToken)), cancellationToken);
         row ??= await database.ReadAsync(connection => connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
@@ -108,7 +108,7 @@ public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
     {
         var row = await database.WriteAsync(connection => connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
             $"""
-            UPDATE api_keys SET name = @Name, notes = @Notes, {PostgresAccessLimits.Assignments}
+            UPDATE api_keys SET name = @Name, notes = @Notes, {AccessLimitsRow.Assignments}
             WHERE id = @Id AND revoked_at IS NULL
             RETURNING {Columns}
             """, Parameters(key), cancellationToken: cancellationToken)), cancellationToken);
@@ -129,11 +129,11 @@ public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
     private static DynamicParameters Parameters(ApiKey key)
     {
         var parameters = new DynamicParameters(new { key.Id, key.Name, Mode = ApiKey.ModeText(key.Mode), key.Prefix, key.Hash, key.CreatedAt, key.AccountId, key.Notes });
-        PostgresAccessLimits.Bind(parameters, key.Limits);
+        AccessLimitsRow.Bind(parameters, key.Limits);
         return parameters;
     }
 
-    private sealed class KeyRow : PostgresAccessLimits
+    private sealed class KeyRow : AccessLimitsRow
     {
         public string Id { get; set; } = "";
         public string Name { get; set; } = "";
@@ -157,7 +157,7 @@ public sealed class PostgresKeyStore(PostgresDatabase database) : IKeyStore
             AccountId = AccountId ?? "",
             Notes = Notes,
             Limits = ToLimits(),
-            AccountLimits = new PostgresAccessLimits
+            AccountLimits = new AccessLimitsRow
             {
                 AllowedModelsJson = AccountAllowedModelsJson,
                 ExpiresAt = AccountExpiresAt,

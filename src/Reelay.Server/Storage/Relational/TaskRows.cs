@@ -5,13 +5,14 @@ using Reelay.Billing;
 using Reelay.Keys;
 using Reelay.Tasks;
 
-namespace Reelay.Storage.Postgres;
+namespace Reelay.Storage.Relational;
 
 /// <summary>
-/// The task row ↔ <see cref="VideoTask"/> mapping on PostgreSQL (the same columns as SQLite's), by hand: the query and create paths run it on
-/// every request, so columns are read by position from one fixed list instead of by reflection.
+/// The task row ↔ <see cref="VideoTask"/> mapping both backends share (their <c>tasks</c> tables have the
+/// same columns), by hand: the query and create paths run it on every request, so columns are read by
+/// position from one fixed list instead of by reflection.
 /// </summary>
-internal static class PostgresTaskRows
+internal static class TaskRows
 {
     /// <summary>Every column, in the order <see cref="Read"/> expects them.</summary>
     public const string Columns = """
@@ -91,6 +92,13 @@ internal static class PostgresTaskRows
         TraceParent = String(r, 51),
     };
 
+    /// <summary>Runs a command and reads every row it returns into tasks.</summary>
+    public static async Task<List<VideoTask>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadAllAsync(reader, cancellationToken);
+    }
+
     /// <summary>Reads every row into tasks.</summary>
     public static async Task<List<VideoTask>> ReadAllAsync(DbDataReader reader, CancellationToken cancellationToken)
     {
@@ -103,41 +111,36 @@ internal static class PostgresTaskRows
         return tasks;
     }
 
-    /// <summary>The values a new task is inserted with, named as <c>InsertSql</c> names them.</summary>
-    public static object InsertValues(VideoTask task, long? holdSeq) => new
+    /// <summary>
+    /// The <c>WHERE</c> clause of an operator's task list and the parameters it names: only the filters given
+    /// go into the statement, so an account's or a key's tasks are read along <c>ix_tasks_owner</c>. Rows
+    /// come newest first, by (created_at, <see cref="SqlDialect.TaskOrder"/>).
+    /// </summary>
+    public static (string Where, List<(string Name, object Value)> Parameters) OperatorFilter(TaskFilter filter, SqlDialect dialect)
     {
-        id = task.Id,
-        owner = task.OwnerKeyId,
-        mode = ToText(task.Mode),
-        model = task.Model,
-        requested_model = task.RequestedModel,
-        prompt = task.Prompt,
-        negative_prompt = task.NegativePrompt,
-        aspect_ratio = task.AspectRatio,
-        size = task.Size,
-        duration = task.Duration,
-        seed = task.Seed,
-        images_json = Json(task.Images),
-        options_json = Json(task.Options),
-        callback_url = task.CallbackUrl,
-        idempotency_key = task.IdempotencyKey,
-        surface = task.Surface == TaskSurface.OpenAi ? OpenAiSurface : UnifiedSurface,
-        remixed_from = task.RemixedFrom,
-        stage = ToText(task.Stage),
-        progress = task.Progress,
-        created_at = task.CreatedAt,
-        updated_at = task.UpdatedAt,
-        deadline_at = task.DeadlineAt,
-        next_at = task.NextAt,
-        account_id = task.AccountId,
-        held = task.Held,
-        price_unit = task.PriceUnit is { } unit ? Price.UnitText(unit) : null,
-        unit_price = task.UnitPrice,
-        hold_seq = holdSeq,
-        cancel_at = task.CancelAt,
-        webhook_events = task.WebhookEvents is { } events ? Json(events) : null,
-        trace_parent = task.TraceParent,
-    };
+        var p = dialect.ParameterMarker;
+        var order = dialect.TaskOrder;
+        var where = new List<string>();
+        var parameters = new List<(string Name, object Value)>();
+        void Filter(string clause, string name, object? value)
+        {
+            if (value is not null)
+            {
+                where.Add(clause);
+                parameters.Add((p + name, value));
+            }
+        }
+
+        Filter($"owner_key_id IN (SELECT id FROM api_keys WHERE account_id = {p}account)", "account", filter.AccountId);
+        Filter($"owner_key_id = {p}key", "key", filter.KeyId);
+        Filter($"model = {p}model", "model", filter.Model);
+        Filter($"channel = {p}channel", "channel", filter.Channel);
+        Filter($"created_at >= {p}from", "from", filter.From);
+        Filter($"created_at < {p}to", "to", filter.To);
+        Filter(dialect.IsAnyOf("stage", $"{p}stages"), "stages", filter.Stages is { } stages ? dialect.Texts([.. stages.Select(ToText)]) : null);
+        Filter($"(created_at, {order}) < (SELECT created_at, {order} FROM tasks AS previous WHERE previous.id = {p}after)", "after", filter.After);
+        return (where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where), parameters);
+    }
 
     /// <summary>The stage as the <c>stage</c> column spells it (the SQL of the store names these words).</summary>
     public static string ToText(TaskStage stage) => stage switch
@@ -170,24 +173,27 @@ internal static class PostgresTaskRows
 
     // Most requests have no images (and no options): their column text needs no serializer.
     public static string Json(IReadOnlyList<string> values) =>
-        values.Count == 0 ? "[]" : JsonSerializer.Serialize(values, PostgresJsonContext.Default.IReadOnlyListString);
+        values.Count == 0 ? "[]" : JsonSerializer.Serialize(values, StoreJsonContext.Default.IReadOnlyListString);
 
     public static string Json(IReadOnlyDictionary<string, string> options) =>
-        options.Count == 0 ? "{}" : JsonSerializer.Serialize(options, PostgresJsonContext.Default.IReadOnlyDictionaryStringString);
+        options.Count == 0 ? "{}" : JsonSerializer.Serialize(options, StoreJsonContext.Default.IReadOnlyDictionaryStringString);
 
-    public static string Json(IReadOnlyList<RouteStep> route) => JsonSerializer.Serialize(route, PostgresJsonContext.Default.IReadOnlyListRouteStep);
+    public static string Json(IReadOnlyList<RouteStep> route) => JsonSerializer.Serialize(route, StoreJsonContext.Default.IReadOnlyListRouteStep);
 
     public static IReadOnlyList<string> ReadList(string json) =>
-        json == "[]" ? [] : JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListString) ?? [];
+        json == "[]" ? [] : JsonSerializer.Deserialize(json, StoreJsonContext.Default.IReadOnlyListString) ?? [];
 
     // Client reads select '{}' here (ClientColumns): every query would otherwise parse it into a new dictionary.
     private static IReadOnlyDictionary<string, string> ReadOptions(string json) =>
-        json == "{}" ? NoOptions : JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyDictionaryStringString) ?? NoOptions;
+        json == "{}" ? NoOptions : JsonSerializer.Deserialize(json, StoreJsonContext.Default.IReadOnlyDictionaryStringString) ?? NoOptions;
 
     private static readonly IReadOnlyDictionary<string, string> NoOptions = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     private static IReadOnlyList<RouteStep> ReadRoute(string json) =>
-        json == "[]" ? [] : JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyListRouteStep) ?? [];
+        json == "[]" ? [] : JsonSerializer.Deserialize(json, StoreJsonContext.Default.IReadOnlyListRouteStep) ?? [];
+
+    /// <summary>The surface as the <c>surface</c> column spells it.</summary>
+    public static string ToText(TaskSurface surface) => surface == TaskSurface.OpenAi ? OpenAiSurface : UnifiedSurface;
 
     private const string UnifiedSurface = "unified";
     private const string OpenAiSurface = "openai";
@@ -203,4 +209,4 @@ internal static class PostgresTaskRows
 [JsonSerializable(typeof(IReadOnlyList<RouteStep>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, long>))]
 [JsonSerializable(typeof(Reelay.Catalog.ModelOptions))]
-internal sealed partial class PostgresJsonContext : JsonSerializerContext;
+internal sealed partial class StoreJsonContext : JsonSerializerContext;

@@ -1,84 +1,22 @@
 using Dapper;
-using Microsoft.Data.Sqlite;
 using Reelay.Secrets;
 using Reelay.Tasks;
 using Reelay.Webhooks;
 
-namespace Reelay.Storage.Sqlite;
+namespace Reelay.Storage.Relational;
 
 /// <summary>
-/// <see cref="IWebhookStore"/> on SQLite, and the outbox write the task store makes inside its
-/// transitions (<see cref="AddEventAsync"/>). Signing secrets are stored only encrypted
+/// <see cref="IWebhookStore"/> on SQLite or PostgreSQL (each task store writes the outbox's events inside
+/// its own transitions). Signing secrets are stored only encrypted
 /// (<see cref="SecretProtector"/>, purpose <see cref="SecretPurposes.WebhookSigningSecrets"/>), so key-ring
 /// rotation re-encrypts them like every other stored secret.
 /// </summary>
-public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector secrets) : IWebhookStore, ISecretHolder
+public sealed class RelationalWebhookStore(IRelationalDatabase database, SecretProtector secrets) : IWebhookStore, ISecretHolder
 {
     /// <summary>The item name of an account's previous secret, beside its account id for the current one.</summary>
     private const string PreviousSuffix = "#previous";
 
     public string Name => SecretPurposes.WebhookSigningSecrets;
-
-    /// <summary>
-    /// Writes the event a task's change causes, with one delivery per target that wants it: the task's
-    /// <c>callback_url</c> (filtered by its <c>webhook_events</c>) and each enabled endpoint of its account
-    /// subscribed to the type. Runs inside the caller's transaction, so the event exists exactly when the
-    /// change does. Nothing is written when no target wants it; a progress event also needs the progress to
-    /// have grown since the task's last event, and none in the last <see cref="WebhookEvents.ProgressInterval"/>.
-    /// </summary>
-    /// <param name="now">Unix ms of the change; null: the database's clock (the poller's update carries no time).</param>
-    internal static async Task AddEventAsync(SqliteSession session, string taskId, string type, long? now)
-    {
-        var at = now ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        if (type == WebhookEvents.Progress)
-        {
-            var due = session.Command("""
-                SELECT 1 FROM tasks AS t WHERE t.id = $task
-                  AND t.progress > COALESCE((SELECT MAX(progress) FROM webhook_events WHERE task_id = $task), 0)
-                  AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE task_id = $task AND type = 'video.progress' AND created_at > $since)
-                """);
-            due.Parameters.AddWithValue("$task", taskId);
-            due.Parameters.AddWithValue("$since", at - (long)WebhookEvents.ProgressInterval.TotalMilliseconds);
-            if (await due.ExecuteScalarAsync() is null)
-            {
-                return;
-            }
-        }
-
-        var eventId = WebhookEvents.NewEventId();
-        var deliveries = session.Command("""
-            INSERT INTO webhook_deliveries (event_id, task_id, endpoint_id, url, state, next_at, created_at)
-            SELECT $event, t.id, NULL, t.callback_url, 'pending', $now, $now FROM tasks AS t
-            WHERE t.id = $task AND t.callback_url IS NOT NULL
-              -- A callback_url that answered 410 Gone gets no more of this task's events.
-              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries AS g WHERE g.task_id = t.id AND g.endpoint_id IS NULL AND g.state = 'gone')
-              AND CASE WHEN t.webhook_events IS NULL THEN $type <> 'video.progress'
-                       ELSE EXISTS (SELECT 1 FROM json_each(t.webhook_events) WHERE value = $type) END
-            UNION ALL
-            SELECT $event, t.id, e.id, e.url, 'pending', $now, $now FROM tasks AS t JOIN webhook_endpoints AS e ON e.account_id = t.account_id
-            WHERE t.id = $task AND e.enabled = 1
-              AND CASE WHEN e.events_json IS NULL THEN $type <> 'video.progress'
-                       ELSE EXISTS (SELECT 1 FROM json_each(e.events_json) WHERE value = $type) END
-            """);
-        deliveries.Parameters.AddWithValue("$event", eventId);
-        deliveries.Parameters.AddWithValue("$task", taskId);
-        deliveries.Parameters.AddWithValue("$type", type);
-        deliveries.Parameters.AddWithValue("$now", at);
-        if (await deliveries.ExecuteNonQueryAsync() == 0)
-        {
-            return;
-        }
-
-        var insert = session.Command("""
-            INSERT INTO webhook_events (id, task_id, account_id, type, progress, created_at)
-            SELECT $event, id, account_id, $type, progress, $now FROM tasks WHERE id = $task
-            """);
-        insert.Parameters.AddWithValue("$event", eventId);
-        insert.Parameters.AddWithValue("$task", taskId);
-        insert.Parameters.AddWithValue("$type", type);
-        insert.Parameters.AddWithValue("$now", at);
-        await insert.ExecuteNonQueryAsync();
-    }
 
     /// <summary>The event a task's end causes.</summary>
     internal static string EndEventOf(TaskStage stage) => stage switch
@@ -93,7 +31,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
         // A read first, along the partial index: an idle notifier never takes the write lock, so it
         // neither competes with the engine's writers nor shows up in the write health readiness reports.
         var due = await database.ReadAsync(connection => connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_at <= @now AND (lease_until IS NULL OR lease_until < @now) LIMIT 1",
+            $"SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_at <= @now AND (lease_until IS NULL OR lease_until < {database.Dialect.LeaseNow}) LIMIT 1",
             new { now }, cancellationToken: cancellationToken)), cancellationToken);
         return due is null ? [] : await ClaimDueAsync(now, token, leaseUntil, limit, cancellationToken);
     }
@@ -101,33 +39,33 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
     private async Task<IReadOnlyList<WebhookDelivery>> ClaimDueAsync(long now, string token, long leaseUntil, int limit, CancellationToken cancellationToken) =>
         [.. await database.WriteAsync(async connection =>
         {
-            // One statement takes the lease; the rows it stamped are then read with their events.
-            var ids = (await connection.QueryAsync<long>(new CommandDefinition("""
-                UPDATE webhook_deliveries SET lease_token = @token, lease_until = @leaseUntil
+            // One statement takes the lease, on the clock task leases use, skipping rows another
+            // instance's notifier is claiming; the rows it stamped are then read with their events.
+            var dialect = database.Dialect;
+            var ids = (await connection.QueryAsync<long>(new CommandDefinition($"""
+                UPDATE webhook_deliveries SET lease_token = @token, lease_until = {dialect.LeaseNow} + @leaseMs
                 WHERE id IN (
-                    SELECT d.id FROM webhook_deliveries AS d LEFT JOIN webhook_endpoints AS e ON e.id = d.endpoint_id
-                    WHERE d.state = 'pending' AND d.next_at <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
-                      AND (d.endpoint_id IS NULL OR e.enabled = 1)
-                    ORDER BY d.next_at LIMIT @limit)
+                    SELECT d.id FROM webhook_deliveries AS d
+                    WHERE d.state = 'pending' AND d.next_at <= @now AND (d.lease_until IS NULL OR d.lease_until < {dialect.LeaseNow})
+                      AND (d.endpoint_id IS NULL OR EXISTS (SELECT 1 FROM webhook_endpoints AS e WHERE e.id = d.endpoint_id AND e.enabled))
+                    ORDER BY d.next_at LIMIT @limit {dialect.SkipLocked})
                 RETURNING id
-                """, new { token, leaseUntil, now, limit }, cancellationToken: cancellationToken))).ToList();
-            if (ids.Count == 0)
+                """, new { token, leaseMs = Math.Max(0, leaseUntil - now), now, limit }, cancellationToken: cancellationToken))).ToArray();
+            if (ids.Length == 0)
             {
                 return [];
             }
 
-            var rows = await connection.QueryAsync<ClaimRow>(new CommandDefinition("""
+            var rows = await connection.QueryAsync<ClaimRow>(new CommandDefinition($"""
                 SELECT d.id AS Id, d.event_id AS EventId, e.type AS EventType, e.created_at AS EventAt, e.progress AS EventProgress, d.task_id AS TaskId,
                     e.account_id AS AccountId, d.endpoint_id AS EndpointId, d.url AS Url, d.attempts AS Attempts, d.lease_token AS LeaseToken
                 FROM webhook_deliveries AS d JOIN webhook_events AS e ON e.id = d.event_id
-                WHERE d.id IN (SELECT value FROM json_each(@ids)) AND d.lease_token = @token
+                WHERE {dialect.IsAnyOf("d.id", "@ids")} AND d.lease_token = @token
                 ORDER BY e.created_at, d.id
-                """, new { ids = IdList(ids), token }, cancellationToken: cancellationToken));
+                """, new { ids = dialect.Ids(ids), token }, cancellationToken: cancellationToken));
             return rows.Select(row => new WebhookDelivery(row.Id, row.EventId, row.EventType, row.EventAt, (int)row.EventProgress, row.TaskId, row.AccountId,
                 row.EndpointId, row.Url, (int)row.Attempts, row.LeaseToken));
         }, cancellationToken)];
-
-    private static string IdList(IEnumerable<long> ids) => "[" + string.Join(',', ids.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
 
     public Task<long?> NextDueAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(connection => connection.ExecuteScalarAsync<long?>(new CommandDefinition(
@@ -149,10 +87,11 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
                 return false;
             }
 
-            // INSERT OR REPLACE: a try redone after a lost outcome keeps its number.
+            // ON CONFLICT: a try redone after a lost outcome keeps its number.
             await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT OR REPLACE INTO webhook_attempts (delivery_id, n, at, status_code, latency_ms, error)
+                INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_ms, error)
                 VALUES (@id, (SELECT attempts FROM webhook_deliveries WHERE id = @id), @at, @status, @latency, @error)
+                ON CONFLICT (delivery_id, n) DO UPDATE SET at = excluded.at, status_code = excluded.status_code, latency_ms = excluded.latency_ms, error = excluded.error
                 """, new { id = delivery.Id, at = attempt.At, status = attempt.StatusCode, latency = attempt.LatencyMs, error = attempt.Error },
                 transaction, cancellationToken: cancellationToken));
             if (outcome.State == DeliveryState.Gone)
@@ -160,7 +99,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
                 var reason = $"turned off: {delivery.Url} answered 410 Gone to event {delivery.EventId}";
                 await connection.ExecuteAsync(new CommandDefinition(delivery.EndpointId is not null
                     ? """
-                      UPDATE webhook_endpoints SET enabled = 0, disabled_reason = @reason, updated_at = @now WHERE id = @endpoint;
+                      UPDATE webhook_endpoints SET enabled = false, disabled_reason = @reason, updated_at = @now WHERE id = @endpoint;
                       UPDATE webhook_deliveries SET state = 'gone', next_at = NULL, last_error = 'the endpoint was turned off by a 410 Gone'
                       WHERE endpoint_id = @endpoint AND state = 'pending' AND id <> @id
                       """
@@ -182,7 +121,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
         {
             // Made on first use, so every delivery is signed; an operator learns it by rotating (shown once).
             await database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition(
-                "INSERT OR IGNORE INTO webhook_secrets (account_id, secret_ciphertext, rotated_at) VALUES (@accountId, @secret, @now)",
+                "INSERT INTO webhook_secrets (account_id, secret_ciphertext, rotated_at) VALUES (@accountId, @secret, @now) ON CONFLICT (account_id) DO NOTHING",
                 new { accountId, secret = secrets.Protect(Name, StandardWebhooks.NewSecret()), now }, cancellationToken: cancellationToken)), cancellationToken);
             row = await ReadSecretAsync(accountId, cancellationToken) ?? throw new InvalidOperationException($"The webhook secret of account '{accountId}' was not stored.");
         }
@@ -215,7 +154,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
         var protectedSecret = secrets.Protect(Name, secret);
         await database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO webhook_secrets (account_id, secret_ciphertext, rotated_at) VALUES (@accountId, @secret, @now)
-            ON CONFLICT (account_id) DO UPDATE SET previous_ciphertext = secret_ciphertext, previous_until = @keep,
+            ON CONFLICT (account_id) DO UPDATE SET previous_ciphertext = webhook_secrets.secret_ciphertext, previous_until = @keep,
                 secret_ciphertext = excluded.secret_ciphertext, rotated_at = excluded.rotated_at
             """, new { accountId, secret = protectedSecret, now, keep = keepPreviousUntil }, cancellationToken: cancellationToken)), cancellationToken);
         return secret;
@@ -263,7 +202,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
                 disabled_reason AS DisabledReason, created_at AS CreatedAt, updated_at AS UpdatedAt
             FROM webhook_endpoints {where}
             """, parameters, cancellationToken: cancellationToken)), cancellationToken);
-        return [.. rows.Select(row => new WebhookEndpoint(row.Id, row.AccountId, row.Url, row.EventsJson is { } json ? SqliteTaskRows.ReadList(json) : null,
+        return [.. rows.Select(row => new WebhookEndpoint(row.Id, row.AccountId, row.Url, row.EventsJson is { } json ? TaskRows.ReadList(json) : null,
             row.Description, row.Enabled, row.DisabledReason, row.CreatedAt, row.UpdatedAt))];
     }
 
@@ -284,10 +223,10 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
                 FROM webhook_deliveries AS d JOIN webhook_events AS e ON e.id = d.event_id
                 {where}
                 """, parameters, cancellationToken: cancellationToken))).ToList();
-            var tries = (await connection.QueryAsync<AttemptRow>(new CommandDefinition("""
+            var tries = (await connection.QueryAsync<AttemptRow>(new CommandDefinition($"""
                 SELECT delivery_id AS DeliveryId, n AS Number, at AS At, status_code AS StatusCode, latency_ms AS LatencyMs, error AS Error
-                FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(@ids)) ORDER BY delivery_id, n
-                """, new { ids = IdList(rows.Select(row => row.Id)) }, cancellationToken: cancellationToken)))
+                FROM webhook_attempts WHERE {database.Dialect.IsAnyOf("delivery_id", "@ids")} ORDER BY delivery_id, n
+                """, new { ids = database.Dialect.Ids(rows.Select(row => row.Id)) }, cancellationToken: cancellationToken)))
                 .ToLookup(row => row.DeliveryId);
             return [.. rows.Select(row => new WebhookDeliveryLog(row.Id, row.EventId, row.EventType, row.EventAt, row.TaskId, row.EndpointId, row.Url,
                 StateOf(row.State), row.Attempts, row.LastStatus, row.LastError, row.State == "pending" ? row.NextAt : null, row.CreatedAt, row.DeliveredAt,
@@ -343,7 +282,7 @@ public sealed class SqliteWebhookStore(SqliteDatabase database, SecretProtector 
         endpoint.Id,
         endpoint.AccountId,
         endpoint.Url,
-        EventsJson = endpoint.Events is { } events ? SqliteTaskRows.Json(events) : null,
+        EventsJson = endpoint.Events is { } events ? TaskRows.Json(events) : null,
         endpoint.Description,
         endpoint.Enabled,
         endpoint.DisabledReason,

@@ -2,26 +2,26 @@ using System.Data.Common;
 using Dapper;
 using Reelay.Accounts;
 
-namespace Reelay.Storage.Sqlite;
+namespace Reelay.Storage.Relational;
 
 /// <summary>
-/// <see cref="IAccountStore"/> on SQLite. Every credit movement changes the account row and appends its
+/// <see cref="IAccountStore"/> on SQLite or PostgreSQL. Every credit movement changes the account row and appends its
 /// ledger row in one transaction; the row's <c>ledger_seq</c> numbers the rows without gaps. A database
 /// that cannot be reached or written raises <see cref="StoreUnavailableException"/>.
 /// </summary>
-public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
+public sealed class RelationalAccountStore(IRelationalDatabase database) : IAccountStore
 {
     private static readonly string Columns =
         "id AS Id, name AS Name, balance AS Balance, held AS Held, unlimited AS Unlimited, created_at AS CreatedAt, updated_at AS UpdatedAt, " +
-        "revoked_at AS RevokedAt, notes AS Notes, " + SqliteAccessLimits.Columns();
+        "revoked_at AS RevokedAt, notes AS Notes, " + AccessLimitsRow.Columns();
 
     private const string LedgerColumns =
         "account_id AS AccountId, seq AS Seq, kind AS Kind, amount AS Amount, balance_after AS BalanceAfter, held_after AS HeldAfter, " +
         "key_id AS KeyId, task_id AS TaskId, model AS Model, reason AS Reason, actor AS Actor, at AS At";
 
     internal static readonly string InsertSql = $"""
-        INSERT INTO accounts (id, name, unlimited, notes, created_at, updated_at, {SqliteAccessLimits.InsertColumns})
-        VALUES (@Id, @Name, @Unlimited, @Notes, @CreatedAt, @UpdatedAt, {SqliteAccessLimits.InsertValues})
+        INSERT INTO accounts (id, name, unlimited, notes, created_at, updated_at, {AccessLimitsRow.InsertColumns})
+        VALUES (@Id, @Name, @Unlimited, @Notes, @CreatedAt, @UpdatedAt, {AccessLimitsRow.InsertValues})
         """;
 
     public Task<Account> CreateAsync(Account account, CreditMove? initialCredits, CancellationToken cancellationToken) =>
@@ -49,7 +49,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
         var rows = await database.ReadAsync(connection => connection.QueryAsync<AccountRow>(new CommandDefinition(
             $"""
             SELECT {Columns} FROM accounts
-            WHERE (@name IS NULL OR instr(lower(name), lower(@name)) > 0) AND (@unlimited IS NULL OR unlimited = @unlimited)
+            WHERE (@name IS NULL OR {database.Dialect.Contains("lower(name)", "lower(@name)")}) AND (@unlimited IS NULL OR unlimited = CAST(@unlimited AS integer))
               AND (@revoked IS NULL OR (revoked_at IS NOT NULL) = @revoked)
               AND (@after IS NULL OR (created_at, id) > (SELECT created_at, id FROM accounts AS previous WHERE previous.id = @after))
             ORDER BY created_at, id LIMIT @limit
@@ -65,7 +65,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
         parameters.Add("now", now);
         var row = await database.WriteAsync(connection => connection.QuerySingleOrDefaultAsync<AccountRow>(new CommandDefinition(
             $"""
-            UPDATE accounts SET name = @Name, unlimited = @Unlimited, notes = @Notes, updated_at = @now, {SqliteAccessLimits.Assignments}
+            UPDATE accounts SET name = @Name, unlimited = @Unlimited, notes = @Notes, updated_at = @now, {AccessLimitsRow.Assignments}
             WHERE id = @Id AND revoked_at IS NULL
             RETURNING {Columns}
             """, parameters, cancellationToken: cancellationToken)), cancellationToken);
@@ -154,7 +154,7 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
             UsageGrouping.Account => "account_id",
             _ => "model",
         };
-        var day = query.ByDay ? "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')" : "NULL";
+        var day = query.ByDay ? database.Dialect.UtcDay("created_at") : "CAST(NULL AS text)";
         // Only the filters given go into the statement: an account's or a key's usage is read along ix_tasks_owner.
         var where = string.Concat(
             query.AccountId is null ? "" : " AND owner_key_id IN (SELECT id FROM api_keys WHERE account_id = @account)",
@@ -164,11 +164,11 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
         var rows = await database.ReadAsync(connection => connection.QueryAsync<UsageSqlRow>(new CommandDefinition(
             $"""
             SELECT {day} AS Day, {group} AS GroupKey, COUNT(*) AS Tasks,
-                SUM(stage = 'completed') AS Completed, SUM(stage IN ('failed', 'cancelled')) AS Failed,
-                SUM(stage IN ('pending', 'submitting', 'running', 'finishing')) AS Unfinished,
-                COALESCE(SUM(CASE WHEN stage = 'completed' THEN video_duration END), 0) AS Seconds,
-                COALESCE(SUM(CASE WHEN charged IS NULL THEN held ELSE 0 END), 0) AS Held,
-                COALESCE(SUM(charged), 0) AS Charged, COALESCE(SUM(upstream_cost), 0) AS UpstreamCost
+                COUNT(*) FILTER (WHERE stage = 'completed') AS Completed, COUNT(*) FILTER (WHERE stage IN ('failed', 'cancelled')) AS Failed,
+                COUNT(*) FILTER (WHERE stage IN ('pending', 'submitting', 'running', 'finishing')) AS Unfinished,
+                CAST(COALESCE(SUM(CASE WHEN stage = 'completed' THEN video_duration END), 0) AS double precision) AS Seconds,
+                CAST(COALESCE(SUM(CASE WHEN charged IS NULL THEN held ELSE 0 END), 0) AS bigint) AS Held,
+                CAST(COALESCE(SUM(charged), 0) AS bigint) AS Charged, CAST(COALESCE(SUM(upstream_cost), 0) AS bigint) AS UpstreamCost
             FROM tasks
             WHERE created_at >= @from AND created_at < @to{where}
             GROUP BY 1, 2 ORDER BY 1, 2
@@ -181,11 +181,11 @@ public sealed class SqliteAccountStore(SqliteDatabase database) : IAccountStore
     internal static DynamicParameters Parameters(Account account)
     {
         var parameters = new DynamicParameters(new { account.Id, account.Name, Unlimited = account.Unlimited ? 1 : 0, account.Notes, account.CreatedAt, account.UpdatedAt });
-        SqliteAccessLimits.Bind(parameters, account.Limits);
+        AccessLimitsRow.Bind(parameters, account.Limits);
         return parameters;
     }
 
-    private sealed class AccountRow : SqliteAccessLimits
+    private sealed class AccountRow : AccessLimitsRow
     {
         public string Id { get; set; } = "";
         public string Name { get; set; } = "";

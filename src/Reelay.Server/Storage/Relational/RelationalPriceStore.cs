@@ -3,10 +3,10 @@ using System.Text.Json;
 using Dapper;
 using Reelay.Billing;
 
-namespace Reelay.Storage.Postgres;
+namespace Reelay.Storage.Relational;
 
-/// <summary><see cref="IPriceStore"/> on PostgreSQL: amounts in micro-credits, the size and option maps as JSON text.</summary>
-public sealed class PostgresPriceStore(PostgresDatabase database) : IPriceStore
+/// <summary><see cref="IPriceStore"/> on SQLite or PostgreSQL: amounts in micro-credits, the size and option maps as JSON text.</summary>
+public sealed class RelationalPriceStore(IRelationalDatabase database) : IPriceStore
 {
     public async Task<IReadOnlyList<StoredPrice>> ListAsync(CancellationToken cancellationToken)
     {
@@ -18,9 +18,9 @@ public sealed class PostgresPriceStore(PostgresDatabase database) : IPriceStore
 
     public Task UpsertAsync(StoredPrice price, CancellationToken cancellationToken) =>
         database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition(
-            """
+            $"""
             INSERT INTO prices (model, unit, amount, sizes_json, options_json, updated_at) VALUES (@model, @unit, @amount, @sizes, @options, @at)
-            ON CONFLICT ((lower(model))) DO UPDATE SET unit = excluded.unit, amount = excluded.amount, sizes_json = excluded.sizes_json,
+            ON CONFLICT {database.Dialect.NameKey("model")} DO UPDATE SET unit = excluded.unit, amount = excluded.amount, sizes_json = excluded.sizes_json,
                 options_json = excluded.options_json, updated_at = excluded.updated_at
             """,
             new
@@ -28,14 +28,14 @@ public sealed class PostgresPriceStore(PostgresDatabase database) : IPriceStore
                 model = price.Model,
                 unit = Price.UnitText(price.Price.Unit),
                 amount = price.Price.Amount,
-                sizes = JsonSerializer.Serialize(price.Price.Sizes, PostgresJsonContext.Default.IReadOnlyDictionaryStringInt64),
-                options = JsonSerializer.Serialize(price.Price.Options, PostgresJsonContext.Default.IReadOnlyDictionaryStringInt64),
+                sizes = JsonSerializer.Serialize(price.Price.Sizes, StoreJsonContext.Default.IReadOnlyDictionaryStringInt64),
+                options = JsonSerializer.Serialize(price.Price.Options, StoreJsonContext.Default.IReadOnlyDictionaryStringInt64),
                 at = price.UpdatedAt,
             }, cancellationToken: cancellationToken)), cancellationToken);
 
     public async Task<bool> DeleteAsync(string model, CancellationToken cancellationToken) =>
         await database.WriteAsync(connection => connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM prices WHERE lower(model) = lower(@model)", new { model }, cancellationToken: cancellationToken)), cancellationToken) == 1;
+            $"DELETE FROM prices WHERE {database.Dialect.SameName("model", "@model")}", new { model }, cancellationToken: cancellationToken)), cancellationToken) == 1;
 
     private sealed class PriceRow
     {
@@ -53,6 +53,6 @@ public sealed class PostgresPriceStore(PostgresDatabase database) : IPriceStore
         }, UpdatedAt);
 
         private static FrozenDictionary<string, long> Map(string json, StringComparer comparer) =>
-            (JsonSerializer.Deserialize(json, PostgresJsonContext.Default.IReadOnlyDictionaryStringInt64) ?? new Dictionary<string, long>()).ToFrozenDictionary(comparer);
+            (JsonSerializer.Deserialize(json, StoreJsonContext.Default.IReadOnlyDictionaryStringInt64) ?? new Dictionary<string, long>()).ToFrozenDictionary(comparer);
     }
 }

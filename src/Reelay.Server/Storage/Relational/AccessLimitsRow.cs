@@ -1,13 +1,13 @@
 using System.Data;
 using Reelay.Accounts;
 
-namespace Reelay.Storage.Postgres;
+namespace Reelay.Storage.Relational;
 
 /// <summary>
 /// The limit columns accounts and keys share (<c>allowed_models_json</c> … <c>callback_url</c>), as
-/// Dapper reads and binds them on PostgreSQL: lists are JSON text in the row, typed lists everywhere else.
+/// Dapper reads and binds them on SQLite or PostgreSQL: lists are JSON text in the row, typed lists everywhere else.
 /// </summary>
-internal class PostgresAccessLimits
+internal class AccessLimitsRow
 {
     /// <summary>The columns under the names of this class's properties, optionally of a table alias.</summary>
     public static string Columns(string alias = "", string prefix = "") =>
@@ -35,12 +35,12 @@ internal class PostgresAccessLimits
 
     public AccessLimits ToLimits() => new()
     {
-        AllowedModels = AllowedModelsJson is null ? null : PostgresTaskRows.ReadList(AllowedModelsJson),
+        AllowedModels = AllowedModelsJson is null ? null : TaskRows.ReadList(AllowedModelsJson),
         ExpiresAt = ExpiresAt,
         RequestsPerMinute = (int?)Rpm,
         MaxInFlight = (int?)MaxInFlight,
         MaxSpendPerDay = MaxSpendPerDay,
-        AllowedIps = AllowedIpsJson is null ? null : PostgresTaskRows.ReadList(AllowedIpsJson),
+        AllowedIps = AllowedIpsJson is null ? null : TaskRows.ReadList(AllowedIpsJson),
         CallbackUrl = CallbackUrl,
     };
 
@@ -50,12 +50,12 @@ internal class PostgresAccessLimits
     /// </summary>
     public static void Bind(Dapper.DynamicParameters parameters, AccessLimits limits)
     {
-        parameters.Add("AllowedModelsJson", limits.AllowedModels is null ? null : PostgresTaskRows.Json(limits.AllowedModels), DbType.String);
+        parameters.Add("AllowedModelsJson", limits.AllowedModels is null ? null : TaskRows.Json(limits.AllowedModels), DbType.String);
         parameters.Add("ExpiresAt", limits.ExpiresAt, DbType.Int64);
         parameters.Add("Rpm", (long?)limits.RequestsPerMinute, DbType.Int64);
         parameters.Add("MaxInFlight", (long?)limits.MaxInFlight, DbType.Int64);
         parameters.Add("MaxSpendPerDay", limits.MaxSpendPerDay, DbType.Int64);
-        parameters.Add("AllowedIpsJson", limits.AllowedIps is null ? null : PostgresTaskRows.Json(limits.AllowedIps), DbType.String);
+        parameters.Add("AllowedIpsJson", limits.AllowedIps is null ? null : TaskRows.Json(limits.AllowedIps), DbType.String);
         parameters.Add("CallbackUrl", limits.CallbackUrl, DbType.String);
     }
 }
