@@ -8,7 +8,7 @@ namespace Reelay.Tests.Architecture;
 /// <c>Accounts</c>, <c>Audit</c>, <c>Telemetry</c>) ← <c>Secrets</c> ← <c>Catalog</c>, <c>Keys</c>, <c>Images</c>, <c>Blobs</c> ← <c>Billing</c>,
 /// <c>Limits</c>, <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>, <c>Webhooks</c>; <c>Storage.Sqlite</c> implements the interfaces <c>Tasks</c>,
 /// <c>Keys</c>, <c>Accounts</c>, <c>Billing</c>, <c>Audit</c>, <c>Channels</c> and <c>Webhooks</c> declare; <c>Redis</c> the shared
-/// versions of what <c>Limits</c>, <c>Tasks</c> and <c>Keys</c> declare;
+/// versions of what <c>Limits</c>, <c>Tasks</c>, <c>Keys</c> and <c>Storage</c> declare;
 /// <c>Api</c> sits on top and no folder imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
 /// </summary>
 public sealed class DependencyRuleTests
@@ -35,7 +35,7 @@ public sealed class DependencyRuleTests
         ["Webhooks"] = ["Storage", "Images", "Tasks"],
         ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
         ["Storage.Postgres"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
-        ["Redis"] = ["Health", "Keys", "Limits", "Tasks", "Telemetry"],
+        ["Redis"] = ["Health", "Storage", "Keys", "Limits", "Tasks", "Telemetry"],
         ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine", "Telemetry", "Webhooks"],
     };
 
