@@ -32,7 +32,7 @@ public sealed class DependencyRuleTests
         ["Channels"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Telemetry"],
         ["Tasks"] = ["Hosting", "Storage", "Secrets", "Accounts", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Telemetry"],
         ["Engine"] = ["Hosting", "Storage", "Secrets", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry"],
-        ["Webhooks"] = ["Storage", "Images", "Tasks"],
+        ["Webhooks"] = ["Storage", "Images", "Tasks", "Telemetry"],
         ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
         ["Storage.Postgres"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
         ["Redis"] = ["Health", "Storage", "Keys", "Limits", "Tasks", "Telemetry"],

@@ -83,6 +83,26 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
         Assert.Equal(4, Assert.Single(Fake.Jobs).Polls);
     }
 
+    /// <summary>
+    /// The finish time the fake's finished answer carries, as the adapter must read it; null where the wire
+    /// format has none, and then the adapter must not invent one.
+    /// </summary>
+    protected virtual DateTimeOffset? ReportedFinishedAt => null;
+
+    [Fact]
+    public async Task Poll_Succeeded_CarriesTheUpstreamsOwnFinishTime_OnlyWhereItReportsOne()
+    {
+        Fake.Scenario = FakeScenario.Slow;
+        Fake.SlowPolls = 2;
+        var job = await SubmitAsync();
+
+        var results = await PollUntilDoneAsync(job);
+
+        Assert.All(results.SkipLast(1), r => Assert.Null(r.FinishedAt));
+        Assert.Equal(UpstreamState.Succeeded, results[^1].State);
+        Assert.Equal(ReportedFinishedAt, results[^1].FinishedAt);
+    }
+
     [Fact]
     public async Task OpenResult_Succeeded_StreamsTheMp4()
     {

@@ -112,6 +112,12 @@ public sealed class PostgresWebhookStore(PostgresDatabase database, SecretProtec
         database.ReadAsync(connection => connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             "SELECT MIN(next_at) FROM webhook_deliveries WHERE state = 'pending'", cancellationToken: cancellationToken)), cancellationToken);
 
+    public Task<WebhookBacklog> BacklogAsync(long now, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => connection.QuerySingleAsync<WebhookBacklog>(new CommandDefinition("""
+            SELECT COUNT(*) FILTER (WHERE next_at <= @now) AS Due, COUNT(*) FILTER (WHERE next_at > @now) AS Retrying
+            FROM webhook_deliveries WHERE state = 'pending'
+            """, new { now }, cancellationToken: cancellationToken)), cancellationToken);
+
     public Task<bool> RecordAsync(WebhookDelivery delivery, DeliveryOutcome outcome, long now, CancellationToken cancellationToken) =>
         database.WriteAsync(async connection =>
         {
