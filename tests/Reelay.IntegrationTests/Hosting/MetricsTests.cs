@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
+using Reelay.IntegrationTests.Channels;
 using Reelay.Testing;
 using Reelay.Testing.Fakes;
 
@@ -142,6 +143,30 @@ public class MetricsTests
             Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
             Assert.Contains("reelay_tasks_unfinished", await scraped.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Metrics_UpstreamReportingItsFinishTime_MeasuresTheLagUntilAPollSawIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeSoraServer.StartNewAsync(ct);
+        fake.JobDuration = TimeSpan.FromSeconds(2);
+        await using var app = UpstreamGateway.Start([new UpstreamGateway.ChannelSpec("sora-metrics", "sora", fake, ApiKey: "sora-secret-metrics-4711")]);
+        using var admin = app.AdminClient();
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "sora-2", prompt = "a paper boat" }, ct);
+        Assert.Equal("completed", (await client.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct)).GetProperty("status").GetString());
+
+        var text = await admin.GetStringAsync("/metrics", ct);
+
+        // completed_at is the job's finish in whole seconds, so the lag Reelay measures is the fake's own (first
+        // poll answered finished minus finish time) plus at most the second cut off, and the moment to record it.
+        var job = Assert.Single(fake.Jobs);
+        var seenLate = (job.SeenAt!.Value - job.FinishesAt!.Value) / 1000d;
+        var lag = Regex.Match(text, "^reelay_upstream_finish_to_detection_seconds_sum\\{(?=[^}]*channel=\"sora-metrics\")(?=[^}]*provider=\"sora\")[^}]*\\} ([0-9.eE+-]+)", RegexOptions.Multiline);
+        Assert.True(lag.Success, "no finish-to-detection sample for the sora channel");
+        Assert.InRange(double.Parse(lag.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), seenLate - 0.01, seenLate + 1 + 2);
+        Assert.DoesNotContain("sora-secret-metrics-4711", text, StringComparison.Ordinal);
     }
 
     [Fact]
