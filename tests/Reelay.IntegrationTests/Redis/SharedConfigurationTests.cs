@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Reelay.IntegrationTests.Api.Admin;
 using Reelay.Testing;
 
 namespace Reelay.IntegrationTests.Redis;
@@ -20,37 +21,40 @@ public sealed class SharedConfigurationTests
     /// <summary>The periodic re-read (10 s) and room for a loaded machine.</summary>
     private static readonly TimeSpan Periodic = TimeSpan.FromSeconds(30);
 
-    private static object HousePreview => new
+    /// <summary>Two instances on one fresh PostgreSQL database, sharing a redis-server of their own when asked.</summary>
+    private sealed class TwoInstances : IAsyncDisposable
     {
-        description = "A house preview added at run time.",
-        aspect_ratios = new[] { "16:9" },
-        sizes = new[] { "480P" },
-        durations = new[] { 1 },
-        default_duration = 1,
-        max_images = 0,
-        max_lifetime_seconds = 300,
-        upstream_models = new Dictionary<string, string> { ["local"] = "reelay-preview" },
-    };
+        private TwoInstances(RedisServer? redis, ReelayApp a, ReelayApp b) => (Redis, A, B) = (redis, a, b);
 
-    private static async Task<ReelayApp[]> StartTwoAsync(RedisServer? redis, CancellationToken ct)
-    {
-        var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync(ct);
-        var settings = new Dictionary<string, string?>
+        public RedisServer? Redis { get; }
+
+        public ReelayApp A { get; }
+
+        public ReelayApp B { get; }
+
+        public static async Task<TwoInstances> StartAsync(bool withRedis, CancellationToken ct)
         {
-            ["Storage:Provider"] = "postgres",
-            ["Storage:Postgres:ConnectionString"] = database,
-            ["Redis:Configuration"] = redis?.Configuration,
-            ["Engine:Enabled"] = "false",
-        };
-        var a = ReelayApp.Start(settings);
-        try
-        {
-            return [a, ReelayApp.Start(settings)];
+            var redis = withRedis ? await RedisServer.StartAsync(ct) : null;
+            var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync(ct);
+            var settings = new Dictionary<string, string?>
+            {
+                ["Storage:Provider"] = "postgres",
+                ["Storage:Postgres:ConnectionString"] = database,
+                ["Redis:Configuration"] = redis?.Configuration,
+                ["Engine:Enabled"] = "false",
+            };
+            var a = ReelayApp.Start(settings);
+            return new TwoInstances(redis, a, ReelayApp.Start(settings));
         }
-        catch
+
+        public async ValueTask DisposeAsync()
         {
-            await a.DisposeAsync();
-            throw;
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+            if (Redis is not null)
+            {
+                await Redis.DisposeAsync();
+            }
         }
     }
 
@@ -98,7 +102,7 @@ public sealed class SharedConfigurationTests
         var priced = await UntilAsync(async () =>
             (await JsonAsync(await onB.GetAsync("/admin/prices/reelay-preview", ct), HttpStatusCode.OK, ct)).GetRawText() == price.GetRawText(), limit, "the new price", ct);
 
-        await JsonAsync(await onA.PutAsJsonAsync("/admin/models/house-preview", HousePreview, ct), HttpStatusCode.OK, ct);
+        await JsonAsync(await onA.PutAsJsonAsync("/admin/models/house-preview", AdminModelsApiTests.HousePreview, ct), HttpStatusCode.OK, ct);
         var listed = await UntilAsync(async () =>
         {
             using var read = await onB.GetAsync("/admin/models/house-preview", ct);
@@ -111,12 +115,9 @@ public sealed class SharedConfigurationTests
     public async Task AdminChanges_ThroughOneInstance_AreInForceOnTheOtherWellBeforeThePeriodicReread()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var redis = await RedisServer.StartAsync(ct);
-        var apps = await StartTwoAsync(redis, ct);
-        await using var a = apps[0];
-        await using var b = apps[1];
+        await using var two = await TwoInstances.StartAsync(withRedis: true, ct);
 
-        var (channel, price, model) = await ChangeThroughAAsync(a, b, Periodic, ct);
+        var (channel, price, model) = await ChangeThroughAAsync(two.A, two.B, Periodic, ct);
 
         Assert.True(channel < Pushed, $"the disabled channel took {channel.TotalMilliseconds} ms");
         Assert.True(price < Pushed, $"the new price took {price.TotalMilliseconds} ms");
@@ -127,25 +128,20 @@ public sealed class SharedConfigurationTests
     public async Task AdminChanges_RedisDown_AreAnsweredAndReachTheOtherInstanceByThePeriodicReread()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var redis = await RedisServer.StartAsync(ct);
-        var apps = await StartTwoAsync(redis, ct);
-        await using var a = apps[0];
-        await using var b = apps[1];
-        await redis.StopAsync();
+        await using var two = await TwoInstances.StartAsync(withRedis: true, ct);
+        await two.Redis!.StopAsync();
 
         // Each write is answered 2xx (checked inside) although its notice cannot be sent.
-        await ChangeThroughAAsync(a, b, Periodic, ct);
+        await ChangeThroughAAsync(two.A, two.B, Periodic, ct);
     }
 
     [Fact]
     public async Task AdminChanges_WithoutRedis_ReachTheOtherInstanceByThePeriodicReread()
     {
         var ct = TestContext.Current.CancellationToken;
-        var apps = await StartTwoAsync(redis: null, ct);
-        await using var a = apps[0];
-        await using var b = apps[1];
+        await using var two = await TwoInstances.StartAsync(withRedis: false, ct);
 
         // Each change is polled on the other instance until it is in force (at most the re-read and room).
-        await ChangeThroughAAsync(a, b, Periodic, ct);
+        await ChangeThroughAAsync(two.A, two.B, Periodic, ct);
     }
 }
