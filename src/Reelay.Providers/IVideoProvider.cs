@@ -336,6 +336,12 @@ public sealed record PollResult(UpstreamState State)
     /// <summary>How long the upstream asked us to wait before the next poll.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>
+    /// When the upstream says the job finished (succeeded or failed), by its own clock; null while it runs
+    /// and when its answer carries no finish time (never guessed).
+    /// </summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+
     /// <summary>The raw upstream answer, kept for diagnostics.</summary>
     public string? Raw { get; init; }
 }

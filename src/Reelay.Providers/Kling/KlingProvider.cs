@@ -198,6 +198,9 @@ internal sealed partial class KlingProvider(UpstreamClient upstream, TimeProvide
         return envelope.Data ?? throw UpstreamFailures.Malformed(channel, detail: "no data");
     }
 
+    /// <summary>A finished task's <c>updated_at</c> (Unix ms) is when it reached its final status.</summary>
+    private static DateTimeOffset? FinishedAt(KlingTask task) => UnixTime.FromMilliseconds(task.UpdatedAt);
+
     private static PollResult FromTask(KlingTask task, string raw, ChannelSettings channel)
     {
         switch (task.TaskStatus)
@@ -208,12 +211,12 @@ internal sealed partial class KlingProvider(UpstreamClient upstream, TimeProvide
                 return new PollResult(UpstreamState.Running) { Raw = raw };
             // Kling's own spelling: "succeed".
             case "succeed" when task.TaskResult?.Videos?.FirstOrDefault(v => !string.IsNullOrEmpty(v.Url))?.Url is { } url:
-                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = url, Raw = raw };
+                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = url, FinishedAt = FinishedAt(task), Raw = raw };
             case "succeed":
                 return new PollResult(UpstreamState.Failed) { Error = new UpstreamError(TaskErrors.UpstreamResultInvalid, "Kling reported success without a video."), Raw = raw };
             case "failed":
                 var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(string.IsNullOrEmpty(task.TaskStatusMsg) ? "Kling reported the task failed." : task.TaskStatusMsg), channel);
-                return new PollResult(UpstreamState.Failed) { Error = new UpstreamError(IsRefusal(task.TaskStatusMsg) ? TaskErrors.ContentPolicy : TaskErrors.UpstreamError, message), Raw = raw };
+                return new PollResult(UpstreamState.Failed) { Error = new UpstreamError(IsRefusal(task.TaskStatusMsg) ? TaskErrors.ContentPolicy : TaskErrors.UpstreamError, message), FinishedAt = FinishedAt(task), Raw = raw };
             default:
                 throw UpstreamFailures.Malformed(channel, detail: $"unknown task_status '{task.TaskStatus}'");
         }

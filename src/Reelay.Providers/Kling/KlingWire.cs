@@ -25,7 +25,8 @@ internal sealed record KlingTask(
     string? TaskStatus,
     string? TaskStatusMsg,
     KlingTaskInfo? TaskInfo,
-    KlingTaskResult? TaskResult);
+    KlingTaskResult? TaskResult,
+    long? UpdatedAt);
 
 /// <summary><c>task_info</c>: the client's own id.</summary>
 internal sealed record KlingTaskInfo(string? ExternalTaskId);

@@ -43,11 +43,11 @@ internal sealed class LocalRenderJob(string id, string directory, LocalJobInputs
     /// <summary>A render slot is free and ffmpeg starts.</summary>
     public void Start() => _status = new PollResult(UpstreamState.Running) { Progress = 0 };
 
-    public void Succeed(string outputPath) =>
-        _status = new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = outputPath };
+    public void Succeed(string outputPath, DateTimeOffset at) =>
+        _status = new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = outputPath, FinishedAt = at };
 
-    public void Fail(string message) =>
-        _status = new PollResult(UpstreamState.Failed) { Error = new UpstreamError(TaskErrors.RenderFailed, message) };
+    public void Fail(string message, DateTimeOffset at) =>
+        _status = new PollResult(UpstreamState.Failed) { Error = new UpstreamError(TaskErrors.RenderFailed, message), FinishedAt = at };
 
     public void Cancel() => _cancellation.Cancel();
 

@@ -114,7 +114,8 @@ internal sealed partial class LocalRenderer(
         var output = Path.Combine(directory, OutputFileName);
         if (File.Exists(output))
         {
-            return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = output };
+            // A render finished by an earlier process: the finished file's rename is when it ended.
+            return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = output, FinishedAt = File.GetLastWriteTimeUtc(output) };
         }
         var errorFile = Path.Combine(directory, ErrorFileName);
         if (File.Exists(errorFile))
@@ -254,7 +255,7 @@ internal sealed partial class LocalRenderer(
                 // Renamed only when complete, so a poll never reports a half-written file as done.
                 var output = Path.Combine(job.Directory, OutputFileName);
                 File.Move(partial, output, overwrite: true);
-                job.Succeed(output);
+                job.Succeed(output, timeProvider.GetUtcNow());
                 _changes.Writer.TryWrite(job.AsUpstreamJob());
                 var elapsed = timeProvider.GetElapsedTime(started);
                 load.Record(elapsed);
@@ -295,7 +296,7 @@ internal sealed partial class LocalRenderer(
         {
             LogRenderFailed(logger, job.Id, ex.Message);
         }
-        job.Fail(message);
+        job.Fail(message, timeProvider.GetUtcNow());
         _changes.Writer.TryWrite(job.AsUpstreamJob());
     }
 

@@ -221,26 +221,31 @@ internal sealed partial class ReplicateProvider(UpstreamClient upstream, TimePro
             case "processing":
                 return new PollResult(UpstreamState.Running) { Raw = raw };
             case "succeeded" when prediction.DataRemoved == true:
-                return Failed(TaskErrors.Expired, "Replicate already deleted the output (outputs last one hour).", raw);
+                return Failed(TaskErrors.Expired, "Replicate already deleted the output (outputs last one hour).", raw, prediction);
             case "succeeded" when OutputUrl(prediction.Output) is { } url:
-                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = url, Raw = raw };
+                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = url, FinishedAt = FinishedAt(prediction), Raw = raw };
             case "succeeded":
-                return Failed(TaskErrors.UpstreamResultInvalid, "Replicate's prediction succeeded without an output URL.", raw);
+                return Failed(TaskErrors.UpstreamResultInvalid, "Replicate's prediction succeeded without an output URL.", raw, prediction);
             case "failed":
                 var error = prediction.Error is { ValueKind: JsonValueKind.String } text ? text.GetString() : null;
                 var message = UpstreamFailures.Redact(UpstreamFailures.Truncate(error ?? "Replicate reported the prediction failed."), channel);
-                return Failed(IsRefusal(error) ? TaskErrors.ContentPolicy : TaskErrors.UpstreamError, message, raw);
+                return Failed(IsRefusal(error) ? TaskErrors.ContentPolicy : TaskErrors.UpstreamError, message, raw, prediction);
             case "canceled":
-                return Failed(TaskErrors.Cancelled, "Replicate cancelled the prediction.", raw);
+                return Failed(TaskErrors.Cancelled, "Replicate cancelled the prediction.", raw, prediction);
             case "aborted":
                 // Its deadline passed before it started (not billed for public models).
-                return Failed(TaskErrors.Timeout, "Replicate aborted the prediction: its deadline passed before it started.", raw);
+                return Failed(TaskErrors.Timeout, "Replicate aborted the prediction: its deadline passed before it started.", raw, prediction);
             default:
                 throw UpstreamFailures.Malformed(channel, detail: $"unknown status '{prediction.Status}'");
         }
     }
 
-    private static PollResult Failed(string code, string message, string raw) => new(UpstreamState.Failed) { Error = new UpstreamError(code, message), Raw = raw };
+    private static PollResult Failed(string code, string message, string raw, ReplicatePrediction prediction) =>
+        new(UpstreamState.Failed) { Error = new UpstreamError(code, message), FinishedAt = FinishedAt(prediction), Raw = raw };
+
+    /// <summary><c>completed_at</c> (ISO 8601, UTC) once the prediction ended; unreadable is the same as absent.</summary>
+    private static DateTimeOffset? FinishedAt(ReplicatePrediction prediction) =>
+        DateTimeOffset.TryParse(prediction.CompletedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
 
     /// <summary>Video models answer one URL, a list of URLs, or an object with <c>video</c>/<c>url</c>.</summary>
     private static string? OutputUrl(JsonElement? output) => output switch

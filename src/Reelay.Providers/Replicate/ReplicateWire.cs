@@ -12,7 +12,7 @@ internal sealed record ReplicateCreateRequest(
     IReadOnlyList<string>? WebhookEventsFilter);
 
 /// <summary>The prediction object: create answer, GET, cancel answer and webhook body.</summary>
-internal sealed record ReplicatePrediction(string? Id, string? Status, JsonElement? Output, JsonElement? Error, bool? DataRemoved);
+internal sealed record ReplicatePrediction(string? Id, string? Status, JsonElement? Output, JsonElement? Error, bool? DataRemoved, string? CompletedAt);
 
 /// <summary><c>GET /v1/webhooks/default/secret</c>.</summary>
 internal sealed record ReplicateWebhookSecret(string? Key);

@@ -165,21 +165,25 @@ internal sealed partial class SeedanceProvider(UpstreamClient upstream, ILogger<
             case "running":
                 return new PollResult(UpstreamState.Running) { Raw = raw };
             case "succeeded" when !string.IsNullOrEmpty(task.Content?.VideoUrl):
-                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = task.Content.VideoUrl, EnhancedPrompt = enhanced, Raw = raw };
+                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = task.Content.VideoUrl, EnhancedPrompt = enhanced, FinishedAt = FinishedAt(task), Raw = raw };
             case "succeeded":
-                return Failed(new UpstreamError(TaskErrors.UpstreamResultInvalid, "Seedance reported success without content.video_url."), raw);
+                return Failed(new UpstreamError(TaskErrors.UpstreamResultInvalid, "Seedance reported success without content.video_url."), raw, task);
             case "failed":
-                return Failed(FromTaskError(task.Error, channel), raw);
+                return Failed(FromTaskError(task.Error, channel), raw, task);
             case "cancelled":
-                return Failed(new UpstreamError(TaskErrors.Cancelled, "Seedance cancelled the task while it was queued."), raw);
+                return Failed(new UpstreamError(TaskErrors.Cancelled, "Seedance cancelled the task while it was queued."), raw, task);
             case "expired":
-                return Failed(new UpstreamError(TaskErrors.Timeout, "Seedance expired the task: it did not finish within execution_expires_after."), raw);
+                return Failed(new UpstreamError(TaskErrors.Timeout, "Seedance expired the task: it did not finish within execution_expires_after."), raw, task);
             default:
                 throw UpstreamFailures.Malformed(channel, detail: $"unknown status '{task.Status}'");
         }
     }
 
-    private static PollResult Failed(UpstreamError error, string raw) => new(UpstreamState.Failed) { Error = error, Raw = raw };
+    private static PollResult Failed(UpstreamError error, string raw, SeedanceTask task) =>
+        new(UpstreamState.Failed) { Error = error, FinishedAt = FinishedAt(task), Raw = raw };
+
+    /// <summary>A finished task's <c>updated_at</c> (Unix seconds) is when it reached its final status.</summary>
+    private static DateTimeOffset? FinishedAt(SeedanceTask task) => UnixTime.FromSeconds(task.UpdatedAt);
 
     private static UpstreamError FromTaskError(SeedanceError? error, ChannelSettings channel)
     {

@@ -31,7 +31,8 @@ internal sealed record SeedanceTask(
     string? Status,
     SeedanceError? Error,
     SeedanceTaskContent? Content,
-    string? RevisedPrompt);
+    string? RevisedPrompt,
+    long? UpdatedAt);
 
 /// <summary>The task's <c>content</c>: the presigned MP4 link (valid 24 h).</summary>
 internal sealed record SeedanceTaskContent(string? VideoUrl, string? LastFrameUrl);

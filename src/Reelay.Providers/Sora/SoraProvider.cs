@@ -181,8 +181,8 @@ internal sealed partial class SoraProvider(UpstreamClient upstream, ILogger<Sora
     {
         "queued" => new PollResult(UpstreamState.Queued) { Progress = video.Progress, Raw = raw },
         "in_progress" => new PollResult(UpstreamState.Running) { Progress = video.Progress, Raw = raw },
-        "completed" => new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = contentBase + "/content", Raw = raw },
-        "failed" => new PollResult(UpstreamState.Failed) { Error = FromVideoError(video.Error, channel), Raw = raw },
+        "completed" => new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = contentBase + "/content", FinishedAt = UnixTime.FromSeconds(video.CompletedAt), Raw = raw },
+        "failed" => new PollResult(UpstreamState.Failed) { Error = FromVideoError(video.Error, channel), FinishedAt = UnixTime.FromSeconds(video.CompletedAt), Raw = raw },
         _ => throw UpstreamFailures.Malformed(channel, detail: $"unknown status '{video.Status}'"),
     };
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Reelay.Providers.Sora;
 
 /// <summary>The <c>Video</c> object (<c>VideoResource</c>); only the fields Reelay reads.</summary>
-internal sealed record SoraVideo(string? Id, string? Status, int? Progress, SoraVideoError? Error);
+internal sealed record SoraVideo(string? Id, string? Status, int? Progress, SoraVideoError? Error, long? CompletedAt);
 
 /// <summary>The Video object's <c>error</c>.</summary>
 internal sealed record SoraVideoError(string? Code, string? Message);

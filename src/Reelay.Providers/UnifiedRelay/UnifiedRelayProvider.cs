@@ -147,6 +147,8 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
         var videoUrl = answer.VideoUrl ?? DetailText(answer.Detail, "video_url");
         var progress = ToProgress(answer.Progress);
         var enhanced = string.IsNullOrEmpty(answer.EnhancedPrompt) ? null : answer.EnhancedPrompt;
+        // On a final status, the time it changed is when the job finished.
+        var finishedAt = UnixTime.FromSecondsOrMilliseconds(answer.StatusUpdateTime);
 
         switch (status)
         {
@@ -160,16 +162,18 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
                     {
                         Error = new UpstreamError(TaskErrors.UpstreamResultInvalid, "The relay reported completion without a video_url."),
                         EnhancedPrompt = enhanced,
+                        FinishedAt = finishedAt,
                         Raw = raw,
                     };
                 }
 
-                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = videoUrl, EnhancedPrompt = enhanced, Raw = raw };
+                return new PollResult(UpstreamState.Succeeded) { Progress = 100, ResultLocation = videoUrl, EnhancedPrompt = enhanced, FinishedAt = finishedAt, Raw = raw };
             case "cancelled" or "canceled":
                 return new PollResult(UpstreamState.Failed)
                 {
                     Error = new UpstreamError(TaskErrors.Cancelled, FromError(answer, channel)?.Message ?? "The relay cancelled the task."),
                     EnhancedPrompt = enhanced,
+                    FinishedAt = finishedAt,
                     Raw = raw,
                 };
             case "failed" or "failure" or "error":
@@ -178,6 +182,7 @@ internal sealed partial class UnifiedRelayProvider(UpstreamClient upstream, ILog
                 {
                     Error = FromError(answer, channel) ?? new UpstreamError(TaskErrors.UpstreamError, $"The relay reported status '{answer.Status}' without a reason."),
                     EnhancedPrompt = enhanced,
+                    FinishedAt = finishedAt,
                     Raw = raw,
                 };
             default:

@@ -23,7 +23,8 @@ internal sealed record UnifiedCreateResponse(string? Id, string? TaskId, string?
 
 /// <summary>
 /// The query answer. <c>progress</c> is a number or a numeric string, <c>error</c> a string or
-/// <c>{code, message}</c>, <c>detail</c> an upstream record that may hold the reason or the URL.
+/// <c>{code, message}</c>, <c>detail</c> an upstream record that may hold the reason or the URL;
+/// <c>status_update_time</c> Unix milliseconds or seconds, depending on the relay.
 /// </summary>
 internal sealed record UnifiedQueryResponse(
     string? Id,
@@ -32,7 +33,8 @@ internal sealed record UnifiedQueryResponse(
     string? VideoUrl,
     string? EnhancedPrompt,
     JsonElement? Error,
-    JsonElement? Detail);
+    JsonElement? Detail,
+    JsonElement? StatusUpdateTime);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(UnifiedCreateRequest))]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Reelay.Storage;
 
 namespace Reelay.Billing;
 
@@ -10,6 +11,7 @@ public static class BillingExtensions
         services.AddOptions<BillingOptions>().BindConfiguration("Billing").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BillingOptions>, BillingOptionsValidator>());
         services.TryAddSingleton<PriceList>();
+        services.TryAddSingleton<IStoredConfigurationChanges, SingleInstanceConfigurationChanges>();
         services.AddHostedService<PriceReloader>();
         return services;
     }

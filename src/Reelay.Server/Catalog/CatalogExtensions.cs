@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Reelay.Storage;
 
 namespace Reelay.Catalog;
 
@@ -10,6 +11,7 @@ public static class CatalogExtensions
         services.AddOptions<CatalogOptions>().BindConfiguration("Catalog").ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CatalogOptions>, CatalogOptionsValidator>());
         services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<IStoredConfigurationChanges, SingleInstanceConfigurationChanges>();
         services.AddHostedService<CatalogReloader>();
         return services;
     }

@@ -5,6 +5,7 @@ using Reelay.Providers;
 using Reelay.Providers.Http;
 using Reelay.Providers.Local;
 using Reelay.Providers.Media;
+using Reelay.Storage;
 
 namespace Reelay.Channels;
 
@@ -31,6 +32,7 @@ public static class ChannelsExtensions
         services.TryAddSingleton<ChannelRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelListings, ChannelRegistry>(provider => provider.GetRequiredService<ChannelRegistry>()));
         services.TryAddSingleton<ChannelRouter>();
+        services.TryAddSingleton<IStoredConfigurationChanges, SingleInstanceConfigurationChanges>();
         services.AddHostedService<ChannelReloader>();
         return services;
     }

@@ -95,6 +95,10 @@ public sealed partial class Poller(
         if (result.State is UpstreamState.Succeeded or UpstreamState.Failed)
         {
             candidate.State.Ended(task.Id);
+            if (result.FinishedAt is { } finishedAt)
+            {
+                Telemetry.RecordFinishDetected(candidate.Provider.Name, candidate.Channel.Name, TimeSpan.FromMilliseconds(Now - finishedAt.ToUnixTimeMilliseconds()));
+            }
         }
 
         if (result.State == UpstreamState.Succeeded)

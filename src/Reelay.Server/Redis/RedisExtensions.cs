@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Health;
 using Reelay.Keys;
 using Reelay.Limits;
+using Reelay.Storage;
 using Reelay.Tasks;
 
 namespace Reelay.Redis;
@@ -10,7 +11,8 @@ public static class RedisExtensions
 {
     /// <summary>
     /// With <c>Redis:Configuration</c> set: request rates shared by every instance, the wake-up bus for
-    /// waits on tasks, and key revocation reaching every instance's key cache, each in place of its
+    /// waits on tasks, key revocation reaching every instance's key cache, and admin changes to channels,
+    /// prices and catalog entries put in force by every instance at once, each in place of its
     /// in-process implementation (whichever of the two registrations runs first), and a readiness check
     /// that reports Redis down as degraded. Unset: nothing changes.
     /// </summary>
@@ -32,6 +34,8 @@ public static class RedisExtensions
         services.AddSingleton<ITaskChanges, RedisTaskChanges>();
         services.RemoveAll<IKeyChanges>();
         services.AddSingleton<IKeyChanges, RedisKeyChanges>();
+        services.RemoveAll<IStoredConfigurationChanges>();
+        services.AddSingleton<IStoredConfigurationChanges, RedisConfigurationChanges>();
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthExtensions.ReadyTag]);
         return services;
     }

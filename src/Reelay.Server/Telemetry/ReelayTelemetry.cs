@@ -18,6 +18,7 @@ public sealed class ReelayTelemetry : IDisposable
     private readonly Meter _meter;
     private readonly Histogram<double> _upstreamDuration;
     private readonly Histogram<int> _pollsToFinish;
+    private readonly Histogram<double> _finishToDetection;
     private readonly Counter<long> _leasesLost;
     private readonly Counter<long> _redisFallbacks;
 
@@ -30,6 +31,9 @@ public sealed class ReelayTelemetry : IDisposable
         _pollsToFinish = _meter.CreateHistogram<int>(
             "reelay.task.polls", "{poll}", "Upstream polls each task took until the upstream reported it finished (1 is ideal), by provider and channel.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 3, 4, 6, 8, 12, 20, 50] });
+        _finishToDetection = _meter.CreateHistogram<double>(
+            "reelay.upstream.finish_to_detection", "s", "Time from the upstream's own finish time of a job to the poll that first saw it finished, by provider and channel (only where the upstream reports a finish time).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300] });
         _leasesLost = _meter.CreateCounter<long>(
             "reelay.leases.lost", "{lease}", "Task leases a worker lost while handling the task (another instance took it over, or the store refused the extension), by worker.");
         _redisFallbacks = _meter.CreateCounter<long>(
@@ -49,6 +53,15 @@ public sealed class ReelayTelemetry : IDisposable
     /// <summary>A task's upstream job was seen finished at its <paramref name="polls"/>-th poll.</summary>
     public void RecordPollsToFinish(string provider, string channel, int polls) =>
         _pollsToFinish.Record(polls,
+            new KeyValuePair<string, object?>("provider", provider),
+            new KeyValuePair<string, object?>("channel", channel));
+
+    /// <summary>
+    /// A poll first saw a job finished that the upstream says finished <paramref name="lag"/> ago (negative,
+    /// when the clocks disagree, counts as 0).
+    /// </summary>
+    public void RecordFinishDetected(string provider, string channel, TimeSpan lag) =>
+        _finishToDetection.Record(Math.Max(0, lag.TotalSeconds),
             new KeyValuePair<string, object?>("provider", provider),
             new KeyValuePair<string, object?>("channel", channel));
 

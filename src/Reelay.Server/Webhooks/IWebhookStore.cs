@@ -21,6 +21,9 @@ public sealed record WebhookEndpoint(
 public sealed record WebhookDelivery(
     long Id, string EventId, string EventType, long EventAt, int EventProgress, string TaskId, string AccountId, string? EndpointId, string Url, int Attempts, string LeaseToken);
 
+/// <summary>Deliveries waiting to be sent: <paramref name="Due"/> now (first tries and retries whose time has come), <paramref name="Retrying"/> later (waiting out a retry's backoff).</summary>
+public sealed record WebhookBacklog(long Due, long Retrying);
+
 /// <summary>One try of a delivery, as the log shows it.</summary>
 /// <param name="StatusCode">The receiver's status, null when no answer came (refused, timed out, blocked).</param>
 /// <param name="Error">What went wrong, in words; null on a 2xx.</param>
@@ -50,6 +53,9 @@ public interface IWebhookStore
 
     /// <summary>Unix ms when the next pending delivery is due, or null when none is.</summary>
     Task<long?> NextDueAsync(CancellationToken cancellationToken);
+
+    /// <summary>The pending deliveries at <paramref name="now"/>, counted (for the backlog gauge).</summary>
+    Task<WebhookBacklog> BacklogAsync(long now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Records a try and its outcome, only while <paramref name="delivery"/>'s lease holds (a notifier that

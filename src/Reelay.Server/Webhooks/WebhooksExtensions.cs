@@ -7,7 +7,7 @@ public static class WebhooksExtensions
 {
     /// <summary>
     /// Signed webhooks from the durable outbox: the notifier (where the engine runs, unless
-    /// <c>Webhooks:Enabled</c> says otherwise), its guarded HttpClient and its clock. The storage
+    /// <c>Webhooks:Enabled</c> says otherwise), its guarded HttpClient and its clock, and the backlog gauge. The storage
     /// backend registers <see cref="IWebhookStore"/>; the HTTP surfaces register <see cref="IWebhookPayloads"/>.
     /// </summary>
     public static IServiceCollection AddWebhooks(this IServiceCollection services, IConfiguration configuration)
@@ -20,6 +20,8 @@ public static class WebhooksExtensions
         // Every target is a URL a client or operator gave: connected to only through the SSRF guard.
         services.AddHttpClient(WebhookNotifier.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<NetworkPolicy>().CreateHandler());
+        // Every instance reports the backlog, whether or not it delivers.
+        services.AddHostedService<WebhookBacklogSampler>();
         if (configuration.GetValue<bool?>("Webhooks:Enabled") ?? configuration.GetValue("Engine:Enabled", true))
         {
             services.AddHostedService<WebhookNotifier>();

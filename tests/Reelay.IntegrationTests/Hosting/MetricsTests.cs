@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
+using Reelay.IntegrationTests.Channels;
 using Reelay.Testing;
 using Reelay.Testing.Fakes;
 
@@ -38,6 +39,12 @@ public class MetricsTests
 
         // The render was seen finished at some poll: the polls it took are counted per channel.
         Assert.Matches(Series("reelay_task_polls_count", "channel=\"local\"", "provider=\"local\""), text);
+        // The renderer reports when it finished; the poll that saw it did so moments later (the render itself
+        // took seconds, so a lag of minutes would mean a clock or unit mix-up).
+        var lag = Regex.Match(text, "^reelay_upstream_finish_to_detection_seconds_sum\\{(?=[^}]*channel=\"local\")[^}]*\\} ([0-9.eE+-]+)", RegexOptions.Multiline);
+        Assert.True(lag.Success, "no finish-to-detection sample for the local channel");
+        Assert.InRange(double.Parse(lag.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 30);
+        Assert.Matches(new Regex("^reelay_upstream_finish_to_detection_seconds_count\\{(?=[^}]*channel=\"local\")(?=[^}]*provider=\"local\")[^}]*\\} 1( \\d+)?$", RegexOptions.Multiline), text);
         Assert.Matches(Series("http_server_request_duration_seconds_count", "http_request_method=\"POST\"", "http_response_status_code=\"200\"", "http_route=\"/v1/video/create\""), text);
         foreach (var stage in (string[])["pending", "submitting", "running", "finishing"])
         {
@@ -137,6 +144,103 @@ public class MetricsTests
             Assert.Contains("reelay_tasks_unfinished", await scraped.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Metrics_UpstreamReportingItsFinishTime_MeasuresTheLagUntilAPollSawIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var fake = await FakeSoraServer.StartNewAsync(ct);
+        fake.JobDuration = TimeSpan.FromSeconds(2);
+        await using var app = UpstreamGateway.Start([new UpstreamGateway.ChannelSpec("sora-metrics", "sora", fake, ApiKey: "sora-secret-metrics-4711")]);
+        using var admin = app.AdminClient();
+        using var client = await app.CreateClientWithKeyAsync("live", ct);
+        var id = await client.CreateAsync(new { model = "sora-2", prompt = "a paper boat" }, ct);
+        Assert.Equal("completed", (await client.WaitForEndAsync(id, TimeSpan.FromSeconds(60), ct)).GetProperty("status").GetString());
+
+        var text = await admin.GetStringAsync("/metrics", ct);
+
+        // completed_at is the job's finish in whole seconds, so the lag Reelay measures is the fake's own (first
+        // poll answered finished minus finish time) plus at most the second cut off, and the moment to record it.
+        var job = Assert.Single(fake.Jobs);
+        var seenLate = (job.SeenAt!.Value - job.FinishesAt!.Value) / 1000d;
+        var lag = Regex.Match(text, "^reelay_upstream_finish_to_detection_seconds_sum\\{(?=[^}]*channel=\"sora-metrics\")(?=[^}]*provider=\"sora\")[^}]*\\} ([0-9.eE+-]+)", RegexOptions.Multiline);
+        Assert.True(lag.Success, "no finish-to-detection sample for the sora channel");
+        Assert.InRange(double.Parse(lag.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), seenLate - 0.01, seenLate + 1 + 2);
+        Assert.DoesNotContain("sora-secret-metrics-4711", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_WebhooksNotSent_CountedAsDueBacklog()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // The engine renders; no notifier runs here, so every delivery stays due.
+        await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["Webhooks:Enabled"] = "false" });
+        using var admin = app.AdminClient();
+        using var client = await app.CreateClientWithKeyAsync(cancellationToken: ct);
+        var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "a backlog", duration = 1, size = "480P", callback_url = "http://127.0.0.1:9/hook" }, ct);
+        Assert.Equal("completed", (await VideoTasks.WaitForEndAsync(client, id, TimeSpan.FromMinutes(2), ct)).GetProperty("status").GetString());
+        var deliveries = (await admin.GetFromJsonAsync<JsonElement>($"/admin/tasks/{id}/webhooks", ct)).GetProperty("data");
+        Assert.NotEqual(0, deliveries.GetArrayLength());
+        Assert.All(deliveries.EnumerateArray(), d => Assert.Equal("pending", d.GetProperty("state").GetString()));
+
+        var text = await ScrapeUntilAsync(admin, Gauge("reelay_webhooks_backlog", "state=\"due\"", deliveries.GetArrayLength()), ct);
+
+        Assert.Matches(Gauge("reelay_webhooks_backlog", "state=\"retrying\"", 0), text);
+        Assert.DoesNotContain("127.0.0.1:9", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_WebhooksRefusedWithRetryAfter_CountedAsRetryingBacklog()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var receiver = await WebhookReceiver.StartAsync(ct);
+        // Every try is refused and asked to come back in 10 minutes: each delivery waits for its retry.
+        receiver.Answer = () => (503, 600);
+        await using var app = ReelayApp.Start();
+        using var admin = app.AdminClient();
+        using var client = await app.CreateClientWithKeyAsync(cancellationToken: ct);
+        var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "a retried hook", duration = 1, size = "480P", callback_url = receiver.Url.ToString() }, ct);
+        Assert.Equal("completed", (await VideoTasks.WaitForEndAsync(client, id, TimeSpan.FromMinutes(2), ct)).GetProperty("status").GetString());
+        JsonElement deliveries;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            deliveries = (await admin.GetFromJsonAsync<JsonElement>($"/admin/tasks/{id}/webhooks", ct)).GetProperty("data");
+            if (deliveries.GetArrayLength() > 0 && deliveries.EnumerateArray().All(d => d.GetProperty("attempt_count").GetInt32() > 0))
+            {
+                break;
+            }
+
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30), "the deliveries were not tried");
+            await Task.Delay(100, ct);
+        }
+
+        Assert.All(deliveries.EnumerateArray(), d => Assert.Equal("pending", d.GetProperty("state").GetString()));
+        var text = await ScrapeUntilAsync(admin, Gauge("reelay_webhooks_backlog", "state=\"retrying\"", deliveries.GetArrayLength()), ct);
+
+        Assert.Matches(Gauge("reelay_webhooks_backlog", "state=\"due\"", 0), text);
+    }
+
+    /// <summary>Scrapes until <paramref name="expected"/> matches (gauges are sampled every 5 s), at most 20 s; the last scrape.</summary>
+    private static async Task<string> ScrapeUntilAsync(HttpClient admin, Regex expected, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var text = await admin.GetStringAsync("/metrics", ct);
+            if (expected.IsMatch(text))
+            {
+                return text;
+            }
+
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20), $"no {expected} in:\n{text}");
+            await Task.Delay(250, ct);
+        }
+    }
+
+    /// <summary>A gauge's sample line with <paramref name="label"/> and exactly <paramref name="value"/>.</summary>
+    private static Regex Gauge(string name, string label, long value) =>
+        new("^" + Regex.Escape(name) + @"\{(?=[^}]*" + Regex.Escape(label) + @")[^}]*\} " + value + @"( \d+)?$", RegexOptions.Multiline);
 
     /// <summary>A sample line of <paramref name="name"/> whose labels include every one given (Prometheus sorts nothing for us, so each is looked for on its own).</summary>
     private static Regex Series(string name, params string[] labels) =>

@@ -108,9 +108,12 @@ public sealed class FakeReplicateServer : FakeUpstreamServer
     /// <summary>Where a job's output file is served.</summary>
     public string OutputUrl(FakeJob job) => Url($"/replicate.delivery/xezq/{job.Id}/output.mp4");
 
+    /// <summary>The <c>completed_at</c> of every ended prediction.</summary>
+    public const string CompletedAt = "2025-08-11T14:01:05.112Z";
+
     /// <summary>The prediction object (GET, cancel, and the webhook body).</summary>
     public static string Prediction(FakeJob job, string status, string output = "null", string error = "null") =>
-        $$$"""{"id":"{{{job.Id}}}","model":"kwaivgi/kling-v2.1","version":"hidden","input":{"prompt":"a cat"},"logs":"","output":{{{output}}},"data_removed":false,"error":{{{error}}},"status":"{{{status}}}","created_at":"2025-08-11T14:00:32.981Z","urls":{"get":"https://api.replicate.com/v1/predictions/{{{job.Id}}}","cancel":"https://api.replicate.com/v1/predictions/{{{job.Id}}}/cancel"}}""";
+        $$$"""{"id":"{{{job.Id}}}","model":"kwaivgi/kling-v2.1","version":"hidden","input":{"prompt":"a cat"},"logs":"","output":{{{output}}},"data_removed":false,"error":{{{error}}},"status":"{{{status}}}","created_at":"2025-08-11T14:00:32.981Z","completed_at":{{{(status is "starting" or "processing" ? "null" : "\"" + CompletedAt + "\"")}}},"urls":{"get":"https://api.replicate.com/v1/predictions/{{{job.Id}}}","cancel":"https://api.replicate.com/v1/predictions/{{{job.Id}}}/cancel"}}""";
 
     private async Task<IResult> CreateAsync(HttpContext context)
     {

@@ -86,7 +86,8 @@ public sealed class FakeSoraServer : FakeUpstreamServer
 
     private static string VideoObject(FakeJob job, string status, int progress, string prompt, string error = "null")
     {
-        var completedAt = status is "completed" or "failed" ? "1758941600" : "null";
+        // A time-based job finished when its time came (Unix seconds, as the API counts); others at a fixed instant.
+        var completedAt = status is "completed" or "failed" ? (job.FinishesAt is { } finishesAt ? finishesAt / 1000 : 1758941600).ToString(System.Globalization.CultureInfo.InvariantCulture) : "null";
         return $$$"""
             {"id":"{{{job.Id}}}","object":"video","model":"sora-2","status":"{{{status}}}","progress":{{{progress}}},
              "created_at":1758941485,"completed_at":{{{completedAt}}},"expires_at":null,"prompt":{{{System.Text.Json.JsonSerializer.Serialize(prompt)}}},

@@ -9,7 +9,7 @@ namespace Reelay.Tests.Architecture;
 /// <c>Limits</c>, <c>Channels</c> ← <c>Tasks</c> ← <c>Engine</c>, <c>Webhooks</c>; <c>Storage.Relational</c> implements the interfaces <c>Tasks</c>,
 /// <c>Keys</c>, <c>Accounts</c>, <c>Billing</c>, <c>Audit</c>, <c>Channels</c> and <c>Webhooks</c> declare, over the database
 /// <c>Storage.Sqlite</c> or <c>Storage.Postgres</c> provides (each with its own task store); <c>Redis</c> the shared
-/// versions of what <c>Limits</c>, <c>Tasks</c> and <c>Keys</c> declare;
+/// versions of what <c>Limits</c>, <c>Tasks</c>, <c>Keys</c> and <c>Storage</c> declare;
 /// <c>Api</c> sits on top and no folder imports it. Read from the compiled IL, so a fully qualified name or a lambda cannot hide an edge.
 /// </summary>
 public sealed class DependencyRuleTests
@@ -33,11 +33,11 @@ public sealed class DependencyRuleTests
         ["Channels"] = ["Hosting", "Storage", "Secrets", "Catalog", "Keys", "Telemetry"],
         ["Tasks"] = ["Hosting", "Storage", "Secrets", "Accounts", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Telemetry"],
         ["Engine"] = ["Hosting", "Storage", "Secrets", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry"],
-        ["Webhooks"] = ["Storage", "Images", "Tasks"],
+        ["Webhooks"] = ["Storage", "Images", "Tasks", "Telemetry"],
         ["Storage.Relational"] = ["Hosting", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
         ["Storage.Sqlite"] = ["Hosting", "Health", "Storage", "Storage.Relational", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
         ["Storage.Postgres"] = ["Hosting", "Health", "Storage", "Storage.Relational", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Images", "Blobs", "Channels", "Tasks", "Telemetry", "Webhooks"],
-        ["Redis"] = ["Health", "Keys", "Limits", "Tasks", "Telemetry"],
+        ["Redis"] = ["Health", "Storage", "Keys", "Limits", "Tasks", "Telemetry"],
         ["Api"] = ["Hosting", "Health", "Storage", "Secrets", "Accounts", "Audit", "Billing", "Catalog", "Keys", "Limits", "Images", "Blobs", "Channels", "Tasks", "Engine", "Telemetry", "Webhooks"],
     };
 

@@ -81,7 +81,16 @@ public abstract class UpstreamProviderContract<TFake> : IAsyncLifetime
         Assert.False(string.IsNullOrEmpty(results[^1].Raw));
         Assert.Equal(4, Fake.Polls);
         Assert.Equal(4, Assert.Single(Fake.Jobs).Polls);
+        // The upstream's own finish time, only on the finished answer and only where the wire format has one.
+        Assert.All(results.SkipLast(1), r => Assert.Null(r.FinishedAt));
+        Assert.Equal(ReportedFinishedAt, results[^1].FinishedAt);
     }
+
+    /// <summary>
+    /// The finish time the fake's finished answer carries, as the adapter must read it; null where the wire
+    /// format has none, and then the adapter must not invent one.
+    /// </summary>
+    protected virtual DateTimeOffset? ReportedFinishedAt => null;
 
     [Fact]
     public async Task OpenResult_Succeeded_StreamsTheMp4()

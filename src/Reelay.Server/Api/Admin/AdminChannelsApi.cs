@@ -5,6 +5,7 @@ using Reelay.Api.Errors;
 using Reelay.Catalog;
 using Reelay.Channels;
 using Reelay.Secrets;
+using Reelay.Storage;
 
 namespace Reelay.Api.Admin;
 
@@ -185,7 +186,7 @@ public static class AdminChannelsApi
         return routes;
     }
 
-    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, ModelCatalog catalog, UnreadableSecrets unreadable, TimeProvider time)
+    private static async Task<Results<Created<ChannelView>, ApiError>> CreateAsync(HttpContext http, ChannelRegistry registry, IChannelStore store, ModelCatalog catalog, UnreadableSecrets unreadable, IStoredConfigurationChanges changes, TimeProvider time)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, 64 * 1024);
         if (error is not null)
@@ -221,6 +222,7 @@ public static class AdminChannelsApi
             }
 
             await registry.ReloadAsync(http.RequestAborted);
+            await changes.PublishAsync(StoredConfiguration.Channels);
             var created = AsView(registry, registry.Find(channel.Name)!, unreadable);
             await AdminAudit.WriteAsync(http, "channel.create", "channel", created.Name, null, created, SecretNote(document.RootElement));
             return TypedResults.Created($"/admin/channels/{channel.Name}", created);
@@ -235,7 +237,7 @@ public static class AdminChannelsApi
             ? TypedResults.Ok(AsView(registry, channel, unreadable))
             : ApiError.NotFound($"No channel named '{name}'.", "name");
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, ModelCatalog catalog, UnreadableSecrets unreadable, TimeProvider time)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> UpdateAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, ModelCatalog catalog, UnreadableSecrets unreadable, IStoredConfigurationChanges changes, TimeProvider time)
     {
         var current = (await store.ListAsync(http.RequestAborted)).FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
         if (current is null)
@@ -290,13 +292,14 @@ public static class AdminChannelsApi
             var before = registry.Find(current.Name) is { } old ? AsView(registry, old, unreadable) : null;
             await store.UpdateAsync(current, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
             await registry.ReloadAsync(http.RequestAborted);
+            await changes.PublishAsync(StoredConfiguration.Channels);
             var updated = AsView(registry, registry.Find(current.Name)!, unreadable);
             await AdminAudit.WriteAsync(http, "channel.update", "channel", updated.Name, before, updated, SecretNote(document.RootElement));
             return TypedResults.Ok(updated);
         }
     }
 
-    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ChannelView>, ApiError>> DeleteAsync(string name, HttpContext http, ChannelRegistry registry, IChannelStore store, UnreadableSecrets unreadable, IStoredConfigurationChanges changes, CancellationToken cancellationToken)
     {
         var channel = registry.Find(name);
         if (channel is null || channel == registry.Local)
@@ -312,6 +315,7 @@ public static class AdminChannelsApi
         var deleted = AsView(registry, channel, unreadable);
         await store.DeleteAsync(channel.Name, cancellationToken);
         await registry.ReloadAsync(cancellationToken);
+        await changes.PublishAsync(StoredConfiguration.Channels);
         await AdminAudit.WriteAsync(http, "channel.delete", "channel", deleted.Name, deleted, null);
         return TypedResults.Ok(deleted);
     }

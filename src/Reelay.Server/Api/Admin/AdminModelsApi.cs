@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Reelay.Api.Errors;
 using Reelay.Catalog;
+using Reelay.Storage;
 
 namespace Reelay.Api.Admin;
 
@@ -120,7 +121,7 @@ public static partial class AdminModelsApi
     private static Results<Ok<CatalogModelView>, ApiError> Get(string name, ModelCatalog catalog) =>
         catalog.Find(name) is { } entry ? TypedResults.Ok(View(catalog, entry)) : NotInCatalog(name);
 
-    private static async Task<Results<Ok<CatalogModelView>, ApiError>> SetAsync(string name, HttpContext http, ModelCatalog catalog, TimeProvider time)
+    private static async Task<Results<Ok<CatalogModelView>, ApiError>> SetAsync(string name, HttpContext http, ModelCatalog catalog, IStoredConfigurationChanges changes, TimeProvider time)
     {
         if (!ModelName().IsMatch(name))
         {
@@ -159,12 +160,13 @@ public static partial class AdminModelsApi
 
         var before = existing is null ? null : View(catalog, existing);
         await catalog.SetAsync(new StoredModel(modelName, options, time.GetUtcNow().ToUnixTimeMilliseconds()), http.RequestAborted);
+        await changes.PublishAsync(StoredConfiguration.Catalog);
         var view = View(catalog, catalog.Find(modelName)!);
         await AdminAudit.WriteAsync(http, "model.set", "model", view.Name, before, view);
         return TypedResults.Ok(view);
     }
 
-    private static async Task<Results<Ok<CatalogModelView>, ApiError>> DeleteAsync(string name, HttpContext http, ModelCatalog catalog)
+    private static async Task<Results<Ok<CatalogModelView>, ApiError>> DeleteAsync(string name, HttpContext http, ModelCatalog catalog, IStoredConfigurationChanges changes)
     {
         var entry = catalog.Find(name);
         var modelName = entry?.ListedBy is null ? entry?.Name ?? name : name;
@@ -177,6 +179,7 @@ public static partial class AdminModelsApi
 
         var before = View(catalog, entry!);
         await catalog.RemoveAsync(modelName, http.RequestAborted);
+        await changes.PublishAsync(StoredConfiguration.Catalog);
         var after = catalog.Find(modelName) is { } restored ? View(catalog, restored) : null;
         await AdminAudit.WriteAsync(http, "model.delete", "model", modelName, before, after);
         return TypedResults.Ok(after ?? before);

@@ -5,6 +5,7 @@ using Reelay.Api.Billing;
 using Reelay.Api.Errors;
 using Reelay.Billing;
 using Reelay.Catalog;
+using Reelay.Storage;
 
 namespace Reelay.Api.Admin;
 
@@ -44,13 +45,13 @@ public static class AdminPricesApi
         return routes;
     }
 
-    private static Ok<PriceListView> List(ModelCatalog catalog, PriceList prices) =>
+    private static Ok<PriceListView> List(ModelCatalog catalog, PriceList prices, IStoredConfigurationChanges changes) =>
         TypedResults.Ok(new PriceListView("list", [.. catalog.Entries.Select(model => ModelPriceView.For(model.Name, prices.Priced(model.Name)))]));
 
-    private static Results<Ok<ModelPriceView>, ApiError> Get(string model, ModelCatalog catalog, PriceList prices) =>
+    private static Results<Ok<ModelPriceView>, ApiError> Get(string model, ModelCatalog catalog, PriceList prices, IStoredConfigurationChanges changes) =>
         catalog.Find(model) is { } entry ? TypedResults.Ok(ModelPriceView.For(entry.Name, prices.Priced(entry.Name))) : UnknownModel(model);
 
-    private static async Task<Results<Ok<ModelPriceView>, ApiError>> SetAsync(string model, HttpContext http, ModelCatalog catalog, PriceList prices, TimeProvider time)
+    private static async Task<Results<Ok<ModelPriceView>, ApiError>> SetAsync(string model, HttpContext http, ModelCatalog catalog, PriceList prices, IStoredConfigurationChanges changes, TimeProvider time)
     {
         if (catalog.Find(model) is not { } entry)
         {
@@ -92,13 +93,14 @@ public static class AdminPricesApi
 
             var before = prices.Priced(entry.Name);
             await prices.SetAsync(entry.Name, price, time.GetUtcNow().ToUnixTimeMilliseconds(), http.RequestAborted);
+            await changes.PublishAsync(StoredConfiguration.Prices);
             var view = ModelPriceView.For(entry.Name, prices.Priced(entry.Name));
             await AdminAudit.WriteAsync(http, "price.set", "price", entry.Name, before is null ? null : ModelPriceView.For(entry.Name, before), view);
             return TypedResults.Ok(view);
         }
     }
 
-    private static async Task<Results<Ok<ModelPriceView>, ApiError>> DeleteAsync(string model, HttpContext http, ModelCatalog catalog, PriceList prices)
+    private static async Task<Results<Ok<ModelPriceView>, ApiError>> DeleteAsync(string model, HttpContext http, ModelCatalog catalog, PriceList prices, IStoredConfigurationChanges changes)
     {
         var name = catalog.Find(model)?.Name ?? model;
         var before = prices.Priced(name);
@@ -106,6 +108,8 @@ public static class AdminPricesApi
         {
             return ApiError.NotFound($"No price was set at run time for '{Shorten(model)}' (prices from configuration are changed there).", "model");
         }
+
+        await changes.PublishAsync(StoredConfiguration.Prices);
 
         var view = ModelPriceView.For(name, prices.Priced(name));
         await AdminAudit.WriteAsync(http, "price.delete", "price", name, before is null ? null : ModelPriceView.For(name, before), view);

@@ -71,6 +71,12 @@ public sealed class RelationalWebhookStore(IRelationalDatabase database, SecretP
         database.ReadAsync(connection => connection.ExecuteScalarAsync<long?>(new CommandDefinition(
             "SELECT MIN(next_at) FROM webhook_deliveries WHERE state = 'pending'", cancellationToken: cancellationToken)), cancellationToken);
 
+    public Task<WebhookBacklog> BacklogAsync(long now, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => connection.QuerySingleAsync<WebhookBacklog>(new CommandDefinition("""
+            SELECT COUNT(CASE WHEN next_at <= @now THEN 1 END) AS Due, COUNT(CASE WHEN next_at > @now THEN 1 END) AS Retrying
+            FROM webhook_deliveries WHERE state = 'pending'
+            """, new { now }, cancellationToken: cancellationToken)), cancellationToken);
+
     public Task<bool> RecordAsync(WebhookDelivery delivery, DeliveryOutcome outcome, long now, CancellationToken cancellationToken) =>
         database.WriteAsync(async connection =>
         {

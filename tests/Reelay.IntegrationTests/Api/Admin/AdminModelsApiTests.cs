@@ -22,7 +22,8 @@ public class AdminModelsApiTests
         return json.RootElement.Clone();
     }
 
-    private static object HousePreview => new
+    /// <summary>A valid run-time entry served by the local renderer (other suites add it too).</summary>
+    internal static object HousePreview => new
     {
         description = "The house preview: one second, small.",
         aliases = new[] { "house-preview-v1" },

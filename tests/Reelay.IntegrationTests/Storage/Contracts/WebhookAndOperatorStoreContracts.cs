@@ -62,6 +62,24 @@ public abstract class WebhookStoreContract : StoreContract
     }
 
     [Fact]
+    public async Task Backlog_DeliveredRetryingAndUntried_CountsOnlyThePendingByWhetherTheirTryIsDue()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await AccountWithEndpointsAsync(3, ct);
+        Assert.Equal(new WebhookBacklog(3, 0), await Stores.Webhooks.BacklogAsync(Now(), ct));
+
+        var claimed = await Stores.Webhooks.ClaimAsync(Now(), "n", Now() + 60_000, 10, ct);
+        Assert.Equal(3, claimed.Count);
+        Assert.True(await Stores.Webhooks.RecordAsync(claimed[0], new DeliveryOutcome(DeliveryState.Delivered, new WebhookAttempt(1, Now(), 200, 12, null), null), Now(), ct));
+        var retryAt = Now() + 60_000;
+        Assert.True(await Stores.Webhooks.RecordAsync(claimed[1], new DeliveryOutcome(DeliveryState.Pending, new WebhookAttempt(1, Now(), 503, 12, "503"), retryAt), Now(), ct));
+
+        // The third is still being tried: due. The second waits for its retry until retryAt, then is due again.
+        Assert.Equal(new WebhookBacklog(1, 1), await Stores.Webhooks.BacklogAsync(Now(), ct));
+        Assert.Equal(new WebhookBacklog(2, 0), await Stores.Webhooks.BacklogAsync(retryAt, ct));
+    }
+
+    [Fact]
     public async Task SigningSecrets_AskedTwiceThenRotated_OneSecretThenTheNewWithThePrevious()
     {
         var ct = TestContext.Current.CancellationToken;

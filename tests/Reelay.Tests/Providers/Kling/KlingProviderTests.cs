@@ -8,6 +8,9 @@ public sealed class KlingProviderTests : UpstreamProviderContract<FakeKlingServe
 {
     protected override string ProviderName => ProviderNames.Kling;
 
+    // updated_at (Unix ms) of the fake's finished task.
+    protected override DateTimeOffset? ReportedFinishedAt => DateTimeOffset.FromUnixTimeMilliseconds(1722769600000);
+
     protected override Task<FakeKlingServer> StartFakeAsync(CancellationToken cancellationToken) => FakeKlingServer.StartNewAsync(cancellationToken);
 
     protected override VideoJobRequest NewRequest(params ReferenceImage[] images) => new()

@@ -8,6 +8,9 @@ public sealed class ReplicateProviderTests : UpstreamProviderContract<FakeReplic
 {
     protected override string ProviderName => ProviderNames.Replicate;
 
+    // completed_at (ISO 8601) of the fake's ended prediction.
+    protected override DateTimeOffset? ReportedFinishedAt => DateTimeOffset.Parse(FakeReplicateServer.CompletedAt, System.Globalization.CultureInfo.InvariantCulture);
+
     protected override Task<FakeReplicateServer> StartFakeAsync(CancellationToken cancellationToken) => FakeReplicateServer.StartNewAsync(cancellationToken);
 
     protected override VideoJobRequest NewRequest(params ReferenceImage[] images) => new()

@@ -8,6 +8,9 @@ public sealed class SeedanceProviderTests : UpstreamProviderContract<FakeSeedanc
 {
     protected override string ProviderName => ProviderNames.Seedance;
 
+    // updated_at (Unix seconds) of the fake's finished task.
+    protected override DateTimeOffset? ReportedFinishedAt => DateTimeOffset.FromUnixTimeSeconds(1718049530);
+
     protected override Task<FakeSeedanceServer> StartFakeAsync(CancellationToken cancellationToken) => FakeSeedanceServer.StartNewAsync(cancellationToken);
 
     protected override VideoJobRequest NewRequest(params ReferenceImage[] images) => new()

@@ -8,6 +8,9 @@ public sealed class SoraProviderTests : UpstreamProviderContract<FakeSoraServer>
 {
     protected override string ProviderName => ProviderNames.Sora;
 
+    // completed_at (Unix seconds) of the fake's finished Video object.
+    protected override DateTimeOffset? ReportedFinishedAt => DateTimeOffset.FromUnixTimeSeconds(1758941600);
+
     protected override Task<FakeSoraServer> StartFakeAsync(CancellationToken cancellationToken) => FakeSoraServer.StartNewAsync(cancellationToken);
 
     protected override VideoJobRequest NewRequest(params ReferenceImage[] images) => new()

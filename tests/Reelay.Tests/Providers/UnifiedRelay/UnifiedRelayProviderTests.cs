@@ -8,6 +8,9 @@ public sealed class UnifiedRelayProviderTests : UpstreamProviderContract<FakeUni
 {
     protected override string ProviderName => ProviderNames.Unified;
 
+    // status_update_time (Unix ms) of the fake's completed answer.
+    protected override DateTimeOffset? ReportedFinishedAt => DateTimeOffset.FromUnixTimeMilliseconds(1762241020000);
+
     protected override Task<FakeUnifiedRelayServer> StartFakeAsync(CancellationToken cancellationToken) => FakeUnifiedRelayServer.StartNewAsync(cancellationToken);
 
     protected override VideoJobRequest NewRequest(params ReferenceImage[] images) => new()
