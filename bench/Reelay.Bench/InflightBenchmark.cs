@@ -303,8 +303,8 @@ internal static class InflightBenchmark
         Line($"");
         Line($"## {Heading}");
         Line($"- Reelay (`dotnet Reelay.Server.dll`, SQLite in WAL mode, engine on, shipped settings: the unified provider's first poll after 5 s, backing off ×1.5 to at most 30 s, or aimed at the finish the reported progress predicts, within those bounds; no poll budget) with one `unified` channel to the kit's fake relay in the load generator's process on 127.0.0.1. Each fake job finishes at a time drawn uniformly between {s.ShortestJob.TotalSeconds:0} and {s.LongestJob.TotalSeconds:0} s after its submission, by the fake's clock however often it is asked; {1 - s.ShareWithoutProgress:P0} of them report progress (elapsed ÷ duration), the others a bare `processing`. The fake counts the polls each job receives and knows its finish time; its result is a real 1 s 320×240 H.264 MP4 (a few kB), so the finisher's download is small, but it runs ffprobe and takes a thumbnail with ffmpeg for every video, as for any other.");
-        Line($"- A live key creates {s.Tasks:N0} `grok-video-3` tasks through `POST /v1/video/create`, {s.CreateConcurrency} at a time; the run then waits until every task has ended, at most {s.WaitLimit.TotalMinutes:0} min from the first create, reading the task counts per stage from Reelay's database (read-only). Times come from Reelay's `created_at`/`completed_at` and the fake's clock (same machine, Unix ms), tied together by the upstream id. CPU seconds and resident memory of Reelay's process from `/proc/<pid>/stat` and `/proc/<pid>/status`, sampled every second; ffprobe and ffmpeg run as its children, counted apart.");
-        Line($"- Taken on the shared 2-core machine while other work ran: 1-minute load average {f.LoadBefore ?? "–"} before the run, {f.LoadAfter ?? "–"} after it. The load generator, the fake relay (10,000 jobs, every request recorded) and Reelay share the cores.");
+        Line($"- A live key creates {s.Tasks:N0} `grok-video-3` tasks through `POST /v1/video/create`, {s.CreateConcurrency} at a time; the run then waits until every task has ended, at most {s.WaitLimit.TotalMinutes:0.#} min from the first create, reading the task counts per stage from Reelay's database (read-only). Times come from Reelay's `created_at`/`completed_at` and the fake's clock (same machine, Unix ms), tied together by the upstream id. CPU seconds and resident memory of Reelay's process from `/proc/<pid>/stat` and `/proc/<pid>/status`, sampled every second; ffprobe and ffmpeg run as its children, counted apart.");
+        Line($"- Taken on the shared 2-core machine while other work ran: 1-minute load average {f.LoadBefore ?? "–"} before the run, {f.LoadAfter ?? "–"} after it. The load generator, the fake relay (every request it receives recorded) and Reelay share the cores, so every figure here is for this run, under this load.");
         Line($"");
         Line($"| tasks created | in | refused | reached the upstream | seen finished by a poll | completed | failed | still running or finishing | waited |");
         Line($"|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
@@ -329,9 +329,9 @@ internal static class InflightBenchmark
         Line($"");
         Line($"Over the whole run the fake received {f.PollTimes.Count:N0} polls and {f.Submissions:N0} submissions: {Ratio(f.PollTimes.Count, completed.Count)} polls per completed task (the ideal, one poll exactly when each job finishes, is 1). Reelay's process used {cpu:0.0} CPU seconds ({Ratio(cpu * 1000, f.PollTimes.Count + f.Submissions)} ms per upstream call, creates, finishes and everything else included) and its ffprobe/ffmpeg children {childCpu:0.0} s; peak resident memory (VmHWM) {f.PeakResidentBytes / 1048576.0:0} MiB.");
         Line($"");
-        Line($"Timeline, {Bucket.TotalSeconds:0} s per row from the first create: jobs in flight upstream (submitted, not yet finished by the fake's clock), polls the fake received per second, jobs finishing, finished jobs seen by a poll, tasks completed, and Reelay's CPU use.");
+        Line($"Timeline, {Bucket.TotalSeconds:0} s per row from the first create: jobs in flight upstream in the middle of the row (submitted, not yet finished by the fake's clock), polls the fake received per second, jobs finishing, finished jobs seen by a poll, tasks completed, and Reelay's CPU use.");
         Line($"");
-        Line($"| from – to | jobs in flight (start of row) | polls/s | polls/s per 1,000 jobs in flight | jobs finishing | seen finished | completed | Reelay CPU (own, % of one core) |");
+        Line($"| from – to | jobs in flight (mid-row) | polls/s | polls/s per 1,000 jobs in flight | jobs finishing | seen finished | completed | Reelay CPU (own, % of one core) |");
         Line($"|---|--:|--:|--:|--:|--:|--:|--:|");
         var end = f.StartedAt + (long)f.Waited.TotalMilliseconds;
         var bucketMs = (long)Bucket.TotalMilliseconds;
@@ -339,19 +339,20 @@ internal static class InflightBenchmark
         {
             var to = Math.Min(from + bucketMs, end);
             var span = (to - from) / 1000.0;
-            var inFlight = f.Jobs.Count(j => j.SubmittedAt <= from && j.FinishesAt > from);
+            var middle = (from + to) / 2;
+            var inFlight = f.Jobs.Count(j => j.SubmittedAt <= middle && j.FinishesAt > middle);
             var polls = CountBetween(f.PollTimes, from, to);
             var cpuShare = CpuBetween(f.Samples, from, to);
             Line($"| {(from - f.StartedAt) / 1000} – {(to - f.StartedAt) / 1000} s | {inFlight:N0} | {polls / span:0} | {(inFlight == 0 ? "–" : (polls / span * 1000 / inFlight).ToString("0.0", CultureInfo.InvariantCulture))} | {f.Jobs.Count(j => j.FinishesAt >= from && j.FinishesAt < to):N0} | {f.Jobs.Count(j => j.SeenAt >= from && j.SeenAt < to):N0} | {f.Jobs.Count(j => j.CompletedAt >= from && j.CompletedAt < to):N0} | {(cpuShare is { } c ? c.ToString("P0", CultureInfo.InvariantCulture) : "–")} |");
         }
 
         Line($"");
-        Line($"What it means: a task costs polls when it is due, not for being in the table: the poller claims due rows by the `(stage, next_at)` index, so the polls per second follow the jobs in flight divided by their poll interval (at most 30 s each here), and a job that reports progress is polled again near the finish it predicts, which is why those jobs are seen within seconds of finishing while the ones without progress wait up to one backed-off interval. A relay of the new-api family polls its backlog serially with a 1 s sleep per task: {f.Jobs.Count:N0} tasks in flight make one round take {serialRound.TotalHours:0.0} h, so a finished job waits {serialRound.TotalHours / 2:0.0} h on average to be noticed, however few are due. The completions lag the detections by the finisher's queue: every video is probed with ffprobe and gets an ffmpeg thumbnail, {Ratio(childCpu, completed.Count)} CPU s each here, with `Engine:FinishConcurrency` 2 at a time on this box.");
+        Line($"What it means: a task costs polls when it is due, not for being in the table: the poller claims due rows by the `(stage, next_at)` index, so the polls per second follow the jobs in flight divided by their poll interval (at most 30 s each here), and a job that reports progress is polled again near the finish it predicts, which is why those jobs are seen within seconds of finishing while the ones without progress wait up to one backed-off interval. A relay of the new-api family polls its backlog serially with a 1 s sleep per task: {f.Jobs.Count:N0} tasks in flight make one round take {serialRound.TotalHours:0.0} h ({serialRound.TotalMinutes:0} min) at 1 poll/s, so a finished job waits {serialRound.TotalMinutes / 2:0} min on average to be noticed, however few are due; Reelay spends more polls per second (as many as the jobs due) and sees each finished job within the delays above. The completions lag the detections by the finisher's queue: every video is probed with ffprobe and gets an ffmpeg thumbnail, {Ratio(childCpu, completed.Count)} CPU s each here, with `Engine:FinishConcurrency` 2 at a time on this box.");
         return text.ToString();
     }
 
     /// <summary>The section's heading, as the page names it.</summary>
-    public const string Heading = "Ten thousand upstream tasks in flight";
+    public const string Heading = "Thousands of upstream tasks in flight";
 
     private static string Ratio(double value, int count) => count == 0 ? "–" : (value / count).ToString("0.00", CultureInfo.InvariantCulture);
 

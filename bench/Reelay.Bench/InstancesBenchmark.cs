@@ -37,7 +37,7 @@ internal static class InstancesBenchmark
         var shared = new Dictionary<string, string>
         {
             ["REELAY_Storage__Provider"] = "postgres",
-            ["REELAY_Storage__Postgres__ConnectionString"] = await postgres.CreateDatabaseAsync(),
+            ["REELAY_Storage__Postgres__ConnectionString"] = PostgresBenchmark.Pooled(await postgres.CreateDatabaseAsync()),
             ["REELAY_Redis__Configuration"] = redis.Configuration,
             // Instances behind one load balancer sign file links alike.
             ["REELAY_SIGNING_KEY"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
