@@ -268,23 +268,26 @@ internal static class Benchmark
         File.Move(partial, path, overwrite: true);
     }
 
-    /// <summary>
-    /// The environment of an API-only Reelay (no workers, admission off: the creates measured pile up
-    /// unrendered, which admission would refuse as a backlog) on this URL and data directory, plus <paramref name="extra"/>.
-    /// </summary>
-    public static Dictionary<string, string> ApiOnlyEnvironment(Uri url, string dataDir, string adminKey, IReadOnlyDictionary<string, string> extra)
-    {
-        var environment = new Dictionary<string, string>(extra)
+    /// <summary>The environment of a Reelay on this URL, data directory and admin key, plus <paramref name="extra"/> (its settings as <c>REELAY_…</c> variables).</summary>
+    public static Dictionary<string, string> ServerEnvironment(Uri url, string dataDir, string adminKey, IReadOnlyDictionary<string, string> extra) =>
+        new(extra)
         {
             ["REELAY_URLS"] = url.ToString(),
             ["REELAY_DATA_DIR"] = dataDir,
             ["REELAY_ADMIN_KEY"] = adminKey,
+        };
+
+    /// <summary>
+    /// The environment of an API-only Reelay (no workers, admission off: the creates measured pile up
+    /// unrendered, which admission would refuse as a backlog), plus <paramref name="extra"/>.
+    /// </summary>
+    public static Dictionary<string, string> ApiOnlyEnvironment(Uri url, string dataDir, string adminKey, IReadOnlyDictionary<string, string> extra) =>
+        ServerEnvironment(url, dataDir, adminKey, new Dictionary<string, string>(extra)
+        {
             ["REELAY_Engine__Enabled"] = "false",
             ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
             ["REELAY_Limits__LocalAdmission"] = "false",
-        };
-        return environment;
-    }
+        });
 
     /// <summary>A fresh, empty data directory for one Reelay process.</summary>
     public static string NewDataDirectory()

@@ -82,16 +82,13 @@ internal static class InflightBenchmark
         {
             var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
             var url = Benchmark.LoopbackUrl();
-            var environment = new Dictionary<string, string>
+            var environment = Benchmark.ServerEnvironment(url, dataDir, adminKey, new Dictionary<string, string>
             {
-                ["REELAY_URLS"] = url.ToString(),
-                ["REELAY_DATA_DIR"] = dataDir,
-                ["REELAY_ADMIN_KEY"] = adminKey,
                 ["REELAY_Channels__0__Name"] = "relay",
                 ["REELAY_Channels__0__Provider"] = "unified",
                 ["REELAY_Channels__0__BaseUrl"] = relay.BaseUrl.ToString(),
                 ["REELAY_Channels__0__ApiKey"] = "sk-relay-bench",
-            };
+            });
             var loadBefore = Benchmark.LoadAverage();
             await using var reelay = await Benchmark.StartServerAsync(url, [options.ServerDll], environment, dataDir);
             using var client = LoadGenerator.CreateClient(url, settings.CreateConcurrency);
@@ -327,7 +324,8 @@ internal static class InflightBenchmark
         }
 
         Line($"");
-        Line($"Over the whole run the fake received {f.PollTimes.Count:N0} polls and {f.Submissions:N0} submissions: {Ratio(f.PollTimes.Count, completed.Count)} polls per completed task (the ideal, one poll exactly when each job finishes, is 1). Reelay's process used {cpu:0.0} CPU seconds ({Ratio(cpu * 1000, f.PollTimes.Count + f.Submissions)} ms per upstream call, creates, finishes and everything else included) and its ffprobe/ffmpeg children {childCpu:0.0} s; peak resident memory (VmHWM) {f.PeakResidentBytes / 1048576.0:0} MiB.");
+        var upToSeen = seen.Sum(j => j.PollsBeforeFinish + 1);
+        Line($"Over the whole run the fake received {f.PollTimes.Count:N0} polls and {f.Submissions:N0} submissions. {upToSeen:N0} of the polls were those up to and including the one that saw each job finished, {Ratio(upToSeen, seen.Count)} per job (the ideal, one poll exactly when each job finishes, is 1); {f.PollTimes.Count - upToSeen:N0} came after it (a job seen finished is the finisher's, not polled again). The finish → `completed` figures are over the tasks completed by the end of the wait only{(completed.Count < seen.Count ? ", the earliest to finish, since the finisher's queue had not drained" : "")}. Reelay's process used {cpu:0.0} CPU seconds ({Ratio(cpu * 1000, f.PollTimes.Count + f.Submissions)} ms per upstream call, creates, finishes and everything else included) and its ffprobe/ffmpeg children {childCpu:0.0} s; peak resident memory (VmHWM) {f.PeakResidentBytes / 1048576.0:0} MiB.");
         Line($"");
         Line($"Timeline, {Bucket.TotalSeconds:0} s per row from the first create: jobs in flight upstream in the middle of the row (submitted, not yet finished by the fake's clock), polls the fake received per second, jobs finishing, finished jobs seen by a poll, tasks completed, and Reelay's CPU use.");
         Line($"");

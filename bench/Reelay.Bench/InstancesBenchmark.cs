@@ -44,77 +44,47 @@ internal static class InstancesBenchmark
         };
 
         var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
-        var dataDirs = new List<string>();
-        var servers = new List<IAsyncDisposable>();
-        var clients = new List<HttpClient>();
-        try
+        await using var group = new ServerGroup();
+        var urls = new List<Uri>();
+        for (var i = 0; i < 2; i++)
         {
-            var urls = new List<Uri>();
-            for (var i = 0; i < 2; i++)
-            {
-                var dataDir = Benchmark.NewDataDirectory();
-                dataDirs.Add(dataDir);
-                var url = Benchmark.LoopbackUrl();
-                urls.Add(url);
-                servers.Add(await Benchmark.StartServerAsync(url, [options.ServerDll], Benchmark.ApiOnlyEnvironment(url, dataDir, adminKey, shared), dataDir));
-            }
-
-            var baselineUrl = Benchmark.LoopbackUrl();
-            servers.Add(await Benchmark.StartServerAsync(
-                baselineUrl, [Path.Combine(AppContext.BaseDirectory, "Reelay.Bench.dll"), "baseline", baselineUrl.ToString()],
-                new Dictionary<string, string>(), AppContext.BaseDirectory));
-
-            HttpClient Client(Uri url)
-            {
-                var client = LoadGenerator.CreateClient(url, load.Connections);
-                clients.Add(client);
-                return client;
-            }
-
-            var baseline = Client(baselineUrl);
-            // One client for the Reelay measurements: its pool keeps up to the same number of connections
-            // per instance, and absolute URIs pick the instance request by request.
-            var reelay = Client(urls[0]);
-            var key = await ClientKeys.CreateAsync(reelay, adminKey, "test", "bench");
-            reelay.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
-            var queries = await Benchmark.CreateTasksAsync(reelay, Benchmark.CreateBody, options.QueryTasks);
-
-            // Every stored task is readable from either instance: the store is shared.
-            Uri On(int instance, string pathAndQuery) => new(urls[instance], pathAndQuery);
-            var baselinePath = new Uri(BaselineServer.Path, UriKind.Relative);
-            var queryUris = queries.Select(q => (On(0, q), On(1, q))).ToArray();
-            (string, HttpClient, Func<long, HttpRequestMessage>)[] measurements =
-            [
-                (Names.BaselinePost, baseline, _ => Benchmark.Post(baselinePath, body)),
-                (Names.CreateOne, reelay, _ => Benchmark.Post(On(0, "/v1/video/create"), body)),
-                (Names.CreateTwo, reelay, n => Benchmark.Post(On((int)(n % 2), "/v1/video/create"), body)),
-                (Names.BaselineGet, baseline, _ => new HttpRequestMessage(HttpMethod.Get, baselinePath)),
-                (Names.QueryOne, reelay, n => new HttpRequestMessage(HttpMethod.Get, queryUris[n % queryUris.Length].Item1)),
-                (Names.QueryTwo, reelay, n => new HttpRequestMessage(HttpMethod.Get, n % 2 == 0 ? queryUris[(n / 2) % queryUris.Length].Item1 : queryUris[(n / 2) % queryUris.Length].Item2)),
-            ];
-
-            Console.WriteLine($"Instances: {urls[0]} and {urls[1]} on PostgreSQL 127.0.0.1:{postgres.Port} and Redis {redis.Configuration}; baseline at {baselineUrl}; {load.Connections} connections.");
-            var loadBefore = Benchmark.LoadAverage();
-            var windows = await LoadGenerator.RunRoundsAsync(measurements, load);
-            return new InstancesRun(windows.ToDictionary(w => w.Key, w => LoadResult.Combine(w.Value)), windows, loadBefore, Benchmark.LoadAverage());
+            var dataDir = group.NewDataDirectory();
+            var url = Benchmark.LoopbackUrl();
+            urls.Add(url);
+            await group.StartAsync(url, [options.ServerDll], Benchmark.ApiOnlyEnvironment(url, dataDir, adminKey, shared), dataDir);
         }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                client.Dispose();
-            }
 
-            foreach (var server in servers)
-            {
-                await server.DisposeAsync();
-            }
+        var baselineUrl = Benchmark.LoopbackUrl();
+        await group.StartAsync(
+            baselineUrl, [Path.Combine(AppContext.BaseDirectory, "Reelay.Bench.dll"), "baseline", baselineUrl.ToString()],
+            new Dictionary<string, string>(), AppContext.BaseDirectory);
 
-            foreach (var dataDir in dataDirs)
-            {
-                Benchmark.DeleteDataDirectory(dataDir);
-            }
-        }
+        var baseline = group.Client(baselineUrl, load.Connections);
+        // One client for the Reelay measurements: its pool keeps up to the same number of connections
+        // per instance, and absolute URIs pick the instance request by request.
+        var reelay = group.Client(urls[0], load.Connections);
+        var key = await ClientKeys.CreateAsync(reelay, adminKey, "test", "bench");
+        reelay.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
+        var queries = await Benchmark.CreateTasksAsync(reelay, Benchmark.CreateBody, options.QueryTasks);
+
+        // Every stored task is readable from either instance: the store is shared.
+        Uri On(int instance, string pathAndQuery) => new(urls[instance], pathAndQuery);
+        var baselinePath = new Uri(BaselineServer.Path, UriKind.Relative);
+        var queryUris = queries.Select(q => (First: On(0, q), Second: On(1, q))).ToArray();
+        (string, HttpClient, Func<long, HttpRequestMessage>)[] measurements =
+        [
+            (Names.BaselinePost, baseline, _ => Benchmark.Post(baselinePath, body)),
+            (Names.CreateOne, reelay, _ => Benchmark.Post(On(0, "/v1/video/create"), body)),
+            (Names.CreateTwo, reelay, n => Benchmark.Post(On((int)(n % 2), "/v1/video/create"), body)),
+            (Names.BaselineGet, baseline, _ => new HttpRequestMessage(HttpMethod.Get, baselinePath)),
+            (Names.QueryOne, reelay, n => new HttpRequestMessage(HttpMethod.Get, queryUris[n % queryUris.Length].First)),
+            (Names.QueryTwo, reelay, n => new HttpRequestMessage(HttpMethod.Get, n % 2 == 0 ? queryUris[n / 2 % queryUris.Length].First : queryUris[n / 2 % queryUris.Length].Second)),
+        ];
+
+        Console.WriteLine($"Instances: {urls[0]} and {urls[1]} on PostgreSQL 127.0.0.1:{postgres.Port} and Redis {redis.Configuration}; baseline at {baselineUrl}; {load.Connections} connections.");
+        var loadBefore = Benchmark.LoadAverage();
+        var windows = await LoadGenerator.RunRoundsAsync(measurements, load);
+        return new InstancesRun(windows.ToDictionary(w => w.Key, w => LoadResult.Combine(w.Value)), windows, loadBefore, Benchmark.LoadAverage());
     }
 
     /// <summary>The section of RESULTS.md.</summary>

@@ -31,53 +31,28 @@ internal static class PostgresBenchmark
             ("PostgreSQL", new Dictionary<string, string> { ["REELAY_Storage__Provider"] = "postgres", ["REELAY_Storage__Postgres__ConnectionString"] = database }),
         };
 
-        var dataDirs = new List<string>();
-        var servers = new List<IAsyncDisposable>();
-        var clients = new List<HttpClient>();
-        try
+        await using var group = new ServerGroup();
+        var measurements = new List<(string Name, HttpClient Client, Func<long, HttpRequestMessage> Request)>();
+        foreach (var (name, settings) in stores)
         {
-            var measurements = new List<(string Name, HttpClient Client, Func<long, HttpRequestMessage> Request)>();
-            foreach (var (name, settings) in stores)
-            {
-                var dataDir = Benchmark.NewDataDirectory();
-                dataDirs.Add(dataDir);
-                var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
-                var url = Benchmark.LoopbackUrl();
-                servers.Add(await Benchmark.StartServerAsync(url, [options.ServerDll], Benchmark.ApiOnlyEnvironment(url, dataDir, adminKey, settings), dataDir));
-                using var setup = new HttpClient { BaseAddress = url };
-                var key = await ClientKeys.CreateAsync(setup, adminKey, "test", "bench");
-                var client = LoadGenerator.CreateClient(url, load.Connections);
-                clients.Add(client);
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
-                var queries = (await Benchmark.CreateTasksAsync(client, Benchmark.CreateBody, options.QueryTasks)).Select(q => new Uri(q, UriKind.Relative)).ToArray();
-                measurements.Add(($"{name} create", client, _ => Benchmark.Post(createPath, body)));
-                measurements.Add(($"{name} query", client, n => new HttpRequestMessage(HttpMethod.Get, queries[n % queries.Length])));
-            }
-
-            Console.WriteLine($"Stores: SQLite and PostgreSQL (127.0.0.1:{postgres.Port}), Reelay API only; {load.Connections} connections.");
-            var loadBefore = Benchmark.LoadAverage();
-            var windows = await LoadGenerator.RunRoundsAsync(measurements, load);
-            return new StoreRun(
-                [.. stores.Select(s => new StoreFigures(s.Name, LoadResult.Combine(windows[$"{s.Name} create"]), LoadResult.Combine(windows[$"{s.Name} query"])))],
-                loadBefore, Benchmark.LoadAverage());
+            var dataDir = group.NewDataDirectory();
+            var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
+            var url = Benchmark.LoopbackUrl();
+            await group.StartAsync(url, [options.ServerDll], Benchmark.ApiOnlyEnvironment(url, dataDir, adminKey, settings), dataDir);
+            var client = group.Client(url, load.Connections);
+            var key = await ClientKeys.CreateAsync(client, adminKey, "test", "bench");
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
+            var queries = (await Benchmark.CreateTasksAsync(client, Benchmark.CreateBody, options.QueryTasks)).Select(q => new Uri(q, UriKind.Relative)).ToArray();
+            measurements.Add(($"{name} create", client, _ => Benchmark.Post(createPath, body)));
+            measurements.Add(($"{name} query", client, n => new HttpRequestMessage(HttpMethod.Get, queries[n % queries.Length])));
         }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                client.Dispose();
-            }
 
-            foreach (var server in servers)
-            {
-                await server.DisposeAsync();
-            }
-
-            foreach (var dataDir in dataDirs)
-            {
-                Benchmark.DeleteDataDirectory(dataDir);
-            }
-        }
+        Console.WriteLine($"Stores: SQLite and PostgreSQL (127.0.0.1:{postgres.Port}), Reelay API only; {load.Connections} connections.");
+        var loadBefore = Benchmark.LoadAverage();
+        var windows = await LoadGenerator.RunRoundsAsync(measurements, load);
+        return new StoreRun(
+            [.. stores.Select(s => new StoreFigures(s.Name, LoadResult.Combine(windows[$"{s.Name} create"]), LoadResult.Combine(windows[$"{s.Name} query"])))],
+            loadBefore, Benchmark.LoadAverage());
     }
 
     /// <summary>
