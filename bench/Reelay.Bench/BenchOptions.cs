@@ -10,6 +10,9 @@ internal sealed record BenchOptions(
     /// <summary>The waiting run's counts (<c>--only waiting</c>).</summary>
     public WaitingSettings Waiting { get; init; } = new(2000, 2000, 200, 10);
 
+    /// <summary>The tasks-in-flight run's counts (<c>--only inflight</c>).</summary>
+    public InflightSettings Inflight { get; init; } = InflightSettings.Default;
+
     public const string Usage = """
         usage: Reelay.Bench --server <Reelay.Server.dll> [--out RESULTS.md] [--connections 32]
                             [--warmup-seconds 2] [--window-seconds 3] [--rounds 3] [--max-requests 300000]
@@ -18,16 +21,19 @@ internal sealed record BenchOptions(
                             [--query-tasks 500] [--polling-tasks 40] [--job-seconds 3] [--poll-interval-ms 250]
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
                             [--waiting-streams 2000] [--waiting-polls 2000] [--waiting-tasks 200] [--waiting-cancels-at-once 1]
-                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing|waiting|postgres]
+                            [--inflight-tasks 10000] [--inflight-wait-seconds 360]
+                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing|waiting|postgres|instances|inflight]
         --only queue measures the queued local renders alone and prints that section (no file written);
         --only throughput measures throughput, files, allocations and renders alone and prints them (no file written);
         --only polling measures the polls per completed task alone and prints that section (no file written);
         --only callbacks measures polls per task and detection delay with and without upstream
         callbacks, and writes that section alone to --out (bench/CALLBACKS.md);
         --only billing measures creates that hold credits alone and prints that section (no file written);
-        --only postgres measures create and query throughput on PostgreSQL against SQLite and prints that section (no file written);
-        --only waiting holds event streams and long-polls open while their tasks end, and replaces that
-        section of --out (bench/RESULTS.md) with what it measured.
+        --only waiting holds event streams and long-polls open while their tasks end;
+        --only postgres measures create and query throughput on PostgreSQL against SQLite;
+        --only instances measures create and query throughput of one and of two instances sharing PostgreSQL and Redis;
+        --only inflight keeps thousands of upstream jobs of 30–120 s in flight and measures polls, detection and cost;
+        these four replace their own section of --out (bench/RESULTS.md) with what they measured.
         """;
 
     public static BenchOptions? Parse(string[] args)
@@ -71,7 +77,7 @@ internal sealed record BenchOptions(
             Rounds: Int("wrk-rounds", 3),
             MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting" or "postgres"))
+        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting" or "postgres" or "instances" or "inflight"))
         {
             return null;
         }
@@ -81,6 +87,11 @@ internal sealed record BenchOptions(
             polling, queue, values.GetValueOrDefault("revision"), only)
         {
             Waiting = new WaitingSettings(Int("waiting-streams", 2000), Int("waiting-polls", 2000), Int("waiting-tasks", 200), Int("waiting-cancels-at-once", 1)),
+            Inflight = InflightSettings.Default with
+            {
+                Tasks = Int("inflight-tasks", InflightSettings.Default.Tasks),
+                WaitLimit = TimeSpan.FromSeconds(Int("inflight-wait-seconds", (int)InflightSettings.Default.WaitLimit.TotalSeconds)),
+            },
         };
     }
 }

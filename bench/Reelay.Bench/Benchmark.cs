@@ -242,24 +242,7 @@ internal static class Benchmark
         ];
 
         Console.WriteLine($".NET load generator: {load.Connections} connections, warmup {load.Warmup.TotalSeconds:0} s each…");
-        foreach (var m in measurements)
-        {
-            await LoadGenerator.WarmUpAsync(m.Name, m.Client, m.Request, HttpStatusCode.OK, load);
-        }
-
-        var windows = measurements.ToDictionary(m => m.Name, _ => new List<LoadResult>());
-        for (var round = 1; round <= load.Rounds; round++)
-        {
-            Console.WriteLine($"Round {round} of {load.Rounds}: {load.Window.TotalSeconds:0} s each");
-            foreach (var m in measurements)
-            {
-                var result = await LoadGenerator.MeasureAsync(m.Name, m.Client, m.Request, HttpStatusCode.OK, load);
-                windows[m.Name].Add(result);
-                Console.WriteLine(Line(result));
-            }
-        }
-
-        return windows;
+        return await LoadGenerator.RunRoundsAsync([.. measurements.Select(m => (m.Name, m.Client, m.Request))], load);
     }
 
     /// <summary>
@@ -285,6 +268,27 @@ internal static class Benchmark
         File.Move(partial, path, overwrite: true);
     }
 
+    /// <summary>The environment of a Reelay on this URL, data directory and admin key, plus <paramref name="extra"/> (its settings as <c>REELAY_…</c> variables).</summary>
+    public static Dictionary<string, string> ServerEnvironment(Uri url, string dataDir, string adminKey, IReadOnlyDictionary<string, string> extra) =>
+        new(extra)
+        {
+            ["REELAY_URLS"] = url.ToString(),
+            ["REELAY_DATA_DIR"] = dataDir,
+            ["REELAY_ADMIN_KEY"] = adminKey,
+        };
+
+    /// <summary>
+    /// The environment of an API-only Reelay (no workers, admission off: the creates measured pile up
+    /// unrendered, which admission would refuse as a backlog), plus <paramref name="extra"/>.
+    /// </summary>
+    public static Dictionary<string, string> ApiOnlyEnvironment(Uri url, string dataDir, string adminKey, IReadOnlyDictionary<string, string> extra) =>
+        ServerEnvironment(url, dataDir, adminKey, new Dictionary<string, string>(extra)
+        {
+            ["REELAY_Engine__Enabled"] = "false",
+            ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
+            ["REELAY_Limits__LocalAdmission"] = "false",
+        });
+
     /// <summary>A fresh, empty data directory for one Reelay process.</summary>
     public static string NewDataDirectory()
     {
@@ -305,7 +309,8 @@ internal static class Benchmark
         }
     }
 
-    private static HttpRequestMessage Post(Uri path, byte[] body)
+    /// <summary>A POST of JSON bytes.</summary>
+    public static HttpRequestMessage Post(Uri path, byte[] body)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = Json;
@@ -334,7 +339,7 @@ internal static class Benchmark
     }
 
     /// <summary>Creates <paramref name="count"/> tasks with this body, and returns their query paths.</summary>
-    private static async Task<string[]> CreateTasksAsync(HttpClient client, string body, int count)
+    public static async Task<string[]> CreateTasksAsync(HttpClient client, string body, int count)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         var createPath = new Uri("/v1/video/create", UriKind.Relative);
@@ -410,9 +415,6 @@ internal static class Benchmark
     /// <summary>The 1-minute load average, to show how busy the machine was besides this run (Linux only).</summary>
     public static string? LoadAverage() =>
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : null;
-
-    private static string Line(LoadResult r) =>
-        FormattableString.Invariant($"  {r.Name,-44} {r.RequestsPerSecond,9:0} req/s  p50 {r.P50Ms,7:0.00} ms  p99 {r.P99Ms,7:0.00} ms  ({r.Succeeded} ok, {r.Failed} failed{(r.FirstFailure is null ? "" : "; first: " + r.FirstFailure)})");
 }
 
 /// <summary>Everything the throughput part measured, per measurement name and round.</summary>

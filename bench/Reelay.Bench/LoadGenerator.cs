@@ -78,6 +78,34 @@ internal static class LoadGenerator
     public static Task<LoadResult> MeasureAsync(string name, HttpClient client, Func<long, HttpRequestMessage> request, HttpStatusCode expected, LoadSettings settings) =>
         RunPhaseAsync(name, client, request, expected, settings.Connections, settings.Window, settings.MaxRequests);
 
+    /// <summary>
+    /// Warms every measurement up, then runs <see cref="LoadSettings.Rounds"/> rounds of one window each,
+    /// each round going through the measurements in turn so a change in background load hits them all alike.
+    /// </summary>
+    public static async Task<Dictionary<string, List<LoadResult>>> RunRoundsAsync(
+        IReadOnlyList<(string Name, HttpClient Client, Func<long, HttpRequestMessage> Request)> measurements, LoadSettings settings)
+    {
+        foreach (var (name, client, request) in measurements)
+        {
+            await WarmUpAsync(name, client, request, HttpStatusCode.OK, settings);
+        }
+
+        var windows = measurements.ToDictionary(m => m.Name, _ => new List<LoadResult>());
+        for (var round = 1; round <= settings.Rounds; round++)
+        {
+            Console.WriteLine($"Round {round} of {settings.Rounds}: {settings.Window.TotalSeconds:0} s each");
+            foreach (var (name, client, request) in measurements)
+            {
+                var result = await MeasureAsync(name, client, request, HttpStatusCode.OK, settings);
+                windows[name].Add(result);
+                Console.WriteLine(FormattableString.Invariant(
+                    $"  {name,-44} {result.RequestsPerSecond,9:0} req/s  p50 {result.P50Ms,7:0.00} ms  p99 {result.P99Ms,7:0.00} ms  ({result.Succeeded} ok, {result.Failed} failed{(result.FirstFailure is null ? "" : "; first: " + result.FirstFailure)})"));
+            }
+        }
+
+        return windows;
+    }
+
     private static async Task<LoadResult> RunPhaseAsync(
         string name, HttpClient client, Func<long, HttpRequestMessage> request, HttpStatusCode expected, int connections, TimeSpan window, int maxRequests)
     {

@@ -41,15 +41,7 @@ if (options.Only == "callbacks")
 
 if (options.Only == "waiting")
 {
-    var section = WaitingBenchmark.Section(options, await WaitingBenchmark.RunAsync(options));
-    Console.WriteLine(section);
-    if (options.OutputPath is { } resultsPath)
-    {
-        // Only this section of the page changes: the other figures stay those of the last full run.
-        await File.WriteAllTextAsync(resultsPath, Report.ReplaceSection(File.Exists(resultsPath) ? await File.ReadAllTextAsync(resultsPath) : "", section));
-        Console.WriteLine($"Section written to {Path.GetFullPath(resultsPath)}");
-    }
-
+    await Report.WriteSectionAsync(options, WaitingBenchmark.Section(options, await WaitingBenchmark.RunAsync(options)));
     return 0;
 }
 
@@ -61,7 +53,19 @@ if (options.Only == "billing")
 
 if (options.Only == "postgres")
 {
-    Console.WriteLine(PostgresBenchmark.Section(options, await PostgresBenchmark.RunAsync(options)));
+    await Report.WriteSectionAsync(options, PostgresBenchmark.Section(options, await PostgresBenchmark.RunAsync(options)));
+    return 0;
+}
+
+if (options.Only == "instances")
+{
+    await Report.WriteSectionAsync(options, InstancesBenchmark.Section(options, await InstancesBenchmark.RunAsync(options)));
+    return 0;
+}
+
+if (options.Only == "inflight")
+{
+    await Report.WriteSectionAsync(options, InflightBenchmark.Section(options, await InflightBenchmark.RunAsync(options)));
     return 0;
 }
 
@@ -79,7 +83,8 @@ var report = Report.Write(options, throughput, polling, queue) + BillingBenchmar
 Console.WriteLine(report);
 if (options.OutputPath is { } path)
 {
-    await File.WriteAllTextAsync(path, report);
+    // The sections only an --only run measures (waiting, stores, instances, tasks in flight) stay as it wrote them.
+    await File.WriteAllTextAsync(path, Report.KeepOtherSections(report, File.Exists(path) ? await File.ReadAllTextAsync(path) : ""));
     Console.WriteLine($"Written to {Path.GetFullPath(path)}");
 }
 

@@ -134,7 +134,8 @@ internal static class QueueBenchmark
         return polls;
     }
 
-    private static SqliteConnection Open(string database)
+    /// <summary>A read-only connection to a server's database: the bench watches its rows, it never writes them.</summary>
+    public static SqliteConnection Open(string database)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();

@@ -318,6 +318,48 @@ internal static class Report
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
 
+    /// <summary>
+    /// Prints a section measured by an <c>--only</c> run and, with <c>--out</c>, puts it in place of its
+    /// namesake on that page: the other figures stay those of the runs that measured them.
+    /// </summary>
+    public static async Task WriteSectionAsync(BenchOptions options, string section)
+    {
+        Console.WriteLine(section);
+        if (options.OutputPath is { } path)
+        {
+            await File.WriteAllTextAsync(path, ReplaceSection(File.Exists(path) ? await File.ReadAllTextAsync(path) : "", section));
+            Console.WriteLine($"Section written to {Path.GetFullPath(path)}");
+        }
+    }
+
+    /// <summary><paramref name="page"/> followed by every <c>## </c> section of <paramref name="previous"/> whose heading it lacks.</summary>
+    public static string KeepOtherSections(string page, string previous)
+    {
+        foreach (var section in Sections(previous))
+        {
+            var heading = section.TrimStart('\n').Split('\n')[0];
+            if (!page.Contains("\n" + heading + "\n", StringComparison.Ordinal))
+            {
+                page = ReplaceSection(page, section);
+            }
+        }
+
+        return page;
+    }
+
+    /// <summary>The <c>## </c> sections of a page, each starting with a blank line and its heading, as <see cref="ReplaceSection"/> takes them.</summary>
+    private static IEnumerable<string> Sections(string page)
+    {
+        var start = page.IndexOf("\n## ", StringComparison.Ordinal);
+        while (start >= 0)
+        {
+            var end = page.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+            var body = end < 0 ? page[(start + 1)..] : page[(start + 1)..end];
+            yield return "\n" + body.TrimEnd('\n') + "\n";
+            start = end;
+        }
+    }
+
     /// <summary>The page with <paramref name="section"/> (which starts with a blank line and its <c>## </c> heading) in place of the section of that heading, or added at its end.</summary>
     public static string ReplaceSection(string page, string section)
     {

@@ -39,15 +39,8 @@ internal static class WaitingBenchmark
         {
             var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
             var url = Benchmark.LoopbackUrl();
-            await using var reelay = await Benchmark.StartServerAsync(url, [options.ServerDll], new Dictionary<string, string>
-            {
-                ["REELAY_URLS"] = url.ToString(),
-                ["REELAY_DATA_DIR"] = dataDir,
-                ["REELAY_ADMIN_KEY"] = adminKey,
-                ["REELAY_Engine__Enabled"] = "false",
-                ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
-                ["REELAY_Limits__LocalAdmission"] = "false",
-            }, dataDir);
+            await using var reelay = await Benchmark.StartServerAsync(
+                url, [options.ServerDll], Benchmark.ApiOnlyEnvironment(url, dataDir, adminKey, new Dictionary<string, string>()), dataDir);
             using var setup = new HttpClient { BaseAddress = url };
             var key = (await ClientKeys.CreateAsync(setup, adminKey, "test", "bench")).Key;
             var waits = settings.Streams + settings.Polls;

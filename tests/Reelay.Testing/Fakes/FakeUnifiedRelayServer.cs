@@ -78,9 +78,13 @@ public sealed class FakeUnifiedRelayServer : FakeUpstreamServer
             {
                 // Relays disagree on progress: a number on grok pages, a numeric string on others.
                 // A timed job reports progress from its first poll, so Reelay's poller can aim at its finish.
-                return job.Polls == 1 && job.FinishesAt is null
-                    ? Json($$$"""{"id":"{{{job.Id}}}","status":"pending","video_url":null,"enhanced_prompt":"","status_update_time":1762241018000}""")
-                    : Json($$$"""{"id":"{{{job.Id}}}","status":"processing","progress":"{{{progress}}}","video_url":null,"enhanced_prompt":"","status_update_time":1762241018500}""");
+                // A job drawn without progress answers a bare "processing", as some upstreams behind relays do.
+                return (job.Polls == 1 && job.FinishesAt is null, job.ReportsProgress) switch
+                {
+                    (true, _) => Json($$$"""{"id":"{{{job.Id}}}","status":"pending","video_url":null,"enhanced_prompt":"","status_update_time":1762241018000}"""),
+                    (false, true) => Json($$$"""{"id":"{{{job.Id}}}","status":"processing","progress":"{{{progress}}}","video_url":null,"enhanced_prompt":"","status_update_time":1762241018500}"""),
+                    (false, false) => Json($$$"""{"id":"{{{job.Id}}}","status":"processing","video_url":null,"enhanced_prompt":"","status_update_time":1762241018500}"""),
+                };
             }
 
             var url = Url($"/cdn/{Uri.EscapeDataString(job.Id)}.mp4");

@@ -70,8 +70,9 @@ public sealed record RecordedRequest(
 
 /// <summary>A job a fake accepted.</summary>
 /// <param name="submittedAt">When it was accepted (Unix ms, the clock Reelay's timestamps use).</param>
-/// <param name="finishesAt">With <see cref="FakeUpstreamServer.JobDuration"/>, when it finishes (Unix ms); otherwise null.</param>
-public sealed class FakeJob(string id, FakeScenario scenario, long submittedAt, long? finishesAt)
+/// <param name="finishesAt">With <see cref="FakeUpstreamServer.JobDuration"/> or <see cref="FakeUpstreamServer.JobDurations"/>, when it finishes (Unix ms); otherwise null.</param>
+/// <param name="reportsProgress">Whether its running answers carry progress (see <see cref="FakeUpstreamServer.ShareWithoutProgress"/>).</param>
+public sealed class FakeJob(string id, FakeScenario scenario, long submittedAt, long? finishesAt, bool reportsProgress = true)
 {
     private readonly List<long> _pollTimes = [];
 
@@ -82,6 +83,9 @@ public sealed class FakeJob(string id, FakeScenario scenario, long submittedAt, 
     public long SubmittedAt { get; } = submittedAt;
 
     public long? FinishesAt { get; } = finishesAt;
+
+    /// <summary>Whether its running answers carry progress; without it, a poller can only back off.</summary>
+    public bool ReportsProgress { get; } = reportsProgress;
 
     /// <summary>How many times this job was polled.</summary>
     public int Polls
@@ -149,6 +153,7 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _cancelled = new();
     private readonly ConcurrentBag<Task> _scheduledCallbacks = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Random _draws = new(12);
     private static readonly HttpClient CallbackClient = new();
     private WebApplication? _app;
     private FakeScenario _scenario;
@@ -180,6 +185,19 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     /// then ignored. bench/ uses it so the polls received measure Reelay's poller alone.
     /// </summary>
     public TimeSpan? JobDuration { get; set; }
+
+    /// <summary>
+    /// When set, each job finishes after a duration drawn uniformly from this range instead of
+    /// <see cref="JobDuration"/>, from a seeded generator so runs repeat: bench/ keeps thousands of
+    /// jobs of 30–120 s in flight, as a busy relay has.
+    /// </summary>
+    public (TimeSpan Shortest, TimeSpan Longest)? JobDurations { get; set; }
+
+    /// <summary>
+    /// Of the timed jobs, the share that report no progress while running (a bare "processing", as
+    /// some upstreams answer), drawn with the duration. Default 0: every timed job reports progress.
+    /// </summary>
+    public double ShareWithoutProgress { get; set; }
 
     /// <summary>When each poll of an accepted job arrived (Unix ms), over all jobs, in arrival order.</summary>
     public IReadOnlyList<long> PollTimes => [.. _jobs.Values.SelectMany(j => j.PollTimes).Order()];
@@ -448,9 +466,26 @@ public abstract class FakeUpstreamServer : IAsyncDisposable
     protected FakeJob CreateJob(string id)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var job = new FakeJob(id, Scenario, now, JobDuration is { } duration ? now + (long)duration.TotalMilliseconds : null);
+        var (duration, reportsProgress) = NextDuration();
+        var job = new FakeJob(id, Scenario, now, duration is { } d ? now + (long)d.TotalMilliseconds : null, reportsProgress);
         _jobs[id] = job;
         return job;
+    }
+
+    /// <summary>The next job's duration (null for a job paced by polls) and whether it reports progress.</summary>
+    private (TimeSpan? Duration, bool ReportsProgress) NextDuration()
+    {
+        if (JobDurations is not { } range)
+        {
+            return (JobDuration, true);
+        }
+
+        // Random is not thread-safe; submissions arrive concurrently.
+        lock (_draws)
+        {
+            var duration = range.Shortest + ((range.Longest - range.Shortest) * _draws.NextDouble());
+            return (duration, _draws.NextDouble() >= ShareWithoutProgress);
+        }
     }
 
     /// <summary>The job with this upstream id, or null.</summary>

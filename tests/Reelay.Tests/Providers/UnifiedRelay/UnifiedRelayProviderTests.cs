@@ -111,6 +111,25 @@ public sealed class UnifiedRelayProviderTests : UpstreamProviderContract<FakeUni
     }
 
     [Theory]
+    [InlineData(0.0, true)]
+    [InlineData(1.0, false)]
+    public async Task Poll_JobOfDrawnDuration_RunsUntilItsFinishWithProgressOnlyWhenDrawnSo(double shareWithoutProgress, bool reportsProgress)
+    {
+        // Long enough that the first poll comes well before the finish, even on a loaded machine.
+        Fake.JobDurations = (TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
+        Fake.ShareWithoutProgress = shareWithoutProgress;
+        var job = await SubmitAsync();
+
+        var result = await Provider.PollAsync(job, Channel, Cancel);
+
+        var fakeJob = Fake.FindJob(job.UpstreamId)!;
+        Assert.InRange(fakeJob.FinishesAt!.Value - fakeJob.SubmittedAt, 20_000, 30_000);
+        Assert.Equal(reportsProgress, fakeJob.ReportsProgress);
+        Assert.Equal(UpstreamState.Running, result.State);
+        Assert.Equal(reportsProgress, result.Progress is not null);
+    }
+
+    [Theory]
     [InlineData("pending", UpstreamState.Running)]
     [InlineData("queued", UpstreamState.Running)]
     [InlineData("processing", UpstreamState.Running)]
