@@ -42,8 +42,7 @@ internal sealed class ScaleOutCluster : IAsyncDisposable
     public List<ServerProcess> Instances { get; } = [];
 
     /// <summary>
-    /// Starts the backing servers and <paramref name="count"/> instances one after another (the first makes the key
-    /// ring the others open), each with <paramref name="settings"/> (REELAY_… variables) on top of the shared ones,
+    /// Starts the backing servers and <paramref name="count"/> instances, each with <paramref name="settings"/> (REELAY_… variables) on top of the shared ones,
     /// and prices <see cref="Model"/> at one credit a video through the first.
     /// </summary>
     public static async Task<ScaleOutCluster> StartAsync(PostgresServer postgres, int count, TimeSpan jobDuration, IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
@@ -63,10 +62,12 @@ internal sealed class ScaleOutCluster : IAsyncDisposable
                 {
                     ["REELAY_Channels__0__ApiKey"] = ChannelKey(i),
                 };
-                var instance = new ServerProcess(Path.Combine(cluster._sharedDirectory, "instance-" + i), cluster.AdminKey, environment);
-                cluster.Instances.Add(instance);
-                await instance.StartAsync(cancellationToken);
+                cluster.Instances.Add(new ServerProcess(Path.Combine(cluster._sharedDirectory, "instance-" + i), cluster.AdminKey, environment));
             }
+
+            // The first makes the schema and the key ring; the others then open both, together.
+            await cluster.Instances[0].StartAsync(cancellationToken);
+            await Task.WhenAll(cluster.Instances.Skip(1).Select(instance => instance.StartAsync(cancellationToken)));
 
             using var admin = cluster.Instances[0].ClientFor(cluster.AdminKey);
             using var price = await admin.PutAsJsonAsync($"/admin/prices/{Model}", new { per_video = 1 }, cancellationToken);
