@@ -30,7 +30,7 @@ public sealed class PostgresOutageTests
             ["REELAY_Engine__LeaseDuration"] = "00:00:15",
         }, ct);
         cluster.Relay.DownloadDelay = TimeSpan.FromSeconds(0.5);
-        var key = await cluster.CreateKeyAsync(1000, unlimited: false, null, ct);
+        var (account, key) = await cluster.CreateKeyAsync(1000, unlimited: false, null, ct);
         var clients = cluster.Instances.Select(i => i.ClientFor(key.Key)).ToArray();
         var traffic = new Traffic();
         var prompts = new Dictionary<string, string>();
@@ -87,9 +87,7 @@ public sealed class PostgresOutageTests
         {
             var task = await clients[0].WaitForEndAsync(id, TimeSpan.FromSeconds(90), ct);
             Assert.True(task.GetProperty("status").GetString() == "completed", $"{id} ({prompt}) ended {task}\n{log}");
-            using var browser = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            var video = await browser.GetByteArrayAsync(task.GetProperty("video_url").GetString(), ct);
-            Assert.True(video.Length > 8 && video.AsSpan(4, 4).SequenceEqual("ftyp"u8), $"{id}: its video_url did not serve an MP4");
+            await ScaleOutCluster.AssertVideoPlaysAsync(id, task, ct);
         }
 
         // During the outage: 503, Retry-After and the envelope on every API request; /readyz says not ready.
@@ -111,11 +109,10 @@ public sealed class PostgresOutageTests
 
         // The workers paused rather than failing tasks, and nothing was submitted twice.
         Assert.All(cluster.Instances, instance => Assert.Contains("worker pauses", instance.Log, StringComparison.Ordinal));
-        var submissions = cluster.Relay.Requests.Where(r => r.Kind == FakeRequestKind.Submit)
-            .GroupBy(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("prompt").GetString()!).ToDictionary(g => g.Key, g => g.Count());
-        Assert.All(prompts.Values, prompt => Assert.Equal(1, submissions.GetValueOrDefault(prompt)));
-        Assert.Equal(prompts.Count, cluster.Relay.Submissions);
+        cluster.AssertEachSubmittedOnce(prompts.Values);
 
+        // One credit charged for each task, nothing twice, and nothing left held.
+        Assert.Equal((1000m - prompts.Count, 0m), await cluster.BooksAsync(account, ct));
         LedgerInvariants.AssertHoldInPostgres(cluster.Database);
         foreach (var client in clients)
         {

@@ -29,8 +29,8 @@ public sealed class ThreeInstancesTests
             ["REELAY_Engine__LeaseDuration"] = "00:00:04",
         }, ct);
         var started = run.Elapsed;
-        var limited = await cluster.CreateKeyAsync(1000, unlimited: false, new { max_in_flight = 5 }, ct);
-        var unlimited = await cluster.CreateKeyAsync(0, unlimited: true, null, ct);
+        var (limitedAccount, limited) = await cluster.CreateKeyAsync(1000, unlimited: false, new { max_in_flight = 5 }, ct);
+        var (_, unlimited) = await cluster.CreateKeyAsync(0, unlimited: true, null, ct);
         var clients = new[] { limited, unlimited }.ToDictionary(k => k.Key, k => cluster.Instances.Select(i => i.ClientFor(k.Key)).ToArray());
         var traffic = new Traffic();
         var tasks = new ConcurrentDictionary<string, (CreatedKey Key, string Prompt)>();
@@ -163,11 +163,7 @@ public sealed class ThreeInstancesTests
         var log = string.Join("\n", cluster.Instances.Select((instance, i) => $"--- instance {i}\n{instance.Log}"));
         Assert.All(ended, task => Assert.True(task.Value.GetProperty("status").GetString() == "completed", $"{task.Key} ended {task.Value}\n{log}"));
 
-        // At most one paid submission per task: each prompt reached the relay exactly once.
-        var submissions = cluster.Relay.Requests.Where(r => r.Kind == FakeRequestKind.Submit)
-            .GroupBy(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("prompt").GetString()!).ToDictionary(g => g.Key, g => g.Count());
-        Assert.All(tasks.Values, task => Assert.Equal(1, submissions.GetValueOrDefault(task.Prompt)));
-        Assert.Equal(tasks.Count, cluster.Relay.Submissions);
+        cluster.AssertEachSubmittedOnce([.. tasks.Values.Select(task => task.Prompt)]);
 
         // The killed instance's task was finished by another one.
         Assert.Contains(cluster.Relay.Requests, r => r.Kind == FakeRequestKind.Download && r.Path == heldDownload && ScaleOutCluster.SentBy(r) != Victim);
@@ -190,14 +186,13 @@ public sealed class ThreeInstancesTests
         var failures = traffic.Exchanges.Where(e => (e.Status is null or >= 500) && !(e.Instance == Victim && e.EndedAt >= killedAt)).ToList();
         Assert.True(failures.Count == 0, "requests failed on live instances:\n" + string.Join("\n", failures.Take(20)));
 
-        // Each video plays from its presigned S3 link, no Reelay key needed.
-        using var browser = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         foreach (var (id, task) in ended)
         {
-            var video = await browser.GetByteArrayAsync(task.GetProperty("video_url").GetString(), ct);
-            Assert.True(video.Length > 8 && video.AsSpan(4, 4).SequenceEqual("ftyp"u8), $"{id}: its video_url did not serve an MP4");
+            await ScaleOutCluster.AssertVideoPlaysAsync(id, task, ct);
         }
 
+        // One credit charged for each of the limited key's tasks, whichever instance finished it, and nothing left held.
+        Assert.Equal((1000m - tasks.Values.Count(task => task.Key == limited), 0m), await cluster.BooksAsync(limitedAccount, ct));
         LedgerInvariants.AssertHoldInPostgres(cluster.Database);
         foreach (var client in clients.Values.SelectMany(c => c))
         {
