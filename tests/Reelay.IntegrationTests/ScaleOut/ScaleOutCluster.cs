@@ -27,6 +27,9 @@ internal sealed class ScaleOutCluster(string database, S3Server s3, RedisServer 
 
     public FakeUnifiedRelayServer Relay => relay;
 
+    /// <summary>An admin-made channel, disabled so nothing routes to it, whose stored key every instance must be able to decrypt.</summary>
+    public const string SpareChannel = "spare";
+
     public string AdminKey { get; } = "sk-admin-scale-" + Guid.NewGuid().ToString("N");
 
     public List<ServerProcess> Instances { get; } = [];
@@ -56,12 +59,16 @@ internal sealed class ScaleOutCluster(string database, S3Server s3, RedisServer 
                 cluster.Instances.Add(new ServerProcess(Path.Combine(shared, "instance-" + i), cluster.AdminKey, environment));
             }
 
-            // The first makes the schema and the key ring and sets the price; the others then load all three, together.
+            // The first makes the schema and the key ring, sets the price and stores a secret (a disabled channel's key,
+            // encrypted with the ring); the others then load all of it, together.
             await cluster.Instances[0].StartAsync(cancellationToken);
             using (var admin = cluster.Instances[0].ClientFor(cluster.AdminKey))
             {
                 using var price = await admin.PutAsJsonAsync($"/admin/prices/{Model}", new { per_video = 1 }, cancellationToken);
                 price.EnsureSuccessStatusCode();
+                using var channel = await admin.PostAsJsonAsync("/admin/channels",
+                    new { name = SpareChannel, provider = "unified", base_url = relay.BaseUrl.ToString(), api_key = "spare-relay-key", enabled = false }, cancellationToken);
+                channel.EnsureSuccessStatusCode();
             }
 
             await Task.WhenAll(cluster.Instances.Skip(1).Select(instance => instance.StartAsync(cancellationToken)));

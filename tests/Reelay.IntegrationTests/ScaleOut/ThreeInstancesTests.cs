@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Reelay.IntegrationTests.Api.Unified;
 using Reelay.Testing;
@@ -29,6 +30,15 @@ public sealed class ThreeInstancesTests
             ["REELAY_Engine__LeaseDuration"] = "00:00:04",
         }, ct);
         var started = run.Elapsed;
+
+        // One key ring: the channel key stored (encrypted) through the first instance is readable on every one.
+        foreach (var instance in cluster.Instances)
+        {
+            using var admin = instance.ClientFor(cluster.AdminKey);
+            var spare = await admin.GetFromJsonAsync<JsonElement>("/admin/channels/" + ScaleOutCluster.SpareChannel, ct);
+            Assert.True(spare.GetProperty("has_api_key").GetBoolean() && spare.GetProperty("disabled_reason").ValueKind == JsonValueKind.Null, $"instance {instance.Port}: {spare}");
+        }
+
         var (limitedAccount, limited) = await cluster.CreateKeyAsync(1000, unlimited: false, new { max_in_flight = 5 }, ct);
         var (_, unlimited) = await cluster.CreateKeyAsync(0, unlimited: true, null, ct);
         var clients = new[] { limited, unlimited }.ToDictionary(k => k.Key, k => cluster.Instances.Select(i => i.ClientFor(k.Key)).ToArray());
