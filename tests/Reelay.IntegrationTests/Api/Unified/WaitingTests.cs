@@ -309,10 +309,14 @@ internal static class Waiting
     }
 
     /// <summary>Checks a condition until it holds (each check a few ms apart), or fails with <paramref name="failure"/> after 30 s.</summary>
-    public static async Task UntilAsync(Func<bool> condition, string failure, CancellationToken ct)
+    public static Task UntilAsync(Func<bool> condition, string failure, CancellationToken ct) =>
+        UntilAsync(() => Task.FromResult(condition()), failure, ct);
+
+    /// <summary>Checks a condition that needs a call (a query, a read) until it holds, or fails with <paramref name="failure"/> after 30 s.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string failure, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
+        while (!await condition())
         {
             Assert.True(DateTime.UtcNow < deadline, failure);
             await Task.Delay(20, ct);
