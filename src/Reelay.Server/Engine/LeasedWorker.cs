@@ -20,6 +20,12 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
 {
     private readonly StoreOutage _outage = new();
 
+    /// <summary>
+    /// Leases this worker meant to hand back while the store could not write: handed back as soon as it
+    /// can, so their tasks wait for the outage, not for the leases to run out as well.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Lease> _unreleased = new();
+
     /// <summary>The worker as metrics and spans name it (<c>dispatch</c>, <c>poll</c>, <c>finish</c>), made once rather than per task.</summary>
     private readonly string _name = kind.ToString().ToLowerInvariant();
 
@@ -59,6 +65,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
                     await Task.Delay(_outage.Wait, Time, stoppingToken);
                 }
 
+                await ReleaseLeftoversAsync();
                 var free = slots.CurrentCount + 1;
                 IReadOnlyList<VideoTask> claimed;
                 try
@@ -180,7 +187,7 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         return span;
     }
 
-    /// <summary>Hands the task back; if the store cannot take even that, the lease runs out and another claim takes it then.</summary>
+    /// <summary>Hands the task back; if the store cannot take even that, it is tried again before the next claim.</summary>
     private async Task ReleaseAsync(Lease lease)
     {
         try
@@ -189,6 +196,28 @@ public abstract partial class LeasedWorker(ClaimKind kind, ITaskStore store, Tim
         }
         catch (StoreUnavailableException)
         {
+            _unreleased.Enqueue(lease);
+        }
+    }
+
+    /// <summary>
+    /// Hands back the leases an outage kept, oldest first, stopping at the first the store still refuses.
+    /// Fenced like every write: a lease another worker has since taken over changes nothing.
+    /// </summary>
+    private async Task ReleaseLeftoversAsync()
+    {
+        while (_unreleased.TryPeek(out var lease))
+        {
+            try
+            {
+                await Store.ReleaseAsync(lease, CancellationToken.None);
+            }
+            catch (StoreUnavailableException)
+            {
+                return;
+            }
+
+            _unreleased.TryDequeue(out _);
         }
     }
 

@@ -9,7 +9,12 @@ using Reelay.Testing.Fakes;
 
 namespace Reelay.IntegrationTests.Hosting;
 
-/// <summary><c>/metrics</c> over HTTP: Prometheus text with Reelay's instruments and ASP.NET Core's, behind the admin key.</summary>
+/// <summary>
+/// <c>/metrics</c> over HTTP: Prometheus text with Reelay's instruments and ASP.NET Core's, behind the admin key.
+/// Run alone (<see cref="MetricsCollection"/>): every app in this test process names its meter "Reelay", and
+/// OpenTelemetry listens to meters by name, so another test's app running meanwhile would feed the same gauges.
+/// </summary>
+[Collection(MetricsCollection.Name)]
 public class MetricsTests
 {
     [Fact]
@@ -245,4 +250,11 @@ public class MetricsTests
     /// <summary>A sample line of <paramref name="name"/> whose labels include every one given (Prometheus sorts nothing for us, so each is looked for on its own).</summary>
     private static Regex Series(string name, params string[] labels) =>
         new("^" + Regex.Escape(name) + @"\{" + string.Concat(labels.Select(label => "(?=[^}]*" + Regex.Escape(label) + ")")) + @"[^}]*\} \d", RegexOptions.Multiline);
+}
+
+/// <summary>The metrics tests, run when no other test's app is running (one app per process, as in production).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection
+{
+    public const string Name = "metrics";
 }

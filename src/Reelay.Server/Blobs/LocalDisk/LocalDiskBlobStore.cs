@@ -54,11 +54,12 @@ public sealed class LocalDiskBlobStore(DataDirectory data, FileUrls urls) : IBlo
         catch (Exception e)
         {
             File.Delete(partial);
-            if (e is IOException io and not (FileNotFoundException or DirectoryNotFoundException))
+            if (e is IOException io && IsDiskFailure(io))
             {
                 throw Unavailable(io);
             }
 
+            // Anything else, a source that failed midway above all, fails with its own error.
             throw;
         }
     }
@@ -73,7 +74,7 @@ public sealed class LocalDiskBlobStore(DataDirectory data, FileUrls urls) : IBlo
         {
             File.Move(sourcePath, target, overwrite: true);
         }
-        catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException))
+        catch (IOException e) when (IsDiskFailure(e))
         {
             throw Unavailable(e);
         }
@@ -81,10 +82,15 @@ public sealed class LocalDiskBlobStore(DataDirectory data, FileUrls urls) : IBlo
         return Task.CompletedTask;
     }
 
-    /// <summary>A disk that cannot take a blob now (full, failing) is an outage, as every store says one: not the task's fault.</summary>
+    /// <summary>
+    /// Whether the disk itself failed the write: on Unix an IOException from the filesystem carries its errno
+    /// (EIO 5, ENOSPC 28, EROFS 30, EDQUOT 122); one from elsewhere (a source stream) does not.
+    /// </summary>
+    private static bool IsDiskFailure(IOException e) => e.HResult is 5 or 28 or 30 or 122;
+
+    /// <summary>A disk that cannot take a blob now (full, failing, read-only) is an outage, as every store says one: not the task's fault.</summary>
     private static StoreUnavailableException Unavailable(IOException e) =>
-        // On Linux an IOException carries the errno; 28 is ENOSPC.
-        new(e.HResult == 28 ? StoreUnavailableReason.Full : StoreUnavailableReason.IoError,
+        new(e.HResult switch { 28 or 122 => StoreUnavailableReason.Full, 30 => StoreUnavailableReason.ReadOnly, _ => StoreUnavailableReason.IoError },
             $"the data directory cannot take the file ({e.Message})", TimeSpan.FromSeconds(5), e);
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken)
