@@ -43,7 +43,8 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>
     /// A connection string to <paramref name="database"/>. Pooling off: a test that drops or stops things must
-    /// not find a pooled connection from before; Reelay's own data source pools as in production.
+    /// not find a pooled connection from before. A Reelay handed this string does not pool either; tests that
+    /// run it as in production (the scale-out tests, bench/) set <c>Pooling=true</c> on it.
     /// </summary>
     public string ConnectionStringFor(string database) => new NpgsqlConnectionStringBuilder
     {
