@@ -62,6 +62,20 @@ public static class AccountKit
         return (account, app.ClientFor(key.Key));
     }
 
+    /// <summary>
+    /// An unlimited account with a key of <paramref name="mode"/>, and the account's webhook signing secret
+    /// learnt the way an operator learns it: by rotating (until then it signs with one nobody was shown).
+    /// </summary>
+    public static async Task<(string AccountId, CreatedKey Key, string Secret)> CreateWebhookAccountAsync(
+        this ReelayApp app, string mode = "test", CancellationToken cancellationToken = default)
+    {
+        using var admin = app.CreateClient();
+        var account = await CreateAccountAsync(admin, app.AdminKey, unlimited: true, cancellationToken: cancellationToken);
+        var key = await CreateKeyAsync(admin, app.AdminKey, account, mode, cancellationToken: cancellationToken);
+        var rotated = await SendAsync(admin, app.AdminKey, HttpMethod.Post, $"/admin/accounts/{account}/webhook-secret", null, cancellationToken);
+        return (account, key, rotated.GetProperty("secret").GetString()!);
+    }
+
     /// <summary>The account as the admin API shows it on this instance.</summary>
     public static async Task<JsonElement> AccountAsync(this ReelayApp app, string accountId, CancellationToken cancellationToken = default)
     {

@@ -61,13 +61,11 @@ public sealed class WebhookDeliveryTests : IDisposable
         return dataDir;
     }
 
-    /// <summary>An account with a test key, and its signing secret learnt the way an operator learns it: by rotating.</summary>
+    /// <summary>An account with a test key and its signing secret (<see cref="AccountKit.CreateWebhookAccountAsync"/>), and a client using the key.</summary>
     private static async Task<(string AccountId, HttpClient Client, string Secret)> AccountAsync(ReelayApp app, CancellationToken ct)
     {
-        using var admin = app.CreateClient();
-        var account = await AccountKit.CreateAccountAsync(admin, app.AdminKey, unlimited: true, cancellationToken: ct);
-        var key = await AccountKit.CreateKeyAsync(admin, app.AdminKey, account, "test", cancellationToken: ct);
-        return (account, app.ClientFor(key.Key), await RotateAsync(app, account, ct));
+        var (account, key, secret) = await app.CreateWebhookAccountAsync(cancellationToken: ct);
+        return (account, app.ClientFor(key.Key), secret);
     }
 
     private static async Task<string> RotateAsync(ReelayApp app, string accountId, CancellationToken ct)

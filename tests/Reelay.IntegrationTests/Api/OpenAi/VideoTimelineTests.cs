@@ -92,11 +92,8 @@ public sealed class VideoTimelineTests
         var ct = TestContext.Current.CancellationToken;
         await using var receiver = await WebhookReceiver.StartAsync(ct);
         await using var app = ReelayApp.Start(new Dictionary<string, string?> { ["Webhooks:IdleDelay"] = "00:00:00.100" });
-        using var admin = app.CreateClient();
-        var account = await AccountKit.CreateAccountAsync(admin, app.AdminKey, unlimited: true, cancellationToken: ct);
-        var key = await AccountKit.CreateKeyAsync(admin, app.AdminKey, account, "test", cancellationToken: ct);
-        var rotated = await AccountKit.SendAsync(admin, app.AdminKey, HttpMethod.Post, $"/admin/accounts/{account}/webhook-secret", null, ct);
-        receiver.Secrets = [rotated.GetProperty("secret").GetString()!];
+        var (_, key, secret) = await app.CreateWebhookAccountAsync(cancellationToken: ct);
+        receiver.Secrets = [secret];
         using var client = app.ClientFor(key.Key);
         var id = await client.CreateAsync(new { model = "reelay-preview", prompt = "a harbour", duration = 1, callback_url = receiver.Url.ToString() }, ct);
         await client.WaitForEndAsync(id, Timeout, ct);
