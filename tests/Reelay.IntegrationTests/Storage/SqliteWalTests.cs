@@ -52,6 +52,13 @@ public class SqliteWalTests
                 ids.AddRange(round);
             }
 
+            // The creates can outrun the checkpointer's once-a-second pass: let it meet the snapshot first.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Occurrences(first.Log, "WAL checkpoint could not complete") == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, ct);
+            }
+
             await first.KillAsync();
         }
 
