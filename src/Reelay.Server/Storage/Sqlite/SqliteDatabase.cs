@@ -555,11 +555,42 @@ public sealed class SqliteSession : IDisposable
         return command;
     }
 
+    private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// This SQL prepared once on this session's connection, for a caller that binds its parameters by
+    /// number (SQLitePCL's raw API). <paramref name="parameters"/> are its parameter names in order:
+    /// checked when it is prepared, so that binding by number cannot drift from the SQL.
+    /// </summary>
+    public sqlite3_stmt Statement(string sql, IReadOnlyList<string> parameters)
+    {
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v3(Connection.Handle, sql, raw.SQLITE_PREPARE_PERSISTENT, out statement, out _), Connection.Handle);
+            var names = Enumerable.Range(1, raw.sqlite3_bind_parameter_count(statement)).Select(i => raw.sqlite3_bind_parameter_name(statement, i).utf8_to_string());
+            if (!names.SequenceEqual(parameters))
+            {
+                statement.Dispose();
+                throw new InvalidOperationException($"The statement's parameters are not those given, in that order: {sql}");
+            }
+
+            _statements[sql] = statement;
+        }
+
+        return statement;
+    }
+
     /// <summary>Back to the pool.</summary>
     public void Dispose() => _owner.Return(this);
 
     internal void Close()
     {
+        // Finalized before the connection closes, which it otherwise could not.
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
+        }
+
         foreach (var command in _commands.Values)
         {
             command.Dispose();

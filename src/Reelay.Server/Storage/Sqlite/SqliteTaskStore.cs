@@ -294,9 +294,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
                 wrote = true;
             }
 
-            var insert = session.Command(InsertSql, keepParameters: true);
-            BindInsert(insert, task, pending.HoldSeq);
-            await insert.ExecuteNonQueryAsync();
+            Insert(session, task, pending.HoldSeq);
             wrote = true;
 
             if (task.IdempotencyKey is not null)
@@ -1065,7 +1063,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
     }
 
-    /// <summary>The insert's parameters, in the order <see cref="BindInsert"/> sets them.</summary>
+    /// <summary>The insert's parameters, in the order <see cref="Insert"/> binds them (SQLite numbers them so, from 1).</summary>
     private static readonly string[] InsertParameters =
     [
         "$id", "$owner", "$mode", "$model", "$requested_model", "$prompt", "$negative_prompt", "$aspect_ratio", "$size",
@@ -1075,51 +1073,82 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     ];
 
     /// <summary>
-    /// Binds the columns a new task is inserted with. The session keeps the prepared insert with its
-    /// parameters: they are made once per session, and each row only sets their values.
+    /// Inserts a new task's row with the session's prepared statement, binding each value by its number.
+    /// The create's hottest statement skips the ADO.NET layer: Microsoft.Data.Sqlite looks every parameter
+    /// up by name (converted to UTF-8 and searched for on each execution) and boxes each number, which
+    /// cost about a tenth of a create's CPU (README, Benchmarks). A refusal throws its
+    /// <see cref="SqliteException"/> as the command would.
     /// </summary>
-    private static void BindInsert(SqliteCommand command, VideoTask task, long? holdSeq)
+    private static void Insert(SqliteSession session, VideoTask task, long? holdSeq)
     {
-        var p = command.Parameters;
-        if (p.Count != InsertParameters.Length)
+        var insert = new RowBinder(session.Statement(InsertSql, InsertParameters));
+        insert.Text(task.Id);
+        insert.Text(task.OwnerKeyId);
+        insert.Text(TaskRows.ToText(task.Mode));
+        insert.Text(task.Model);
+        insert.Text(task.RequestedModel);
+        insert.Text(task.Prompt);
+        insert.Text(task.NegativePrompt);
+        insert.Text(task.AspectRatio);
+        insert.Text(task.Size);
+        insert.Number(task.Duration);
+        insert.Number(task.Seed);
+        insert.Text(TaskRows.Json(task.Images));
+        insert.Text(TaskRows.Json(task.Options));
+        insert.Text(task.CallbackUrl);
+        insert.Text(task.IdempotencyKey);
+        insert.Text(TaskRows.ToText(task.Surface));
+        insert.Text(task.RemixedFrom);
+        insert.Text(TaskRows.ToText(task.Stage));
+        insert.Number(task.Progress);
+        insert.Number(task.CreatedAt);
+        insert.Number(task.UpdatedAt);
+        insert.Number(task.DeadlineAt);
+        insert.Number(task.NextAt);
+        insert.Text(task.AccountId);
+        insert.Number(task.Held);
+        insert.Text(task.PriceUnit is { } unit ? Price.UnitText(unit) : null);
+        insert.Number(task.UnitPrice);
+        insert.Number(holdSeq);
+        insert.Number(task.CancelAt);
+        insert.Text(task.WebhookEvents is { } events ? TaskRows.Json(events) : null);
+        insert.Text(task.TraceParent);
+        insert.Execute(session.Connection);
+    }
+
+    /// <summary>Binds a prepared statement's parameters in their order, then runs it once and resets it for the next row.</summary>
+    private struct RowBinder(SQLitePCL.sqlite3_stmt statement)
+    {
+        private int _next;
+
+        public void Text(string? value)
         {
-            p.Clear();
-            foreach (var name in InsertParameters)
-            {
-                p.Add(new SqliteParameter { ParameterName = name });
-            }
+            var index = ++_next;
+            _ = value is null ? SQLitePCL.raw.sqlite3_bind_null(statement, index) : SQLitePCL.raw.sqlite3_bind_text16(statement, index, value);
         }
 
-        p[0].Value = task.Id;
-        p[1].Value = task.OwnerKeyId;
-        p[2].Value = TaskRows.ToText(task.Mode);
-        p[3].Value = task.Model;
-        p[4].Value = task.RequestedModel;
-        p[5].Value = task.Prompt;
-        p[6].Value = (object?)task.NegativePrompt ?? DBNull.Value;
-        p[7].Value = task.AspectRatio;
-        p[8].Value = task.Size;
-        p[9].Value = task.Duration;
-        p[10].Value = (object?)task.Seed ?? DBNull.Value;
-        p[11].Value = TaskRows.Json(task.Images);
-        p[12].Value = TaskRows.Json(task.Options);
-        p[13].Value = (object?)task.CallbackUrl ?? DBNull.Value;
-        p[14].Value = (object?)task.IdempotencyKey ?? DBNull.Value;
-        p[15].Value = TaskRows.ToText(task.Surface);
-        p[16].Value = (object?)task.RemixedFrom ?? DBNull.Value;
-        p[17].Value = TaskRows.ToText(task.Stage);
-        p[18].Value = task.Progress;
-        p[19].Value = task.CreatedAt;
-        p[20].Value = task.UpdatedAt;
-        p[21].Value = task.DeadlineAt;
-        p[22].Value = task.NextAt;
-        p[23].Value = task.AccountId;
-        p[24].Value = task.Held;
-        p[25].Value = task.PriceUnit is { } unit ? Price.UnitText(unit) : DBNull.Value;
-        p[26].Value = task.UnitPrice;
-        p[27].Value = (object?)holdSeq ?? DBNull.Value;
-        p[28].Value = (object?)task.CancelAt ?? DBNull.Value;
-        p[29].Value = task.WebhookEvents is { } events ? TaskRows.Json(events) : DBNull.Value;
-        p[30].Value = (object?)task.TraceParent ?? DBNull.Value;
+        public void Number(long? value)
+        {
+            var index = ++_next;
+            _ = value is { } number ? SQLitePCL.raw.sqlite3_bind_int64(statement, index, number) : SQLitePCL.raw.sqlite3_bind_null(statement, index);
+        }
+
+        public readonly void Execute(SqliteConnection connection)
+        {
+            var rc = SQLitePCL.raw.sqlite3_step(statement);
+            try
+            {
+                if (rc != SQLitePCL.raw.SQLITE_DONE)
+                {
+                    // Read before the reset, which keeps the code but may change the message.
+                    SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+                }
+            }
+            finally
+            {
+                _ = SQLitePCL.raw.sqlite3_reset(statement);
+                _ = SQLitePCL.raw.sqlite3_clear_bindings(statement);
+            }
+        }
     }
 }

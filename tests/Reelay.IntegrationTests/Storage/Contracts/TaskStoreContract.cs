@@ -318,6 +318,52 @@ public abstract class TaskStoreContract : StoreContract
 public sealed class SqliteTaskStoreContract : TaskStoreContract
 {
     protected override Task<StoreBackend> CreateBackendAsync(CancellationToken cancellationToken) => StoreBackend.SqliteAsync(cancellationToken);
+
+    /// <summary>
+    /// The insert binds its row by number on a statement the session keeps: a row its statement refuses
+    /// fails its own create with SQLite's constraint error, the rows committed with it stand with every
+    /// column as given, and the statement is ready for the next row.
+    /// </summary>
+    [Fact]
+    public async Task Create_RowRefusedByItsStatementAmongConcurrentCreates_OnlyThatCreateFailsAndTheOthersAreStoredWhole()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var owner = await AccountWithKeyAsync(0, ct);
+        var first = NewTask(owner, callbackUrl: "https://hooks.example.com/reelay") with
+        {
+            NegativePrompt = "blurry", Seed = 4_294_967_295, Options = new Dictionary<string, string> { ["style"] = "anime" },
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        };
+        var twin = NewTask(owner) with { Id = first.Id, Prompt = "the same id again" };
+        var others = Enumerable.Range(0, 12).Select(i => NewTask(owner) with { Prompt = $"beside the twin {i}" }).ToList();
+
+        var creates = others.Take(6).Append(first).Append(twin).Concat(others.Skip(6))
+            .Select(task => Task.Run(() => Stores.Tasks.CreateAsync(task, new CreateRules(null, Now()), ct), ct)).ToList();
+        await Task.WhenAll(creates.Select(create => create.ContinueWith(_ => { }, ct)));
+
+        var refused = Assert.Single(creates, create => create.IsFaulted);
+        var error = Assert.IsType<Microsoft.Data.Sqlite.SqliteException>(refused.Exception!.InnerException);
+        Assert.Equal(19, error.SqliteErrorCode); // SQLITE_CONSTRAINT
+        Assert.All(creates.Where(create => !create.IsFaulted), create => Assert.Equal(CreateOutcome.Created, create.Result.Outcome));
+        foreach (var task in others)
+        {
+            Assert.Equal(task.Prompt, (await Stores.Tasks.GetAsync(task.Id, owner.KeyId, ct))?.Prompt);
+        }
+
+        var stored = (await Stores.Monitor.GetAsync(first.Id, ct))!;
+        if (stored.Prompt == first.Prompt)
+        {
+            Assert.Equal(
+                (first.NegativePrompt, first.Seed, first.CallbackUrl, first.TraceParent, "anime", first.Duration, first.Size),
+                (stored.NegativePrompt, stored.Seed, stored.CallbackUrl, stored.TraceParent, stored.Options["style"], stored.Duration, stored.Size));
+        }
+        else
+        {
+            Assert.Equal((twin.Prompt, null, null), (stored.Prompt, stored.NegativePrompt, stored.Seed));
+        }
+
+        await CreatedAsync(NewTask(owner), ct);
+    }
 }
 
 /// <summary>The task store contract on a real PostgreSQL server, plus what only a shared database's clock can promise.</summary>
