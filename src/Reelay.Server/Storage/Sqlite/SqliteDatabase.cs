@@ -520,6 +520,7 @@ public sealed record StoreWriteFailure(StoreUnavailableReason Reason, string Det
 public sealed class SqliteSession : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
     private readonly SqliteDatabase _owner;
 
     internal SqliteSession(SqliteConnection connection, SqliteDatabase owner)
@@ -554,8 +555,6 @@ public sealed class SqliteSession : IDisposable
 
         return command;
     }
-
-    private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
 
     /// <summary>
     /// This SQL prepared once on this session's connection, for a caller that binds its parameters by
