@@ -141,7 +141,8 @@ public sealed class VideoTimelineTests
         var latency = (await admin.GetFromJsonAsync<JsonElement>("/admin/channels/timed", ct)).GetProperty("latency");
         var submit = latency.GetProperty("submit");
         Assert.Equal(2, submit.GetProperty("calls").GetInt32());
-        Assert.InRange(submit.GetProperty("p50_ms").GetDouble(), 300, 30_000);
+        // The fake's delay is timed by the runtime's coarse timer, which may end a millisecond or two before 300 ms by the stopwatch.
+        Assert.InRange(submit.GetProperty("p50_ms").GetDouble(), 290, 30_000);
         Assert.True(submit.GetProperty("p95_ms").GetDouble() >= submit.GetProperty("p50_ms").GetDouble());
         Assert.True(latency.GetProperty("poll").GetProperty("calls").GetInt32() >= 2);
         Assert.InRange(latency.GetProperty("poll").GetProperty("p50_ms").GetDouble(), 0, 300);
