@@ -5,25 +5,27 @@ namespace Reelay.Storage.Sqlite;
 /// <summary>
 /// Keeps the WAL small, off the request path (connections do not auto-checkpoint). A PASSIVE
 /// checkpoint every second never blocks anyone, but while some writer is always busy it never
-/// empties the log, so SQLite never starts it over and the file grows without end. So once the
-/// file passes <see cref="TruncateAboveBytes"/>, a TRUNCATE empties it, holding this process's
-/// writers for the moment it takes (a PASSIVE just before it has copied most of the log already). Also a TRUNCATE on start (a killed process leaves the WAL as
-/// large as it was) and on the way out.
+/// empties the log, so SQLite never starts it over and the file grows without end. So once the log
+/// holds more than <see cref="EmptyAboveBytes"/>, a RESTART empties it, holding this process's writers
+/// for the moment it takes (a PASSIVE just before it has copied most of the log already); the next
+/// commit writes the log over from the start of the file, which keeps its size instead of being cut
+/// and grown again. A TRUNCATE on start (a killed process leaves the WAL as large as it was) and on
+/// the way out leaves no file behind.
 /// </summary>
 internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimeProvider time, ILogger<SqliteCheckpointer> logger) : BackgroundService
 {
-    /// <summary>WAL size past which it is emptied: well under the 64 MiB it must never reach, with room for what a busy writer adds between two looks.</summary>
-    public const long TruncateAboveBytes = 16 * 1024 * 1024;
+    /// <summary>How full the log may get before it is emptied: well under the 64 MiB it must never reach, with room for what a busy writer adds between two looks.</summary>
+    public const long EmptyAboveBytes = 16 * 1024 * 1024;
 
-    /// <summary>How often the WAL's size is looked at: a stat call, cheap; a busy writer adds a few MiB in this time.</summary>
+    /// <summary>How often the WAL's fill is looked at: a stat call and a number the commits keep, cheap; a busy writer adds a few MiB in this time.</summary>
     private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(250);
 
     private static readonly TimeSpan PassiveInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a TRUNCATE waits for readers of older snapshots; this process's writers wait that long at worst.</summary>
-    private static readonly TimeSpan TruncateBusyTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>How long emptying the log waits for readers of older snapshots; this process's writers wait that long at worst.</summary>
+    private static readonly TimeSpan EmptyBusyTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>After a TRUNCATE was held up, the next waits at least this long, doubling up to a minute: writers are not stalled every tick by a reader that stays.</summary>
+    /// <summary>After emptying the log was held up, the next try waits at least this long, doubling up to a minute: writers are not stalled every tick by a reader that stays.</summary>
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
@@ -31,12 +33,12 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
     // One failing episode is logged once when it starts and once when a checkpoint completes again.
     private int _failedAttempts;
     private TimeSpan _retryDelay = FirstRetryDelay;
-    private DateTimeOffset _nextTruncateAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextEmptyAt = DateTimeOffset.MinValue;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Hosted services start one after another: this completes before the engine writes and the server answers.
-        await TruncateAsync(cancellationToken);
+        await EmptyAsync(restart: false, cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -49,13 +51,13 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var now = time.GetUtcNow();
-                if (database.WalBytes() > TruncateAboveBytes && now >= _nextTruncateAt)
+                if (WalFill() > EmptyAboveBytes && now >= _nextEmptyAt)
                 {
-                    // PASSIVE first copies the bulk while writers carry on; the TRUNCATE that holds
+                    // PASSIVE first copies the bulk while writers carry on; the RESTART that holds
                     // them then has only what was appended meanwhile left to copy.
                     lastPassive = now;
                     await PassiveAsync(stoppingToken);
-                    await TruncateAsync(stoppingToken);
+                    await EmptyAsync(restart: true, stoppingToken);
                 }
                 else if (now - lastPassive >= PassiveInterval)
                 {
@@ -69,7 +71,7 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
         }
 
         // The engine has stopped (hosted services stop in reverse order): the WAL is left empty between runs.
-        await TruncateAsync(CancellationToken.None);
+        await EmptyAsync(restart: false, CancellationToken.None);
     }
 
     private async Task PassiveAsync(CancellationToken cancellationToken)
@@ -80,23 +82,26 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
         }
         catch (SqliteException e)
         {
-            Failed(database.WalBytes(), e);
+            Failed(WalFill(), e);
             return;
         }
 
-        // A failed PASSIVE episode ends here; a WAL still too large waits for its TRUNCATE.
-        if (database.WalBytes() is var walBytes && walBytes <= TruncateAboveBytes)
+        // A failed PASSIVE episode ends here; a WAL still too full waits for its RESTART.
+        if (WalFill() is var walBytes && walBytes <= EmptyAboveBytes)
         {
             Succeeded(walBytes);
         }
     }
 
-    private async Task TruncateAsync(CancellationToken cancellationToken)
+    /// <summary>Empties the WAL: under load by a RESTART, which keeps the file for the writers to fill again; on start and on the way out by a TRUNCATE, which leaves none.</summary>
+    private async Task EmptyAsync(bool restart, CancellationToken cancellationToken)
     {
-        var before = database.WalBytes();
+        var before = WalFill();
         try
         {
-            var result = await database.TruncateWalAsync(TruncateBusyTimeout, cancellationToken);
+            var result = restart
+                ? await database.RestartWalAsync(EmptyBusyTimeout, cancellationToken)
+                : await database.TruncateWalAsync(EmptyBusyTimeout, cancellationToken);
             if (result.Busy)
             {
                 Failed(before, null);
@@ -112,6 +117,13 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
         Succeeded(before);
     }
 
+    /// <summary>
+    /// How full the log is: its frames as this process's commits report them, or the file's size once it
+    /// has grown past the size a restarted log is reused at (another process's commits, or a log no
+    /// checkpoint could empty).
+    /// </summary>
+    private long WalFill() => database.WalBytes() is var file && file > SqliteDatabase.JournalSizeLimitBytes ? file : database.WalLogBytes();
+
     private void Succeeded(long walBytes)
     {
         if (_failedAttempts > 0)
@@ -121,17 +133,17 @@ internal sealed partial class SqliteCheckpointer(SqliteDatabase database, TimePr
 
         _failedAttempts = 0;
         _retryDelay = FirstRetryDelay;
-        _nextTruncateAt = DateTimeOffset.MinValue;
+        _nextEmptyAt = DateTimeOffset.MinValue;
     }
 
     private void Failed(long walBytes, SqliteException? error)
     {
         if (_failedAttempts++ == 0)
         {
-            LogCannotComplete(logger, error, walBytes, TruncateBusyTimeout.TotalSeconds);
+            LogCannotComplete(logger, error, walBytes, EmptyBusyTimeout.TotalSeconds);
         }
 
-        _nextTruncateAt = time.GetUtcNow() + _retryDelay;
+        _nextEmptyAt = time.GetUtcNow() + _retryDelay;
         _retryDelay = _retryDelay * 2 < MaxRetryDelay ? _retryDelay * 2 : MaxRetryDelay;
     }
 

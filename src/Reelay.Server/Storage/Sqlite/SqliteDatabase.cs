@@ -23,9 +23,14 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
 {
     /// <summary>
     /// Once the WAL has been emptied, the next writer starts it over and cuts the file back to this
-    /// size: without a limit SQLite keeps the file at its largest ever size for reuse.
+    /// size: without a limit SQLite keeps the file at its largest ever size for reuse. Above the size at
+    /// which the checkpointer empties it (16 MiB, plus what a busy writer adds before it looks), so the
+    /// file a steady load fills is reused whole rather than cut and grown again.
     /// </summary>
-    public const long JournalSizeLimitBytes = 4 * 1024 * 1024;
+    public const long JournalSizeLimitBytes = 32 * 1024 * 1024;
+
+    private const long WalHeaderBytes = 32;
+    private const long WalFrameHeaderBytes = 24;
 
     /// <summary>Idle sessions kept for reuse; more than this are closed when returned.</summary>
     private const int MaxIdleSessions = 32;
@@ -37,9 +42,18 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
     private readonly string _sessionConnectionString;
     private readonly ConditionalWeakTable<object, object> _configured = [];
     private readonly ConcurrentBag<SqliteSession> _idle = [];
+
+    /// <summary>
+    /// The group commit's session, idle between commits. One connection keeps its page cache from one
+    /// commit to the next; a pooled one finds its cache stale after any other connection's write and
+    /// reads every page of the table and its indexes again (about three reads per create under load).
+    /// </summary>
+    private SqliteSession? _committer;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TimeProvider _time;
     private readonly ILogger<SqliteDatabase> _logger;
+    private readonly SqliteWalFrames _walFrames = new();
+    private long _pageSize = 4096;
     private StoreWriteFailure? _writeFailure;
 
     public SqliteDatabase(string path, StorageOptions options, TimeProvider time, ILogger<SqliteDatabase> logger)
@@ -178,13 +192,15 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
     }
 
     /// <summary>A session whose statements stay prepared between uses: for the request hot paths.</summary>
-    public async ValueTask<SqliteSession> RentSessionAsync(CancellationToken cancellationToken)
-    {
-        if (_idle.TryTake(out var session))
-        {
-            return session;
-        }
+    public ValueTask<SqliteSession> RentSessionAsync(CancellationToken cancellationToken) =>
+        _idle.TryTake(out var session) ? ValueTask.FromResult(session) : OpenSessionAsync(committer: false, cancellationToken);
 
+    /// <summary>The session for the group commit, for the holder of the write gate only (so there is never more than one in use).</summary>
+    public ValueTask<SqliteSession> RentCommitterSessionAsync(CancellationToken cancellationToken) =>
+        Interlocked.Exchange(ref _committer, null) is { } session ? ValueTask.FromResult(session) : OpenSessionAsync(committer: true, cancellationToken);
+
+    private async ValueTask<SqliteSession> OpenSessionAsync(bool committer, CancellationToken cancellationToken)
+    {
         var connection = new SqliteConnection(_sessionConnectionString);
         try
         {
@@ -197,22 +213,21 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
             throw ReadFailed(e);
         }
 
-        return new SqliteSession(connection, this);
+        return new SqliteSession(connection, this, committer);
     }
 
     internal void Return(SqliteSession session)
     {
-        if (session.Broken)
+        var kept = !session.Broken && (session.IsCommitter
+            ? Interlocked.CompareExchange(ref _committer, session, null) is null
+            : _idle.Count < MaxIdleSessions);
+        if (!kept)
         {
             session.Close();
         }
-        else if (_idle.Count < MaxIdleSessions)
+        else if (!session.IsCommitter)
         {
             _idle.Add(session);
-        }
-        else
-        {
-            session.Close();
         }
     }
 
@@ -387,6 +402,7 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
         Configure(connection);
         _ = raw.sqlite3_busy_timeout(connection.Handle!, (int)MigrationBusyTimeout.TotalMilliseconds);
         await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
+        _pageSize = await connection.ExecuteScalarAsync<long>("PRAGMA page_size;");
         await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
         for (var version = 1; version <= lastVersion; version++)
         {
@@ -426,7 +442,19 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
     /// (new readers read the database file and do not hold it up). Busy when a reader (or another
     /// process) held it up past that: the WAL was copied as far as possible and is left in place.
     /// </summary>
-    public async Task<CheckpointResult> TruncateWalAsync(TimeSpan busyTimeout, CancellationToken cancellationToken)
+    public Task<CheckpointResult> TruncateWalAsync(TimeSpan busyTimeout, CancellationToken cancellationToken) =>
+        EmptyWalAsync("TRUNCATE", busyTimeout, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="TruncateWalAsync"/>, but the file is kept at its size: the next commit writes over
+    /// it from the start. Overwriting pages the kernel already holds costs far less than growing the
+    /// file anew after every truncation (allocating its blocks and page cache), which under a steady
+    /// write load the checkpointer would otherwise make it do every few seconds.
+    /// </summary>
+    public Task<CheckpointResult> RestartWalAsync(TimeSpan busyTimeout, CancellationToken cancellationToken) =>
+        EmptyWalAsync("RESTART", busyTimeout, cancellationToken);
+
+    private async Task<CheckpointResult> EmptyWalAsync(string mode, TimeSpan busyTimeout, CancellationToken cancellationToken)
     {
         using var gate = await EnterWriteAsync(cancellationToken);
         await using var connection = await OpenAsync(cancellationToken);
@@ -438,7 +466,13 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
 
         try
         {
-            return await RunCheckpointAsync(connection, "TRUNCATE", cancellationToken);
+            var result = await RunCheckpointAsync(connection, mode, cancellationToken);
+            if (!result.Busy)
+            {
+                _walFrames.Emptied();
+            }
+
+            return result;
         }
         finally
         {
@@ -448,6 +482,12 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
             await usual.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// The bytes the WAL's frames take, as of this process's last commit: how full the log is. The file
+    /// can be larger (a restarted log is written over from its start) or fuller (another process's commits).
+    /// </summary>
+    public long WalLogBytes() => _walFrames.Frames is var frames and > 0 ? WalHeaderBytes + (frames * (WalFrameHeaderBytes + _pageSize)) : 0;
 
     /// <summary>The WAL file's size in bytes; 0 when there is none.</summary>
     public long WalBytes()
@@ -472,6 +512,8 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
             session.Close();
         }
 
+        Interlocked.Exchange(ref _committer, null)?.Close();
+
         // Microsoft.Data.Sqlite pools connections process-wide by connection string: a later
         // instance over the same path must not inherit handles to this one's file.
         using (var connection = new SqliteConnection(_connectionString))
@@ -492,6 +534,8 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
         // journal_size_limit: applies to whichever connection restarts the WAL, so every connection sets it.
         pragmas.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={(long)BusyTimeout.TotalMilliseconds}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={JournalSizeLimitBytes};";
         pragmas.ExecuteNonQuery();
+        // After the pragmas: wal_autocheckpoint sets the hook this replaces.
+        _walFrames.Watch(connection);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The database cannot take writes: {Reason}. Writes answer 503 and workers back off until it can")]
@@ -523,13 +567,17 @@ public sealed class SqliteSession : IDisposable
     private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
     private readonly SqliteDatabase _owner;
 
-    internal SqliteSession(SqliteConnection connection, SqliteDatabase owner)
+    internal SqliteSession(SqliteConnection connection, SqliteDatabase owner, bool committer)
     {
         Connection = connection;
         _owner = owner;
+        IsCommitter = committer;
     }
 
     public SqliteConnection Connection { get; }
+
+    /// <summary>The group commit's session: returned to its own slot rather than the pool.</summary>
+    internal bool IsCommitter { get; }
 
     /// <summary>Set when the connection may still hold a transaction it could not end: closed instead of pooled.</summary>
     public bool Broken { get; set; }

@@ -226,7 +226,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     {
         try
         {
-            return await database.RentSessionAsync(CancellationToken.None);
+            return await database.RentCommitterSessionAsync(CancellationToken.None);
         }
         catch (Exception e)
         {
