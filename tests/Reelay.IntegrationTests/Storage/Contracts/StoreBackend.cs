@@ -66,11 +66,14 @@ public sealed class StoreBackend : IAsyncDisposable
         return connection;
     }
 
-    public static async Task<StoreBackend> SqliteAsync(CancellationToken cancellationToken)
+    /// <summary>The SQLite database under the stores, for tests of what only it has (its write gate); null on PostgreSQL.</summary>
+    public SqliteDatabase? Sqlite { get; init; }
+
+    public static async Task<StoreBackend> SqliteAsync(CancellationToken cancellationToken, StorageOptions? options = null)
     {
         var data = new ScratchDir();
         var path = Path.Combine(data.Path, "reelay.db");
-        var database = new SqliteDatabase(path, new StorageOptions(), TimeProvider.System, NullLogger<SqliteDatabase>.Instance);
+        var database = new SqliteDatabase(path, options ?? new StorageOptions(), TimeProvider.System, NullLogger<SqliteDatabase>.Instance);
         await database.MigrateAsync(cancellationToken);
         var tasks = new SqliteTaskStore(database);
         return new StoreBackend(data, database, () => new SqliteConnection($"Data Source={path};Pooling=False"), () => LedgerInvariants.AssertHold(path), () =>
@@ -81,6 +84,7 @@ public sealed class StoreBackend : IAsyncDisposable
         {
             Tasks = tasks,
             Monitor = tasks,
+            Sqlite = database,
         };
     }
 

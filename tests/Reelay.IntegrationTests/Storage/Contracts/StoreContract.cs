@@ -33,13 +33,16 @@ public abstract class StoreContract : IAsyncLifetime
     protected static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     /// <summary>An account with <paramref name="balance"/> micro-credits (a top-up on its ledger) and one live key in it.</summary>
-    protected async Task<(string AccountId, string KeyId)> AccountWithKeyAsync(long balance, CancellationToken ct)
+    protected Task<(string AccountId, string KeyId)> AccountWithKeyAsync(long balance, CancellationToken ct) => AccountWithKeyAsync(Stores, balance, ct);
+
+    /// <summary>As <see cref="AccountWithKeyAsync(long, CancellationToken)"/>, in a backend a test made for itself.</summary>
+    protected static async Task<(string AccountId, string KeyId)> AccountWithKeyAsync(StoreBackend stores, long balance, CancellationToken ct)
     {
         var now = Now();
-        var account = await Stores.Accounts.CreateAsync(new Account(Account.NewId(), "acct", 0, 0, false, now, now, null),
+        var account = await stores.Accounts.CreateAsync(new Account(Account.NewId(), "acct", 0, 0, false, now, now, null),
             balance > 0 ? new CreditMove(LedgerKind.TopUp, balance, "test credits", "admin", now) : null, ct);
         var (key, _) = ApiKey.Issue("key", KeyMode.Live, now, account.Id);
-        Assert.True(await Stores.Keys.InsertAsync(key, ct));
+        Assert.True(await stores.Keys.InsertAsync(key, ct));
         return (account.Id, key.Id);
     }
 

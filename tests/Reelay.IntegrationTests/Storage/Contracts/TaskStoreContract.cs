@@ -364,6 +364,64 @@ public sealed class SqliteTaskStoreContract : TaskStoreContract
 
         await CreatedAsync(NewTask(owner), ct);
     }
+
+    /// <summary>
+    /// Creates queued behind a writer of this process that holds the write gate past the busy timeout are
+    /// each refused by their own deadline, none of them stored later; the next create after it is stored.
+    /// </summary>
+    [Fact]
+    public async Task Create_WriteGateHeldPastTheBusyTimeout_EachRefusedInTimeNoneStoredAndTheNextStored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var busyTimeout = TimeSpan.FromMilliseconds(500);
+        await using var backend = await StoreBackend.SqliteAsync(ct, new Reelay.Storage.Sqlite.StorageOptions { BusyTimeout = busyTimeout });
+        var owner = await AccountWithKeyAsync(backend, 0, ct);
+        var queued = Enumerable.Range(0, 8).Select(i => NewTask(owner) with { Prompt = $"behind the gate {i}" }).ToList();
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var creates = new List<Task<CreateResult>>();
+        using (await backend.Sqlite!.EnterWriteAsync(ct))
+        {
+            creates.AddRange(queued.Select(task => Task.Run(() => backend.Tasks.CreateAsync(task, new CreateRules(null, Now()), ct), ct)));
+            // Bounded, so that a create left waiting fails the test instead of hanging it.
+            await Task.WhenAll(creates.Select(create => create.ContinueWith(_ => { }, ct))).WaitAsync(busyTimeout + TimeSpan.FromSeconds(10), ct);
+        }
+
+        var answeredAfter = started.Elapsed;
+        Assert.All(creates, create => Assert.IsType<Reelay.Storage.StoreUnavailableException>(create.Exception?.InnerException));
+        Assert.InRange(answeredAfter, busyTimeout * 0.9, busyTimeout + TimeSpan.FromSeconds(3));
+        var next = NewTask(owner);
+        Assert.Equal(CreateOutcome.Created, (await backend.Tasks.CreateAsync(next, new CreateRules(null, Now()), ct)).Outcome);
+        foreach (var task in queued)
+        {
+            Assert.Null(await backend.Monitor.GetAsync(task.Id, ct));
+        }
+
+        Assert.NotNull(await backend.Monitor.GetAsync(next.Id, ct));
+    }
+
+    /// <summary>A create whose client leaves while it is queued is never stored; the creates after it are.</summary>
+    [Fact]
+    public async Task Create_ClientLeavesWhileQueued_NotStoredAndTheNextIsStored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var owner = await AccountWithKeyAsync(0, ct);
+        var left = NewTask(owner);
+        Task<CreateResult> leaving;
+        using (var client = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            using (await Stores.Sqlite!.EnterWriteAsync(ct))
+            {
+                leaving = Task.Run(() => Stores.Tasks.CreateAsync(left, new CreateRules(null, Now()), client.Token), ct);
+                await Task.Delay(100, ct);
+                await client.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaving);
+            }
+        }
+
+        await CreatedAsync(NewTask(owner), ct);
+        Assert.Null(await Stores.Monitor.GetAsync(left.Id, ct));
+    }
 }
 
 /// <summary>The task store contract on a real PostgreSQL server, plus what only a shared database's clock can promise.</summary>
