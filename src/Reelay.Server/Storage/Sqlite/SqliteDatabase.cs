@@ -247,17 +247,6 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
     /// <summary>The write gate if it is free this instant, else null; nothing is queued or allocated.</summary>
     public WriteGate? TryEnterWriteNow() => _writeGate.Wait(0) ? new WriteGate(_writeGate) : null;
 
-    /// <summary>
-    /// Waits for the write gate, for a caller that may withdraw: true once it is held (then
-    /// <see cref="HeldWriteGate"/> releases it), false when it was not free within <paramref name="wait"/>.
-    /// Withdrawing by <paramref name="cancellationToken"/> completes the task as cancelled.
-    /// </summary>
-    public Task<bool> WaitWriteGateAsync(TimeSpan wait, CancellationToken cancellationToken) =>
-        _writeGate.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, cancellationToken);
-
-    /// <summary>The gate a <see cref="WaitWriteGateAsync"/> that answered true holds, to release it.</summary>
-    public WriteGate HeldWriteGate() => new(_writeGate);
-
     /// <summary>The write gate, or null when it was not free within <paramref name="wait"/>.</summary>
     public async Task<WriteGate?> TryEnterWriteAsync(TimeSpan wait, CancellationToken cancellationToken) =>
         await _writeGate.WaitAsync(wait < TimeSpan.Zero ? TimeSpan.Zero : wait, cancellationToken) ? new WriteGate(_writeGate) : null;

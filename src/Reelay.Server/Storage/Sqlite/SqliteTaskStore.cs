@@ -21,80 +21,44 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingInsert> _inserts = new();
 
+    /// <summary>1 while the commit pump runs.</summary>
+    private int _pumping;
+
     private long _rowsWritten;
 
     /// <summary>Task rows inserted or changed since start: what tests and operators compare the engine's write rate with.</summary>
     public long RowsWritten => Interlocked.Read(ref _rowsWritten);
 
     /// <summary>
-    /// Group commit: concurrent creates are queued, and whoever holds the write gate next commits
-    /// every queued insert in one transaction. Each caller is answered only after the commit that
-    /// holds its row, so the answer still means "stored durably"; under load one commit serves many.
-    /// Every caller is answered within about the busy timeout: stored, or refused with
+    /// Group commit: concurrent creates are queued, and one commit pump (<see cref="PumpAsync"/>) takes
+    /// every queued insert into each transaction it commits. Each caller is answered only after the
+    /// commit that holds its row, so the answer still means "stored durably"; under load one commit
+    /// serves many, and a create costs no more than queueing and awaiting its answer. Every caller is
+    /// answered within about the busy timeout: stored, or refused with
     /// <see cref="StoreUnavailableException"/> when its row is certainly not stored.
     /// </summary>
     public async Task<CreateResult> CreateAsync(VideoTask task, CreateRules rules, CancellationToken cancellationToken)
     {
         var pending = new PendingInsert(task, rules, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
         _inserts.Enqueue(pending);
-
-        // The gate free this instant (no write load): commit at once, with no wait to set up.
-        if (database.TryEnterWriteNow() is { } free)
+        if (Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
         {
-            using (free)
-            {
-                await CommitQueuedInsertsAsync();
-            }
+            ThreadPool.UnsafeQueueUserWorkItem(static store => _ = store.PumpAsync(), this, preferLocal: false);
         }
 
-        while (!pending.Done.Task.IsCompleted)
+        CreateResult result;
+        try
         {
-            using var stopEntering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var entering = database.WaitWriteGateAsync(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), pending.Deadline), stopEntering.Token);
-            if (!entering.IsCompleted && await Task.WhenAny(entering, pending.Done.Task) != entering)
-            {
-                // Another caller's commit answered this one: stop queueing for the gate. Under load
-                // this is how most creates end, so it throws nothing.
-                await stopEntering.CancelAsync();
-                await ReleaseIfEnteredAsync(entering);
-                break;
-            }
-
-            bool entered;
-            try
-            {
-                entered = await entering;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The client left. If its row is still queued, no later commit may store a task nobody
-                // was told of; if a commit already holds it, there is nobody left to tell either way.
-                _ = pending.TryAbandon();
-                throw;
-            }
-
-            if (!entered)
-            {
-                if (pending.TryAbandon())
-                {
-                    // Still queued at its deadline: never written, and now never will be.
-                    throw database.QueuedTooLong();
-                }
-
-                // A commit in flight holds the row; it ends by the earliest deadline in its batch, which is at most this one.
-                break;
-            }
-
-            using (database.HeldWriteGate())
-            {
-                if (!pending.Done.Task.IsCompleted)
-                {
-                    await CommitQueuedInsertsAsync();
-                }
-            }
+            result = await pending.Done.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client left. If its row is still queued, no later commit may store a task nobody was
+            // told of; if a commit already holds it, there is nobody left to tell either way.
+            _ = pending.TryAbandon();
+            throw;
         }
 
-        var result = await pending.Done.Task.WaitAsync(cancellationToken);
         if (result.Outcome != CreateOutcome.Replayed)
         {
             return result;
@@ -117,14 +81,53 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
         }
     }
 
-    private async Task ReleaseIfEnteredAsync(Task<bool> entering)
+    /// <summary>
+    /// Commits batches while creates are queued, one pump at a time (<see cref="_pumping"/>): a create
+    /// that finds none running starts it. Each batch waits for the write gate no longer than the oldest
+    /// queued create may wait; past that, the creates still queued by then are refused.
+    /// </summary>
+    private async Task PumpAsync()
     {
-        // The wait may have won the race with the withdrawal: then the gate is held and must be let go.
-        // Awaited without throwing: a withdrawn wait is cancelled, and that is the common case.
-        await ((Task)entering).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (entering.IsCompletedSuccessfully && entering.Result)
+        do
         {
-            database.HeldWriteGate().Dispose();
+            try
+            {
+                while (_inserts.TryPeek(out var oldest))
+                {
+                    var gate = database.TryEnterWriteNow()
+                        ?? await database.TryEnterWriteAsync(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), oldest.Deadline), CancellationToken.None);
+                    if (gate is not { } held)
+                    {
+                        RefuseOverdue();
+                        continue;
+                    }
+
+                    using (held)
+                    {
+                        await CommitQueuedInsertsAsync();
+                    }
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _pumping, 0);
+            }
+
+            // A create queued after the last look, while the pump still ran, did not start another: look again.
+        }
+        while (!_inserts.IsEmpty && Interlocked.CompareExchange(ref _pumping, 1, 0) == 0);
+    }
+
+    /// <summary>Refuses the queued creates whose wait is over: never written, and now never will be. Only the pump dequeues.</summary>
+    private void RefuseOverdue()
+    {
+        var now = Stopwatch.GetTimestamp();
+        while (_inserts.TryPeek(out var oldest) && oldest.Deadline <= now && _inserts.TryDequeue(out _))
+        {
+            if (oldest.TryAbandon())
+            {
+                oldest.Done.TrySetException(database.QueuedTooLong());
+            }
         }
     }
 
