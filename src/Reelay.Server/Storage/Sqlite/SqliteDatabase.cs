@@ -218,16 +218,25 @@ public sealed partial class SqliteDatabase : IRelationalDatabase, IDisposable
 
     internal void Return(SqliteSession session)
     {
-        var kept = !session.Broken && (session.IsCommitter
-            ? Interlocked.CompareExchange(ref _committer, session, null) is null
-            : _idle.Count < MaxIdleSessions);
-        if (!kept)
+        if (session.Broken)
         {
             session.Close();
         }
-        else if (!session.IsCommitter)
+        else if (session.IsCommitter)
+        {
+            // Back to its slot, which only the write gate's holder empties.
+            if (Interlocked.CompareExchange(ref _committer, session, null) is not null)
+            {
+                session.Close();
+            }
+        }
+        else if (_idle.Count < MaxIdleSessions)
         {
             _idle.Add(session);
+        }
+        else
+        {
+            session.Close();
         }
     }
 
