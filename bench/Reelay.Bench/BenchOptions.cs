@@ -74,7 +74,7 @@ internal sealed record BenchOptions(
             Connections: Int("wrk-connections", 64),
             Warmup: TimeSpan.FromSeconds(Int("wrk-warmup-seconds", 2)),
             Window: TimeSpan.FromSeconds(Int("wrk-window-seconds", 5)),
-            Rounds: Int("wrk-rounds", 3),
+            Rounds: Int("wrk-rounds", 5),
             MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
         if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting" or "postgres" or "instances" or "inflight"))
