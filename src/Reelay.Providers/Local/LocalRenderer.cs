@@ -314,9 +314,11 @@ internal sealed partial class LocalRenderer(
         var inputs = new LocalJobInputs(request.TaskId, request.Model, request.Prompt, request.AspectRatio, request.Size,
             request.Width, request.Height, request.DurationSeconds, LocalRenderPlan.SeedFor(request), images);
 
-        // request.json is written last and atomically: its presence means every input is on disk.
+        // request.json is written last and atomically: its presence means every input is on disk. A few
+        // hundred bytes, written in place: the asynchronous write would hop to another thread and back
+        // while the start gate is held.
         var temporary = Path.Combine(directory, RequestFileName + ".tmp");
-        await File.WriteAllBytesAsync(temporary, JsonSerializer.SerializeToUtf8Bytes(inputs, LocalJobJsonContext.Default.LocalJobInputs), cancellationToken);
+        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(inputs, LocalJobJsonContext.Default.LocalJobInputs));
         File.Move(temporary, Path.Combine(directory, RequestFileName), overwrite: true);
         return inputs;
     }

@@ -749,8 +749,8 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// </summary>
     private async Task<IReadOnlyList<VideoTask>> EndAsync(string sql, long now, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        using var gate = await database.EnterWriteAsync(cancellationToken);
+        using var writer = await database.EnterWriterAsync(cancellationToken);
+        var session = writer.Session;
         try
         {
             await database.BeginImmediateAsync(session.Connection, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
@@ -951,14 +951,14 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     private async Task<IReadOnlyList<VideoTask>> ReadAsync(string sql, bool write, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command(sql);
-        Bind(command, parameters);
         if (!write)
         {
+            using var session = await database.RentSessionAsync(cancellationToken);
+            var query = session.Command(sql);
+            Bind(query, parameters);
             try
             {
-                return await TaskRows.ReadAllAsync(command, cancellationToken);
+                return await TaskRows.ReadAllAsync(query, cancellationToken);
             }
             catch (SqliteException e) when (SqliteDatabase.IsUnavailable(e))
             {
@@ -966,7 +966,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
             }
         }
 
-        using var gate = await database.EnterWriteAsync(cancellationToken);
+        using var writer = await database.EnterWriterAsync(cancellationToken);
+        var command = writer.Session.Command(sql);
+        Bind(command, parameters);
         try
         {
             var rows = await TaskRows.ReadAllAsync(command, cancellationToken);
@@ -982,10 +984,9 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     private async Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command(sql);
+        using var writer = await database.EnterWriterAsync(cancellationToken);
+        var command = writer.Session.Command(sql);
         Bind(command, parameters);
-        using var gate = await database.EnterWriteAsync(cancellationToken);
         try
         {
             var changed = await command.ExecuteNonQueryAsync(cancellationToken);
@@ -1001,12 +1002,11 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
 
     private async Task<bool> UpdateAsync(string sql, Lease lease, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        var command = session.Command(sql);
+        using var writer = await database.EnterWriterAsync(cancellationToken);
+        var command = writer.Session.Command(sql);
         Bind(command, parameters);
         command.Parameters.AddWithValue("$task", lease.TaskId);
         command.Parameters.AddWithValue("$token", lease.Token);
-        using var gate = await database.EnterWriteAsync(cancellationToken);
         try
         {
             var changed = await command.ExecuteNonQueryAsync(cancellationToken);
@@ -1026,8 +1026,8 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     /// </summary>
     private async Task<bool> UpdateWithEventAsync(string eventType, long? now, string sql, Lease lease, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        using var session = await database.RentSessionAsync(cancellationToken);
-        using var gate = await database.EnterWriteAsync(cancellationToken);
+        using var writer = await database.EnterWriterAsync(cancellationToken);
+        var session = writer.Session;
         try
         {
             await database.BeginImmediateAsync(session.Connection, Stopwatch.GetTimestamp() + (long)(database.BusyTimeout.TotalSeconds * Stopwatch.Frequency));
