@@ -229,7 +229,7 @@ public sealed class SqliteTaskStore(SqliteDatabase database) : ITaskStore, ITask
     {
         try
         {
-            return await database.RentCommitterSessionAsync(CancellationToken.None);
+            return await database.RentWriterSessionAsync(CancellationToken.None);
         }
         catch (Exception e)
         {
