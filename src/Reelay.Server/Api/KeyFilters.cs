@@ -35,8 +35,7 @@ public static class KeyFilters
         }
 
         var authenticator = http.RequestServices.GetRequiredService<KeyAuthenticator>();
-        var bootstrap = authenticator.IsAdmin(secret);
-        var key = bootstrap ? null : await authenticator.FindClientKeyAsync(secret, http.RequestAborted);
+        var (bootstrap, key) = await authenticator.IdentifyAsync(secret, http.RequestAborted);
         if (!bootstrap && key is null)
         {
             return new ApiError(401, "Invalid API key: it is unknown or has been revoked.", "invalid_api_key");
@@ -63,25 +62,25 @@ public static class KeyFilters
     private static ApiError? Refuse(ApiKey key, HttpContext http)
     {
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var (limits, whose) in ((AccessLimits, string)[])[(key.Limits, "This key"), (key.AccountLimits, "This key's account")])
-        {
-            if (limits.ExpiresAt is { } expires && expires <= now)
-            {
-                return new ApiError(401, $"{whose} expired at {DateTimeOffset.FromUnixTimeMilliseconds(expires):yyyy-MM-dd'T'HH:mm:ss'Z'} (expires_at); ask the operator for a new key or a later expiry.", "key_expired");
-            }
-        }
+        return Expired(key.Limits, "This key", now) ?? Expired(key.AccountLimits, "This key's account", now)
+            ?? Disallowed(key.Limits, "this key", http) ?? Disallowed(key.AccountLimits, "this key's account", http);
+    }
 
+    private static ApiError? Expired(AccessLimits limits, string whose, long now) =>
+        limits.ExpiresAt is { } expires && expires <= now
+            ? new ApiError(401, $"{whose} expired at {DateTimeOffset.FromUnixTimeMilliseconds(expires):yyyy-MM-dd'T'HH:mm:ss'Z'} (expires_at); ask the operator for a new key or a later expiry.", "key_expired")
+            : null;
+
+    private static ApiError? Disallowed(AccessLimits limits, string whose, HttpContext http)
+    {
         var address = http.Connection.RemoteIpAddress;
-        foreach (var (limits, whose) in ((AccessLimits, string)[])[(key.Limits, "this key"), (key.AccountLimits, "this key's account")])
+        if (limits.AllowsAddress(address))
         {
-            if (!limits.AllowsAddress(address))
-            {
-                var shown = address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
-                return new ApiError(403, $"Requests from {shown} are not allowed for {whose}: its allowed_ips are {string.Join(", ", limits.AllowedIps!)}.", "ip_not_allowed");
-            }
+            return null;
         }
 
-        return null;
+        var shown = address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+        return new ApiError(403, $"Requests from {shown} are not allowed for {whose}: its allowed_ips are {string.Join(", ", limits.AllowedIps!)}.", "ip_not_allowed");
     }
 
     /// <summary>The caller the group's key filter authenticated.</summary>

@@ -62,12 +62,21 @@ public sealed class KeyAuthenticator : IDisposable
     public static byte[] Hash(string secret) =>
         SHA256.HashData(Encoding.UTF8.GetBytes(secret.StartsWith(SecretPrefix, StringComparison.Ordinal) ? secret : SecretPrefix + secret));
 
-    public bool IsAdmin(string secret) => CryptographicOperations.FixedTimeEquals(Hash(secret), _adminHash);
-
-    /// <summary>The active key for the secret — a client key, or a named admin key (<see cref="KeyMode.Admin"/>) — or null.</summary>
-    public async ValueTask<ApiKey?> FindClientKeyAsync(string secret, CancellationToken cancellationToken)
+    /// <summary>
+    /// Who sends the secret, with one hash for both questions: the configured admin key
+    /// (<c>Admin</c> true, no <c>Key</c>), an active key, or neither.
+    /// </summary>
+    public async ValueTask<(bool Admin, ApiKey? Key)> IdentifyAsync(string secret, CancellationToken cancellationToken)
     {
         var hash = Hash(secret);
+        return CryptographicOperations.FixedTimeEquals(hash, _adminHash) ? (true, null) : (false, await FindByHashAsync(hash, cancellationToken));
+    }
+
+    /// <summary>The active key for the secret — a client key, or a named admin key (<see cref="KeyMode.Admin"/>) — or null.</summary>
+    public ValueTask<ApiKey?> FindClientKeyAsync(string secret, CancellationToken cancellationToken) => FindByHashAsync(Hash(secret), cancellationToken);
+
+    private async ValueTask<ApiKey?> FindByHashAsync(byte[] hash, CancellationToken cancellationToken)
+    {
         var cacheKey = new HashKey(hash);
         var now = _time.GetUtcNow();
         if (_known.TryGetValue(cacheKey, out var known) && known is CachedKey { } cached && cached.Until > now)
