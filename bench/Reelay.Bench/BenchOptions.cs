@@ -22,9 +22,10 @@ internal sealed record BenchOptions(
                             [--polls-per-minute 60] [--queue-tasks 3000] [--queue-window-seconds 10]
                             [--waiting-streams 2000] [--waiting-polls 2000] [--waiting-tasks 200] [--waiting-cancels-at-once 1]
                             [--inflight-tasks 10000] [--inflight-wait-seconds 360]
-                            [--revision <git revision>] [--only queue|throughput|polling|callbacks|billing|waiting|postgres|instances|inflight]
+                            [--revision <git revision>] [--only queue|throughput|allocations|polling|callbacks|billing|waiting|postgres|instances|inflight]
         --only queue measures the queued local renders alone and prints that section (no file written);
         --only throughput measures throughput, files, allocations and renders alone and prints them (no file written);
+        --only allocations measures the bytes allocated per request alone and prints them (no file written);
         --only polling measures the polls per completed task alone and prints that section (no file written);
         --only callbacks measures polls per task and detection delay with and without upstream
         callbacks, and writes that section alone to --out (bench/CALLBACKS.md);
@@ -77,7 +78,7 @@ internal sealed record BenchOptions(
             Rounds: Int("wrk-rounds", 5),
             MaxRequestsPerThread: Int("wrk-max-requests", 2_000_000));
         var only = values.GetValueOrDefault("only");
-        if (only is not (null or "queue" or "throughput" or "polling" or "callbacks" or "billing" or "waiting" or "postgres" or "instances" or "inflight"))
+        if (only is not (null or "queue" or "throughput" or "allocations" or "polling" or "callbacks" or "billing" or "waiting" or "postgres" or "instances" or "inflight"))
         {
             return null;
         }

@@ -139,13 +139,7 @@ internal static class Benchmark
             }
 
             Console.WriteLine("Allocations per request (Reelay in this process, one request at a time):");
-            var allocations = await AllocationProbe.RunAsync(dataDir, key.Key,
-            [
-                (Names.Health, "GET", "/healthz", null),
-                (Names.QueryCompleted, "GET", completed[0], null),
-                (Names.QueryPending, "GET", pending[0], null),
-                (Names.Create, "POST", "/v1/video/create", CreateBody),
-            ]);
+            var allocations = await AllocationProbe.RunAsync(dataDir, key.Key, AllocationKinds(completed[0], pending[0]));
 
             // The API beside running renders: an instance with its engine on and shipped render settings,
             // a backlog of long renders queued first, and every create measured queueing one more.
@@ -288,6 +282,61 @@ internal static class Benchmark
             ["REELAY_Limits__MaxInFlightPerTestKey"] = "0",
             ["REELAY_Limits__LocalAdmission"] = "false",
         });
+
+    /// <summary>The requests whose allocations are measured: a completed and a pending task's query among them.</summary>
+    private static (string Name, string Method, string Path, string? Body)[] AllocationKinds(string completedQuery, string pendingQuery) =>
+    [
+        (Names.Health, "GET", "/healthz", null),
+        (Names.QueryCompleted, "GET", completedQuery, null),
+        (Names.QueryPending, "GET", pendingQuery, null),
+        (Names.Create, "POST", "/v1/video/create", CreateBody),
+    ];
+
+    /// <summary>
+    /// The allocations per request alone (<c>--only allocations</c>): one short video rendered for the
+    /// completed-task query, one pending task, then the in-process probe; seconds, not the whole run.
+    /// </summary>
+    public static async Task<IReadOnlyList<AllocationFigure>> AllocationsAsync(BenchOptions options)
+    {
+        var dataDir = NewDataDirectory();
+        try
+        {
+            var adminKey = "sk-admin-bench-" + Guid.NewGuid().ToString("N");
+            var url = LoopbackUrl();
+            Dictionary<string, string> Environment(bool engine) => new()
+            {
+                ["REELAY_URLS"] = url.ToString(),
+                ["REELAY_DATA_DIR"] = dataDir,
+                ["REELAY_ADMIN_KEY"] = adminKey,
+                ["REELAY_Engine__Enabled"] = engine ? "true" : "false",
+            };
+
+            CreatedKey key;
+            string completed, pending;
+            await using (var renderer = await StartServerAsync(url, [options.ServerDll], Environment(engine: true), dataDir))
+            {
+                using var client = LoadGenerator.CreateClient(url, 4);
+                key = await ClientKeys.CreateAsync(client, adminKey, "test", "bench");
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
+                completed = (await CreateTasksAsync(client, ShortRenderBody, 1))[0];
+                await WaitCompletedAsync(client, [completed], TimeSpan.FromMinutes(3));
+            }
+
+            // Created with the engine off, so it stays pending.
+            await using (var api = await StartServerAsync(url, [options.ServerDll], Environment(engine: false), dataDir))
+            {
+                using var client = LoadGenerator.CreateClient(url, 4);
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
+                pending = (await CreateTasksAsync(client, CreateBody, 1))[0];
+            }
+
+            return await AllocationProbe.RunAsync(dataDir, key.Key, AllocationKinds(completed, pending));
+        }
+        finally
+        {
+            DeleteDataDirectory(dataDir);
+        }
+    }
 
     /// <summary>A fresh, empty data directory for one Reelay process.</summary>
     public static string NewDataDirectory()

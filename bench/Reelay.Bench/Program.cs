@@ -69,6 +69,14 @@ if (options.Only == "inflight")
     return 0;
 }
 
+if (options.Only == "allocations")
+{
+    var allocationReport = new System.Text.StringBuilder();
+    Report.Allocations(allocationReport, await Benchmark.AllocationsAsync(options));
+    Console.WriteLine(allocationReport);
+    return 0;
+}
+
 var throughput = await Benchmark.RunAsync(options);
 if (options.Only == "throughput")
 {

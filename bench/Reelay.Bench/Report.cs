@@ -11,7 +11,7 @@ namespace Reelay.Bench;
 /// renders, then the upstream polls spent per completed task, then what a queue of local renders
 /// costs the database.
 /// </summary>
-internal static class Report
+internal static partial class Report
 {
     /// <summary>Query of a finished task as a share of the bare GET (wrk): served from memory, it should cost little more than the framework.</summary>
     private const double QueryAim = 0.60;
@@ -121,18 +121,33 @@ internal static class Report
         }
 
         Line($"");
-        Line($"## Allocations per request");
-        Line($"- Reelay hosted in the bench's own process (`ReelayApp`, real Kestrel socket) over the data directory above, engine off; a client that allocates nothing per request (one blocking socket, the request formatted once) sends them one at a time; `GC.GetTotalAllocatedBytes(precise: true)` before and after, over {(figures.Allocations.Count > 0 ? figures.Allocations[0].Requests : 0):N0} requests after a warm-up. What remains is the server's: Kestrel, middleware, authentication, the handler, the store.");
-        Line($"");
-        Line($"| request | bytes allocated per request |");
-        Line($"|---|--:|");
-        foreach (var a in figures.Allocations)
-        {
-            Line($"| {a.Name} | {a.BytesPerRequest:N0} |");
-        }
-
+        Allocations(text, figures.Allocations);
         return text.ToString();
     }
+
+    /// <summary>The allocations-per-request section (also all that <c>--only allocations</c> prints).</summary>
+    public static void Allocations(StringBuilder text, IReadOnlyList<AllocationFigure> allocations)
+    {
+        void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
+        Line($"## Allocations per request");
+        Line($"- Reelay hosted in the bench's own process (`ReelayApp`, real Kestrel socket) over the data directory above, engine off; a client that allocates nothing per request (one blocking socket, the request formatted once) sends them one at a time; `GC.GetTotalAllocatedBytes(precise: true)` before and after, over {(allocations.Count > 0 ? allocations[0].Requests : 0):N0} requests after a warm-up. What remains is the server's: Kestrel, middleware, authentication, the handler, the store.");
+        Line($"");
+        Line($"- The largest types: a second pass of as many requests, sampled by the runtime's `GCAllocationTick` event (one per ~100 KB allocated, naming the type that crossed the mark), summed per type; namespaces left out.");
+        Line($"");
+        Line($"| request | bytes allocated per request | largest types (share of the sampled bytes) |");
+        Line($"|---|--:|---|");
+        foreach (var a in allocations)
+        {
+            var types = string.Join("; ", a.LargestTypes.Take(3).Select(t => FormattableString.Invariant($"`{ShortTypeName(t.Type)}` {t.Share:P0}")));
+            Line($"| {a.Name} | {a.BytesPerRequest:N0} | {types} |");
+        }
+    }
+
+    /// <summary>A runtime type name without its namespaces: <c>List`1[System.String]</c> → <c>List`1[String]</c>.</summary>
+    private static string ShortTypeName(string type) => NamespacePrefix().Replace(type, "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_<])")]
+    private static partial System.Text.RegularExpressions.Regex NamespacePrefix();
 
     private const string RangeDescription = "bytes=25000000-26048575";
 

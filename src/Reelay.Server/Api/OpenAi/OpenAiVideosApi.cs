@@ -79,7 +79,7 @@ public static class OpenAiVideosApi
         return routes;
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
+    private static async Task<Results<JsonAnswer<OpenAiVideo>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
         HttpContext http, TaskIntake intake, ModelCatalog catalog, IBlobStore blobs,
         IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files,
         ITaskStore store, ITaskChanges changes, TimeProvider time)
@@ -111,19 +111,19 @@ public static class OpenAiVideosApi
         }
 
         var created = await StoreAsync(draft, http, intake, blobs, files.Value);
-        if (created.Result is not Ok<OpenAiVideo> video)
+        if (created.Result is not JsonAnswer<OpenAiVideo> video)
         {
             return (ApiError)created.Result;
         }
 
         if (wait is not { } held)
         {
-            SetPollAfter(http.Response, video.Value!.Status, time, null);
+            SetPollAfter(http.Response, video.Value.Status, time, null);
             return video;
         }
 
         // Prefer: wait — held until the video is finished or the wait is over, then answered as it is then.
-        var latest = await TaskWaits.ReadWhenAsync(store, changes, time, video.Value!.Id, http.GetCaller().KeyId, held, static (_, _) => false, http.RequestAborted);
+        var latest = await TaskWaits.ReadWhenAsync(store, changes, time, video.Value.Id, http.GetCaller().KeyId, held, static (_, _) => false, http.RequestAborted);
         TaskWaits.MarkPreferenceApplied(http.Response, held);
         if (latest is null)
         {
@@ -131,7 +131,7 @@ public static class OpenAiVideosApi
         }
 
         SetPollAfter(http.Response, null, time, latest);
-        return TypedResults.Ok(latest.AsOpenAiVideo(blobs, files.Value.FileUrlTtl, http.Request));
+        return JsonAnswer.Ok(latest.AsOpenAiVideo(blobs, files.Value.FileUrlTtl, http.Request));
     }
 
     /// <summary>
@@ -149,7 +149,7 @@ public static class OpenAiVideosApi
         }
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options, TimeProvider time)
+    private static async Task<Results<JsonAnswer<OpenAiVideo>, ApiError>> GetAsync(string id, HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> options, TimeProvider time)
     {
         var task = await FindAsync(id, http, store);
         if (task is null)
@@ -159,7 +159,7 @@ public static class OpenAiVideosApi
 
         SetPollAfter(http.Response, null, time, task);
 
-        return TypedResults.Ok(task.AsOpenAiVideo(blobs, options.Value.FileUrlTtl, http.Request));
+        return JsonAnswer.Ok(task.AsOpenAiVideo(blobs, options.Value.FileUrlTtl, http.Request));
     }
 
     private static async Task<Results<Ok<OpenAiVideoList>, ApiError>> ListAsync(
@@ -342,7 +342,7 @@ public static class OpenAiVideosApi
             : new ApiError(404, $"The {variant ?? "video"} of '{task.Id}' is no longer stored.", "content_not_found", "video_id");
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> RemixAsync(
+    private static async Task<Results<JsonAnswer<OpenAiVideo>, ApiError>> RemixAsync(
         string id, HttpContext http, TaskIntake intake, ITaskStore store, IBlobStore blobs,
         IEnumerable<IVideoProvider> providers, IOptions<LimitsOptions> limits, IOptions<ImageLimitsOptions> imageLimits, IOptions<FileLinkOptions> files)
     {
@@ -392,12 +392,12 @@ public static class OpenAiVideosApi
         return await StoreAsync(draft, http, intake, blobs, files.Value);
     }
 
-    private static async Task<Results<Ok<OpenAiVideo>, ApiError>> StoreAsync(
+    private static async Task<Results<JsonAnswer<OpenAiVideo>, ApiError>> StoreAsync(
         TaskDraft draft, HttpContext http, TaskIntake intake, IBlobStore blobs, FileLinkOptions files)
     {
         var result = await intake.CreateAsync(draft, http.GetCaller(), http.RequestAborted);
         CreateFilters.MarkResult(http, result);
-        return result.Task is { } task ? TypedResults.Ok(task.AsOpenAiVideo(blobs, files.FileUrlTtl, http.Request)) : ApiError.From(result.Problem!);
+        return result.Task is { } task ? JsonAnswer.Ok(task.AsOpenAiVideo(blobs, files.FileUrlTtl, http.Request)) : ApiError.From(result.Problem!);
     }
 
     /// <summary>The JSON body (<c>CreateVideoJsonBody</c>, as openai-python sends it without a file) → a draft.</summary>

@@ -27,7 +27,7 @@ public static class UnifiedVideoApi
         return routes;
     }
 
-    private static async Task<Results<Ok<UnifiedCreateResponse>, Ok<UnifiedQueryResponse>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
+    private static async Task<Results<JsonAnswer<UnifiedCreateResponse>, Ok<UnifiedQueryResponse>, Ok<Billing.PriceQuoteView>, ApiError>> CreateAsync(
         HttpContext http, TaskIntake intake, IOptions<LimitsOptions> limits, ITaskStore store, ITaskChanges changes, TimeProvider time, IBlobStore blobs, IOptions<FileLinkOptions> links)
     {
         var (document, error) = await JsonBody.ReadObjectAsync(http.Request, limits.Value.MaxCreateBodyBytes);
@@ -64,7 +64,7 @@ public static class UnifiedVideoApi
 
             if (wait is not { } held)
             {
-                return TypedResults.Ok(task.AsCreateResponse());
+                return JsonAnswer.Ok(task.AsCreateResponse());
             }
 
             // Prefer: wait — held until the task ends or the wait is over, then the whole task as the query shows it
@@ -76,7 +76,7 @@ public static class UnifiedVideoApi
         }
     }
 
-    private static async Task<Results<QueryAnswer, Ok<UnifiedQueryResponse>, ApiError>> QueryAsync(
+    private static async Task<Results<QueryAnswer, JsonAnswer<UnifiedQueryResponse>, ApiError>> QueryAsync(
         HttpContext http, ITaskStore store, IBlobStore blobs, IOptions<FileLinkOptions> links, QueryAnswerCache answers, ITaskChanges changes, TimeProvider time, string? id, string? wait)
     {
         if (string.IsNullOrWhiteSpace(id))
@@ -113,7 +113,7 @@ public static class UnifiedVideoApi
         }
 
         SetRetryAfter(http.Response, task, time);
-        return TypedResults.Ok(task.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
+        return JsonAnswer.Ok(task.AsQueryResponse(blobs, links.Value.FileUrlTtl, http.Request));
     }
 
     /// <summary>While the task runs: when asking again may find a change (whole seconds, as <c>Retry-After</c> takes them).</summary>

@@ -25,7 +25,11 @@ public class OpenAiVideosApiTests
         using var response = await client.PostAsJsonAsync("/v1/videos", new { prompt = "waves at night" }, ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("req_", response.Headers.GetValues("x-request-id").Single(), StringComparison.Ordinal);
-        var video = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+        // Sent whole, with its length up front.
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+        var video = JsonDocument.Parse(bytes).RootElement;
 
         Assert.Equal(VideoKeys, video.EnumerateObject().Select(p => p.Name).Order());
         Assert.StartsWith("sora-2:", video.GetProperty("id").GetString(), StringComparison.Ordinal);

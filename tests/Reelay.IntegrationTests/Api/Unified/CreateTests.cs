@@ -227,4 +227,31 @@ public sealed class CreateTests(CreateFixture fixture) : IClassFixture<CreateFix
         Assert.Equal(13, created.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
         Assert.Equal(created, task.GetProperty("status_update_time").GetInt64());
     }
+
+    [Fact]
+    public async Task CreateAndPendingQuery_AnswerWholeJsonWithContentLength_NotChunked()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var created = await Client.PostAsJsonAsync("/v1/video/create", new { model = "grok-video-3", prompt = "a cat eating fish" }, ct);
+        var createBytes = await AssertWholeJsonAnswerAsync(created, ct);
+        using (var answer = JsonDocument.Parse(createBytes))
+        {
+            // The seed's create answer, no more.
+            Assert.Equal(["id", "status", "status_update_time"], answer.RootElement.EnumerateObject().Select(p => p.Name));
+            using var queried = await Client.GetAsync("/v1/video/query?id=" + Uri.EscapeDataString(answer.RootElement.GetProperty("id").GetString()!), ct);
+            using var query = JsonDocument.Parse(await AssertWholeJsonAnswerAsync(queried, ct));
+            Assert.Equal("pending", query.RootElement.GetProperty("status").GetString());
+        }
+    }
+
+    /// <summary>A 200 JSON answer sent with its length up front (one write, no chunked framing); its bytes.</summary>
+    private static async Task<byte[]> AssertWholeJsonAnswerAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        Assert.Equal(bytes.Length, response.Content.Headers.ContentLength);
+        return bytes;
+    }
 }
