@@ -131,8 +131,7 @@ internal static partial class Report
         void Line(FormattableString line) => text.Append(FormattableString.Invariant(line)).Append('\n');
         Line($"## Allocations per request");
         Line($"- Reelay hosted in the bench's own process (`ReelayApp`, real Kestrel socket) over the data directory above, engine off; a client that allocates nothing per request (one blocking socket, the request formatted once) sends them one at a time; `GC.GetTotalAllocatedBytes(precise: true)` before and after, over {(allocations.Count > 0 ? allocations[0].Requests : 0):N0} requests after a warm-up. What remains is the server's: Kestrel, middleware, authentication, the handler, the store.");
-        Line($"");
-        Line($"- The largest types: a second pass of as many requests, sampled by the runtime's `GCAllocationTick` event (one per ~100 KB allocated, naming the type that crossed the mark), summed per type; namespaces left out.");
+        Line($"- The largest types: a second pass of as many requests, sampled by the runtime's `GCAllocationTick` event (one per ~100 KB allocated, naming the type that crossed the mark), summed per type; namespaces and generic arities left out.");
         Line($"");
         Line($"| request | bytes allocated per request | largest types (share of the sampled bytes) |");
         Line($"|---|--:|---|");
@@ -143,10 +142,10 @@ internal static partial class Report
         }
     }
 
-    /// <summary>A runtime type name without its namespaces: <c>List`1[System.String]</c> → <c>List`1[String]</c>.</summary>
+    /// <summary>A runtime type name without namespaces or generic arities (which would end a Markdown code span): <c>List`1[System.String]</c> → <c>List[String]</c>.</summary>
     private static string ShortTypeName(string type) => NamespacePrefix().Replace(type, "");
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_<])")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_<])|`[0-9]+")]
     private static partial System.Text.RegularExpressions.Regex NamespacePrefix();
 
     private const string RangeDescription = "bytes=25000000-26048575";
