@@ -36,17 +36,13 @@ public sealed class JsonAnswer<T>(T value) : IResult, IEndpointMetadataProvider,
         // The writer escapes as the options say: one made for other options (another host in the process) is replaced.
         var writer = t_writer is { } kept && kept.Options.Encoder == options.Encoder ? kept
             : t_writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = options.Encoder, SkipValidation = true });
-        var response = httpContext.Response;
         try
         {
             writer.Reset(buffer);
             JsonSerializer.Serialize(writer, Value, typeInfo);
             writer.Flush();
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "application/json; charset=utf-8";
-            response.ContentLength = buffer.WrittenCount;
-            // Copied into Kestrel's own buffer here, so the thread's buffer is free again before any await.
-            response.BodyWriter.Write(buffer.WrittenSpan);
+            // Copied into Kestrel's own buffer before this returns, so the thread's buffer is free again before any await.
+            return JsonAnswer.WriteAsync(httpContext, buffer.WrittenSpan);
         }
         finally
         {
@@ -59,16 +55,25 @@ public sealed class JsonAnswer<T>(T value) : IResult, IEndpointMetadataProvider,
                 buffer.ResetWrittenCount();
             }
         }
-
-        return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
     }
 
     static void IEndpointMetadataProvider.PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(T), ["application/json"]));
 }
 
-/// <summary>Builds <see cref="JsonAnswer{T}"/> with the type inferred.</summary>
+/// <summary>Builds <see cref="JsonAnswer{T}"/> with the type inferred, and writes serialized JSON as a whole answer.</summary>
 public static class JsonAnswer
 {
     public static JsonAnswer<T> Ok<T>(T value) => new(value);
+
+    /// <summary>A 200 answer of these UTF-8 JSON bytes: the headers <c>TypedResults.Ok</c> gives JSON, the length up front, one write.</summary>
+    public static Task WriteAsync(HttpContext httpContext, ReadOnlySpan<byte> utf8)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        response.ContentLength = utf8.Length;
+        response.BodyWriter.Write(utf8);
+        return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
+    }
 }

@@ -137,12 +137,5 @@ public sealed class QueryAnswer(byte[] utf8) : IResult
 {
     public byte[] Utf8 { get; } = utf8;
 
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        var response = httpContext.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/json; charset=utf-8";
-        response.ContentLength = Utf8.Length;
-        return response.Body.WriteAsync(Utf8, httpContext.RequestAborted).AsTask();
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => JsonAnswer.WriteAsync(httpContext, Utf8);
 }
