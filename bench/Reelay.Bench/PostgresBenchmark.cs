@@ -72,7 +72,7 @@ internal static class PostgresBenchmark
         Line($"");
         Line($"## PostgreSQL against SQLite");
         Line($"- Reelay (API only, as above) on each store, test-key creates (the body above, each a committed insert) and queries of {options.QueryTasks} stored pending tasks, by the .NET load generator: {options.Load.Connections} connections, {options.Load.Warmup.TotalSeconds:0} s warm-up, {options.Load.Rounds} interleaved rounds of {options.Load.Window.TotalSeconds:0} s. PostgreSQL 15 runs on this box, started by the test kit with a throwaway data directory and fsync off (as in the tests), so this compares the stores' code paths and round trips, not disks; SQLite commits to its WAL file on local disk.");
-        Line($"- Taken under load on the shared 2-core machine (the load generator, both Reelay processes and PostgreSQL share it with other work): 1-minute load average {run.LoadBefore ?? "–"} before the rounds, {run.LoadAfter ?? "–"} after.");
+        Line($"- The load generator, both Reelay processes and PostgreSQL share this 2-core machine: 1-minute load average {run.LoadBefore ?? "–"} before the rounds, {run.LoadAfter ?? "–"} after (a load far above what the run itself makes, about 3–4 here, means other processes shared the cores too).");
         Line($"");
         Line($"| measurement | requests/s | p50 ms | p99 ms | failed |");
         Line($"|---|--:|--:|--:|--:|");

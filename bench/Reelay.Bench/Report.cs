@@ -152,24 +152,12 @@ internal static partial class Report
 
     private static double Median(IReadOnlyList<WrkResult> runs) => WrkLoad.Median(runs).RequestsPerSecond;
 
-    /// <summary>Each round's measurement against the baseline run in the same round.</summary>
-    private static double[] RoundRatios(IReadOnlyList<WrkResult> measured, IReadOnlyList<WrkResult> baseline, Func<WrkResult, double> figure) =>
-        [.. measured.Zip(baseline, (m, b) => figure(m) / figure(b))];
-
-    private static double MedianOf(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string Each(double[] ratios) => string.Join(", ", ratios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)));
-
     private static void Aim(
         StringBuilder text, string label, Dictionary<string, List<WrkResult>> wrk, string measured, string baseline,
         Dictionary<string, List<LoadResult>>? dotnet, double? aim)
     {
-        var rounds = RoundRatios(wrk[measured], wrk[baseline], r => r.RequestsPerSecond);
-        var ratio = MedianOf(rounds);
+        var rounds = RoundRatios.Of(wrk[measured], wrk[baseline], r => r.RequestsPerSecond);
+        var ratio = RoundRatios.Median(rounds);
         var ofMedians = Median(wrk[measured]) / Median(wrk[baseline]);
         var failed = wrk[measured].Sum(r => r.Failed) > 0;
         var other = dotnet is not null && dotnet.TryGetValue(measured, out var m) && dotnet.TryGetValue(baseline, out var b)
@@ -177,7 +165,7 @@ internal static partial class Report
             : "–";
         var met = aim is null ? "–" : !failed && ratio >= aim ? "yes" : "no";
         var aimText = aim is null ? "–" : "≥ " + aim.Value.ToString("P0", CultureInfo.InvariantCulture);
-        text.Append(FormattableString.Invariant($"| {label} | {ratio:P0} | {ofMedians:P0} | {Each(rounds)} | {other} | {aimText} | {met} |")).Append('\n');
+        text.Append(FormattableString.Invariant($"| {label} | {ratio:P0} | {ofMedians:P0} | {RoundRatios.Each(rounds)} | {other} | {aimText} | {met} |")).Append('\n');
     }
 
     private static void Share(StringBuilder text, string label, RunFigures figures, string rendering, string baseline, string apiOnly)
@@ -193,12 +181,12 @@ internal static partial class Report
     private static void FileRatio(StringBuilder text, string label, Dictionary<string, List<WrkResult>> files, string signed, string plain)
     {
         static double Bytes(IReadOnlyList<WrkResult> runs) => runs.OrderBy(r => r.BytesPerSecond).ElementAt(runs.Count / 2).BytesPerSecond;
-        var rounds = RoundRatios(files[signed], files[plain], r => r.BytesPerSecond);
-        var ratio = MedianOf(rounds);
+        var rounds = RoundRatios.Of(files[signed], files[plain], r => r.BytesPerSecond);
+        var ratio = RoundRatios.Median(rounds);
         var ofMedians = Bytes(files[signed]) / Bytes(files[plain]);
         var met = files[signed].Sum(r => r.Failed) == 0 && ratio >= FileShareAim ? "yes" : "no";
         text.Append(FormattableString.Invariant(
-            $"| {label} | {ratio:P0} | {ofMedians:P0} | {Each(rounds)} | – | ≥ {FileShareAim:P0} | {met} |")).Append('\n');
+            $"| {label} | {ratio:P0} | {ofMedians:P0} | {RoundRatios.Each(rounds)} | – | ≥ {FileShareAim:P0} | {met} |")).Append('\n');
     }
 
     public static string QueueSection(QueueSettings settings, QueueFigures q)
